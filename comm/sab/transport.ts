@@ -1,0 +1,470 @@
+/**
+ * The sab backend: ranks are worker threads of one process; every ordered pair of ranks
+ * has an SPSC ring (ring.ts) and every rank a doorbell slot that peers bump after they
+ * write to it or read from it.
+ *
+ * One progress engine per rank moves bytes: it pushes queued sends into outgoing rings and
+ * drains incoming rings into the match queue. It runs whenever an operation is pending:
+ * first a short spin that yields to microtasks between looks (so the latency of a
+ * ping-pong stays well under a microsecond), then Atomics.waitAsync on the doorbell, which
+ * frees the event loop. With more ranks than cores the spin is cut short so that waiting
+ * ranks give their core to the ones with work.
+ */
+import { availableParallelism } from 'node:os';
+import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../util/errors.js';
+import { MatchQueue } from '../matching.js';
+import {
+  ANY_SOURCE,
+  payloadLength,
+  payloadParts,
+  type Message,
+  type MessageInfo,
+  type Payload,
+  type Transport,
+  type TransportStats,
+} from '../transport.js';
+import {
+  kAbort,
+  kAbortRank,
+  kBarrier,
+  kDoorbell,
+  kFailed,
+  kMaxMessageBytes,
+  kRecordHeaderBytes,
+  kSleeping,
+  kState,
+  slot,
+  type SabWorld,
+} from './layout.js';
+import { Ring } from './ring.js';
+
+interface OutgoingSend {
+  header: Uint8Array;
+  parts: readonly Uint8Array[];
+  /** Bytes of header + parts already written. */
+  done: number;
+  total: number;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+interface IncomingPartial {
+  context: number;
+  tag: number;
+  data: Uint8Array;
+  filled: number;
+}
+
+interface Waiter {
+  ready(): boolean;
+  /** Needs every rank to take part (a barrier), so any rank gone fails it. */
+  collective: boolean;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export interface SabTransportOptions {
+  /** Spin iterations before sleeping; default scales with ranks per core. */
+  spin?: number;
+  /** How long one sleep lasts before liveness is re-checked, in ms. */
+  sleepMs?: number;
+}
+
+/** Largest chunk moved between doorbells, so producer and consumer copy in parallel. */
+const kChunk = 256 << 10;
+
+export function createSabTransport(world: SabWorld, rank: number, options: SabTransportOptions = {}): Transport {
+  return new SabTransport(world, rank, options);
+}
+
+class SabTransport implements Transport {
+  readonly backend = 'sab';
+  readonly capabilities = { sharedMemory: true };
+  readonly size: number;
+  readonly stats: TransportStats = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 };
+
+  private readonly ctl: Int32Array;
+  private readonly out: (Ring | undefined)[] = [];
+  private readonly in: (Ring | undefined)[] = [];
+  private readonly sendQueues: OutgoingSend[][] = [];
+  private readonly partials: (IncomingPartial | undefined)[] = [];
+  private readonly headerScratch = new Uint8Array(kRecordHeaderBytes);
+  private readonly headerView = new DataView(this.headerScratch.buffer);
+  private readonly queue = new MatchQueue();
+  private readonly waiters = new Set<Waiter>();
+  private readonly spinBudget: number;
+  private readonly sleepMs: number;
+  private driving = false;
+  private closed = false;
+  private barrierGen = 0;
+  private queuedSends = 0;
+  private rr = 0;
+
+  constructor(private readonly world: SabWorld, readonly rank: number, options: SabTransportOptions) {
+    this.size = world.size;
+    this.ctl = new Int32Array(world.control);
+    for (let p = 0; p < this.size; p++) {
+      const o = world.rings[rank * this.size + p];
+      const i = world.rings[p * this.size + rank];
+      this.out.push(o && new Ring(o, 'producer'));
+      this.in.push(i && new Ring(i, 'consumer'));
+      this.sendQueues.push([]);
+      this.partials.push(undefined);
+    }
+    this.barrierGen = Atomics.load(this.ctl, slot(rank, kBarrier));
+    const oversubscribed = this.size > availableParallelism();
+    this.spinBudget = options.spin ?? (oversubscribed ? 20 : 4000);
+    this.sleepMs = options.sleepMs ?? 50;
+  }
+
+  // Point-to-point
+  // --------------
+
+  send(dest: number, context: number, tag: number, payload: Payload): Promise<void> {
+    const failure = this.checkUsable();
+    if (failure) return Promise.reject(failure);
+    if (!Number.isInteger(dest) || dest < 0 || dest >= this.size) {
+      return Promise.reject(new ArgumentError('dest', `a rank in 0..${this.size - 1}`, dest, this.rank));
+    }
+    const parts = payloadParts(payload);
+    const length = payloadLength(payload);
+    if (length > kMaxMessageBytes) {
+      return Promise.reject(new ArgumentError('payload', `at most ${kMaxMessageBytes} bytes`, length, this.rank));
+    }
+    this.stats.bytesSent += length;
+    this.stats.messagesSent++;
+    if (dest === this.rank) {
+      // Buffered send to self: one copy into a buffer the receiver will own.
+      const data = new Uint8Array(length);
+      let off = 0;
+      for (const p of parts) {
+        data.set(p, off);
+        off += p.byteLength;
+      }
+      this.arrived(this.rank, context, tag, data);
+      return Promise.resolve();
+    }
+    const header = new Uint8Array(kRecordHeaderBytes);
+    const hv = new DataView(header.buffer);
+    hv.setInt32(0, context, true);
+    hv.setInt32(4, tag, true);
+    hv.setUint32(8, length, true);
+    return new Promise<void>((resolve, reject) => {
+      const q = this.sendQueues[dest]!;
+      q.push({ header, parts, done: 0, total: kRecordHeaderBytes + length, resolve, reject });
+      this.queuedSends++;
+      // Eager path: write straight away if the ring has room.
+      if (q.length === 1) this.pushSends(dest);
+      if (this.queuedSends > 0) this.drive();
+    });
+  }
+
+  recv(source: number, context: number, tag: number): Promise<Message> {
+    const failure = this.checkUsable();
+    if (failure) return Promise.reject(failure);
+    if (source !== ANY_SOURCE && (!Number.isInteger(source) || source < 0 || source >= this.size)) {
+      return Promise.reject(new ArgumentError('source', `a rank in 0..${this.size - 1} or ANY_SOURCE`, source, this.rank));
+    }
+    this.progress();
+    const got = this.queue.receive(source, context, tag);
+    if (got instanceof Promise) {
+      this.drive();
+      return got;
+    }
+    return Promise.resolve(got);
+  }
+
+  iprobe(source: number, context: number, tag: number): MessageInfo | undefined {
+    this.progress();
+    return this.queue.peek(source, context, tag);
+  }
+
+  probe(source: number, context: number, tag: number): Promise<MessageInfo> {
+    this.progress();
+    const p = this.queue.probe(source, context, tag);
+    this.drive();
+    return p;
+  }
+
+  barrier(): Promise<void> {
+    const failure = this.checkUsable();
+    if (failure) return Promise.reject(failure);
+    const gen = ++this.barrierGen;
+    Atomics.store(this.ctl, slot(this.rank, kBarrier), gen);
+    for (let r = 0; r < this.size; r++) if (r !== this.rank) this.ring(r);
+    const ready = () => {
+      for (let r = 0; r < this.size; r++) if (Atomics.load(this.ctl, slot(r, kBarrier)) - gen < 0) return false;
+      return true;
+    };
+    if (ready()) return Promise.resolve();
+    return this.waitUntil(ready, true);
+  }
+
+  abort(reason: string): void {
+    if (Atomics.compareExchange(this.ctl, kAbort, 0, 1) === 0) Atomics.store(this.ctl, kAbortRank, this.rank);
+    for (let r = 0; r < this.size; r++) this.ring(r, true);
+    this.failAll(new AbortedError(`job aborted by rank ${this.rank}: ${reason}`, this.rank, this.rank));
+  }
+
+  /** Waits until every queued send has been written into its ring. */
+  flush(): Promise<void> {
+    if (this.queuedSends === 0) return Promise.resolve();
+    return this.waitUntil(() => this.queuedSends === 0);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      if (!this.checkUsable()) await this.flush();
+    } finally {
+      this.closed = true;
+      this.failAll(new ClosedError('transport is closed', this.rank));
+    }
+  }
+
+  /**
+   * Drains every ring and drops queued messages, so a new job on the same threads starts
+   * clean. Only safe when every rank has finished its previous job.
+   */
+  reset(): number {
+    this.progress();
+    return this.queue.drop();
+  }
+
+  // Progress engine
+  // ---------------
+
+  /** Moves whatever bytes can move now, without waiting. */
+  private progress(): void {
+    if (this.queuedSends > 0) for (let d = 0; d < this.size; d++) if (this.sendQueues[d]!.length) this.pushSends(d);
+    const n = this.size;
+    const start = this.rr;
+    this.rr = (this.rr + 1) % n;
+    for (let k = 0; k < n; k++) {
+      const s = (start + k) % n;
+      const ring = this.in[s];
+      if (ring && ring.used() > 0) this.pull(s, ring);
+    }
+  }
+
+  /** Writes queued sends to `dest` until its ring is full. */
+  private pushSends(dest: number): void {
+    const ring = this.out[dest]!;
+    const q = this.sendQueues[dest]!;
+    let wrote = false;
+    while (q.length) {
+      const s = q[0]!;
+      let free = ring.free();
+      if (s.done === 0) {
+        if (free < kRecordHeaderBytes) break;
+        ring.write(s.header);
+        ring.publish(kRecordHeaderBytes);
+        s.done = kRecordHeaderBytes;
+        free -= kRecordHeaderBytes;
+        wrote = true;
+      }
+      // Find where we are in the parts and copy chunk by chunk, publishing each.
+      let skip = s.done - kRecordHeaderBytes;
+      for (const part of s.parts) {
+        if (skip >= part.byteLength) {
+          skip -= part.byteLength;
+          continue;
+        }
+        let off = skip;
+        skip = 0;
+        while (off < part.byteLength && free > 0) {
+          const n = Math.min(part.byteLength - off, free, kChunk);
+          ring.write(part.subarray(off, off + n));
+          ring.publish(n);
+          this.ring(dest);
+          off += n;
+          free -= n;
+          s.done += n;
+          wrote = true;
+        }
+        if (off < part.byteLength) break;
+      }
+      if (s.done < s.total) break;
+      q.shift();
+      this.queuedSends--;
+      s.resolve();
+    }
+    if (wrote) this.ring(dest);
+  }
+
+  /** Reads whatever has arrived from `source`, completing messages in order. */
+  private pull(source: number, ring: Ring): void {
+    let released = false;
+    for (;;) {
+      let p = this.partials[source];
+      let used = ring.used();
+      if (!p) {
+        if (used < kRecordHeaderBytes) break;
+        ring.read(this.headerScratch);
+        ring.release(kRecordHeaderBytes);
+        released = true;
+        used -= kRecordHeaderBytes;
+        const hv = this.headerView;
+        p = { context: hv.getInt32(0, true), tag: hv.getInt32(4, true), data: new Uint8Array(hv.getUint32(8, true)), filled: 0 };
+        this.partials[source] = p;
+      }
+      while (p.filled < p.data.byteLength && used > 0) {
+        const n = Math.min(p.data.byteLength - p.filled, used, kChunk);
+        ring.read(p.data.subarray(p.filled, p.filled + n));
+        ring.release(n);
+        this.ring(source);
+        released = true;
+        p.filled += n;
+        used -= n;
+      }
+      if (p.filled < p.data.byteLength) break;
+      this.partials[source] = undefined;
+      this.arrived(source, p.context, p.tag, p.data);
+    }
+    if (released) this.ring(source);
+  }
+
+  private arrived(source: number, context: number, tag: number, data: Uint8Array): void {
+    this.stats.bytesReceived += data.byteLength;
+    this.stats.messagesReceived++;
+    this.queue.deliver({ source, context, tag, data });
+  }
+
+  /** Bumps a rank's doorbell; wakes it only if it sleeps (or when forced). */
+  private ring(rank: number, force = false): void {
+    const i = slot(rank, kDoorbell);
+    Atomics.add(this.ctl, i, 1);
+    if (force || Atomics.load(this.ctl, slot(rank, kSleeping)) !== 0) Atomics.notify(this.ctl, i);
+  }
+
+  private waitUntil(ready: () => boolean, collective = false): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.add({ ready, resolve, reject, collective });
+      this.drive();
+    });
+  }
+
+  private hasWork(): boolean {
+    return this.queuedSends > 0 || this.waiters.size > 0 || this.queue.hasWaiters;
+  }
+
+  /** Settles waiters whose condition holds; returns true if any did. */
+  private settleWaiters(): boolean {
+    let any = false;
+    for (const w of this.waiters) {
+      if (w.ready()) {
+        this.waiters.delete(w);
+        w.resolve();
+        any = true;
+      }
+    }
+    return any;
+  }
+
+  /** Runs the progress loop until nothing is pending. Only one loop runs at a time. */
+  private drive(): void {
+    if (this.driving) return;
+    this.driving = true;
+    void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    const bell = slot(this.rank, kDoorbell);
+    const sleeping = slot(this.rank, kSleeping);
+    let keepAlive: NodeJS.Timeout | undefined;
+    try {
+      for (;;) {
+        const seen = Atomics.load(this.ctl, bell);
+        this.progress();
+        this.settleWaiters();
+        if (!this.hasWork()) return;
+        const failure = this.checkUsable() ?? this.checkPeers();
+        if (failure) {
+          this.failAll(failure);
+          return;
+        }
+        // Spin, yielding to microtasks so that continuations of settled operations run.
+        let changed = false;
+        for (let i = 0; i < this.spinBudget; i++) {
+          await undefined;
+          if (Atomics.load(this.ctl, bell) !== seen) {
+            changed = true;
+            break;
+          }
+          if (!this.hasWork()) return;
+        }
+        if (changed) continue;
+        // Sleep. A pending waitAsync does not keep the event loop alive, so a timer does.
+        keepAlive ??= setInterval(() => {}, 1 << 30);
+        Atomics.store(this.ctl, sleeping, 1);
+        if (Atomics.load(this.ctl, bell) === seen) {
+          const w = Atomics.waitAsync(this.ctl, bell, seen, this.sleepMs);
+          if (w.async) await w.value;
+        }
+        Atomics.store(this.ctl, sleeping, 0);
+      }
+    } finally {
+      // Cleared synchronously on exit: an operation posted right after must start a new loop.
+      this.driving = false;
+      if (keepAlive) clearInterval(keepAlive);
+    }
+  }
+
+  // Failure
+  // -------
+
+  private checkUsable(): Error | undefined {
+    if (Atomics.load(this.ctl, kAbort) !== 0) {
+      const who = Atomics.load(this.ctl, kAbortRank);
+      const err = new AbortedError(who >= 0 ? `job aborted: rank ${who} failed` : 'job aborted', who >= 0 ? who : undefined, this.rank);
+      this.failAll(err);
+      return err;
+    }
+    if (this.closed) return new ClosedError('transport is closed', this.rank);
+    return undefined;
+  }
+
+  /** Fails operations that wait on a rank that has finished or failed. */
+  private checkPeers(): Error | undefined {
+    const gone = (r: number) => Atomics.load(this.ctl, slot(r, kState));
+    const describe = (r: number) => (gone(r) === kFailed ? 'failed' : 'finished');
+    for (let d = 0; d < this.size; d++) {
+      if (this.sendQueues[d]!.length && gone(d) !== 0) {
+        return new PeerGoneError(d, `send to rank ${d} can never complete: rank ${d} has ${describe(d)} without receiving it`, this.rank);
+      }
+    }
+    const drained = (s: number) => !this.partials[s] && (this.in[s]?.used() ?? 0) === 0;
+    this.queue.failWhere((p) => {
+      if (p.source === ANY_SOURCE) {
+        for (let s = 0; s < this.size; s++) if (s !== this.rank && (gone(s) === 0 || !drained(s))) return undefined;
+        return new PeerGoneError(-1, `receive from any rank (tag ${p.tag}) can never complete: every other rank has finished`, this.rank);
+      }
+      if (p.source !== this.rank && gone(p.source) !== 0 && drained(p.source)) {
+        return new PeerGoneError(p.source, `receive from rank ${p.source} (tag ${p.tag}) can never complete: rank ${p.source} has ${describe(p.source)}`, this.rank);
+      }
+      return undefined;
+    });
+    for (const w of this.waiters) {
+      if (!w.collective) continue;
+      for (let r = 0; r < this.size; r++) {
+        if (r !== this.rank && gone(r) !== 0 && !w.ready()) {
+          const err = new PeerGoneError(r, `rank ${r} has ${describe(r)} while this rank waits for it in a barrier`, this.rank);
+          this.waiters.delete(w);
+          w.reject(err);
+          break;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  private failAll(err: unknown): void {
+    this.queue.fail(err);
+    for (const w of this.waiters) w.reject(err);
+    this.waiters.clear();
+    for (const q of this.sendQueues) {
+      for (const s of q.splice(0)) s.reject(err);
+    }
+    this.queuedSends = 0;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The backend-facing contract. A Transport moves byte messages between the ranks of one job;
+ * everything above it (Communicator, collectives, the BSP runtime, global arrays) uses only
+ * this interface, so every backend passes one conformance suite.
+ *
+ * Semantics (as MPI's point-to-point layer):
+ * - A message is addressed by (dest, context, tag). `context` separates independent users of
+ *   the transport (the BSP runtime, each communicator); it is always matched exactly.
+ *   `source` and `tag` may be matched with ANY_SOURCE / ANY_TAG.
+ * - Messages from one source that match the same receive arrive in the order they were sent
+ *   (non-overtaking).
+ * - `send` resolves when the payload has been copied out of the caller's buffers; the caller
+ *   may then reuse them. A receive gets a fresh buffer that it owns.
+ * - Waiting never blocks the event loop for more than a short spin.
+ * - If any rank fails or the job is aborted, every pending and future operation rejects with
+ *   an `AbortedError` (or `PeerGoneError` naming the rank that is gone). Nothing hangs.
+ */
+
+/** Match any source rank. */
+export const ANY_SOURCE = -1;
+/** Match any tag. */
+export const ANY_TAG = -1;
+
+/** A received message. */
+export interface Message {
+  readonly source: number;
+  readonly tag: number;
+  readonly context: number;
+  /** The payload, in a buffer of its own, 8-byte aligned at offset 0. */
+  readonly data: Uint8Array;
+}
+
+/** What a probe tells about a message that has arrived but was not yet received. */
+export interface MessageInfo {
+  readonly source: number;
+  readonly tag: number;
+  readonly context: number;
+  readonly byteLength: number;
+}
+
+/** The parts of one message, written back to back without concatenating them first. */
+export type Payload = Uint8Array | readonly Uint8Array[];
+
+export interface TransportCapabilities {
+  /** Ranks share memory: SharedArrayBuffers can be handed between ranks without copying. */
+  readonly sharedMemory: boolean;
+}
+
+export interface Transport {
+  readonly rank: number;
+  readonly size: number;
+  /** Backend name: 'sab', 'tcp' or 'self'. */
+  readonly backend: string;
+  readonly capabilities: TransportCapabilities;
+
+  /** Sends `payload` to `dest` (which may be this rank). Resolves once the buffers are reusable. */
+  send(dest: number, context: number, tag: number, payload: Payload): Promise<void>;
+  /** Receives the first message matching (source, context, tag); source/tag may be ANY. */
+  recv(source: number, context: number, tag: number): Promise<Message>;
+  /** A message matching (source, context, tag) that has fully arrived, without receiving it. */
+  iprobe(source: number, context: number, tag: number): MessageInfo | undefined;
+  /** Waits until a matching message has arrived; returns its envelope without receiving it. */
+  probe(source: number, context: number, tag: number): Promise<MessageInfo>;
+  /** Returns once every rank has called barrier (same number of times). */
+  barrier(): Promise<void>;
+  /**
+   * Ends the job on every rank: every pending and later operation anywhere rejects with an
+   * AbortedError carrying `reason`. Safe to call more than once.
+   */
+  abort(reason: string): void;
+  /** Flushes pending sends, then releases resources. Idempotent. */
+  close(): Promise<void>;
+  /** Optional: bytes sent and received so far, for the cost model. */
+  readonly stats?: TransportStats;
+}
+
+export interface TransportStats {
+  bytesSent: number;
+  bytesReceived: number;
+  messagesSent: number;
+  messagesReceived: number;
+}
+
+/** Total byte length of a payload. */
+export function payloadLength(payload: Payload): number {
+  if (payload instanceof Uint8Array) return payload.byteLength;
+  let n = 0;
+  for (const p of payload) n += p.byteLength;
+  return n;
+}
+
+/** Payload as a list of parts. */
+export function payloadParts(payload: Payload): readonly Uint8Array[] {
+  return payload instanceof Uint8Array ? [payload] : payload;
+}
+
+/** True when a message's envelope matches a receive's (source, context, tag). */
+export function matches(msg: { source: number; context: number; tag: number }, source: number, context: number, tag: number): boolean {
+  return msg.context === context && (source === ANY_SOURCE || msg.source === source) && (tag === ANY_TAG || msg.tag === tag);
+}

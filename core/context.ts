@@ -1,0 +1,69 @@
+/**
+ * The per-rank runtime context: which transport this rank uses and the state of the job
+ * it is running. It lives on globalThis under a registered symbol so that every copy of
+ * the library loaded in one thread (e.g. through different import paths) sees the same
+ * rank, which a module-level variable would not guarantee.
+ */
+import { createSelfTransport } from '../comm/self.js';
+import type { Transport } from '../comm/transport.js';
+
+export interface RankContext {
+  transport: Transport;
+  /** Job number on this world (0 for a plain script run). */
+  job: number;
+  /** Per-job state of higher layers (the BSP runtime keeps its packages here). */
+  slots: Map<string, unknown>;
+}
+
+const kKey = Symbol.for('superstep.context');
+type Holder = { [kKey]?: RankContext };
+
+/**
+ * Finds the transport for a process that was not started by superstep's launcher: engines
+ * such as mpirun or Slurm are recognised by later backends, which register a factory here.
+ * With none, the script runs as a single rank.
+ */
+const kFactories = Symbol.for('superstep.envTransportFactories');
+type FactoryHolder = { [kFactories]?: Array<() => Transport | undefined> };
+
+export function registerEnvTransportFactory(factory: () => Transport | undefined): void {
+  const g = globalThis as FactoryHolder;
+  (g[kFactories] ??= []).push(factory);
+}
+
+/** The current rank's context, created on first use when no launcher set one. */
+export function context(): RankContext {
+  const g = globalThis as Holder;
+  let ctx = g[kKey];
+  if (!ctx) {
+    let transport: Transport | undefined;
+    for (const f of (globalThis as FactoryHolder)[kFactories] ?? []) {
+      transport = f();
+      if (transport) break;
+    }
+    ctx = { transport: transport ?? createSelfTransport(), job: 0, slots: new Map() };
+    g[kKey] = ctx;
+  }
+  return ctx;
+}
+
+/** @internal Installs the context for a rank (launcher bootstrap). */
+export function setContext(ctx: RankContext): void {
+  (globalThis as Holder)[kKey] = ctx;
+}
+
+/** @internal True if a context exists (launcher or first use). */
+export function hasContext(): boolean {
+  return (globalThis as Holder)[kKey] !== undefined;
+}
+
+/** The job-scoped state of a layer, created on first use in each job. */
+export function jobSlot<T>(key: string, create: () => T): T {
+  const ctx = context();
+  let v = ctx.slots.get(key) as T | undefined;
+  if (v === undefined) {
+    v = create();
+    ctx.slots.set(key, v);
+  }
+  return v;
+}

@@ -1,0 +1,47 @@
+/**
+ * Runs inside each rank's worker thread (sab backend): builds the transport, installs the
+ * rank's context and runs the jobs the launcher sends. A job ends with a flush of pending
+ * sends and a report; a failure is reported with its stack and aborts the job everywhere.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createSabTransport } from '../../comm/sab/transport.js';
+import { kFailed, kFinished, kRunning, setRankState, type SabWorld } from '../../comm/sab/layout.js';
+import { isCollectiveError, toErrorInfo } from '../../util/errors.js';
+import { setContext, type RankContext } from '../context.js';
+import { runJob } from './job.js';
+import type { FromRank, ToRank } from './protocol.js';
+
+interface RankData {
+  world: SabWorld;
+  rank: number;
+  spin?: number;
+}
+
+const { world, rank, spin } = workerData as RankData;
+const port = parentPort!;
+const transport = createSabTransport(world, rank, { spin });
+const ctx: RankContext = { transport, job: 0, slots: new Map() };
+setContext(ctx);
+const post = (m: FromRank) => port.postMessage(m);
+
+port.on('message', async (m: ToRank) => {
+  if (m.type === 'exit') {
+    port.close();
+    return;
+  }
+  ctx.job = m.id;
+  ctx.slots = new Map();
+  (transport as unknown as { reset(): number }).reset();
+  setRankState(world, rank, kRunning);
+  try {
+    const result = await runJob(m.spec, transport);
+    setRankState(world, rank, kFinished);
+    post({ type: 'done', id: m.id, result });
+  } catch (err) {
+    setRankState(world, rank, kFailed);
+    // A collective error (every rank raises it itself) must not pre-empt the others' reports.
+    if (!isCollectiveError(err)) transport.abort(err instanceof Error ? err.message : String(err));
+    post({ type: 'error', id: m.id, error: toErrorInfo(err) });
+  }
+});
+post({ type: 'ready' });

@@ -1,0 +1,191 @@
+/**
+ * The sab World: P worker threads of this process over shared memory.
+ */
+import { Worker } from 'node:worker_threads';
+import { abortSabWorld, createSabWorld, kFailed, setRankState, type SabWorld } from '../../comm/sab/layout.js';
+import { ArgumentError, ClosedError, type ErrorInfo } from '../../util/errors.js';
+import type { FromRank, JobSpec, RankStatus } from './protocol.js';
+import type { JobOptions, JobOutcome, World, WorldOptions } from './world.js';
+
+const kRankModule = new URL('./rank.ts', import.meta.url).href;
+const kTsxApi = import.meta.resolve('tsx/esm/api');
+
+/** Max ranks on one machine; each is a thread with its own V8 heap. */
+const kMaxProcs = 256;
+
+interface ActiveJob {
+  id: number;
+  statuses: (RankStatus | undefined)[];
+  results: unknown[];
+  failure?: { rank: number; error: ErrorInfo };
+  settle(): void;
+  timer?: NodeJS.Timeout;
+  graceTimer?: NodeJS.Timeout;
+}
+
+export async function startSabWorld(options: WorldOptions): Promise<World> {
+  const procs = options.procs;
+  if (!Number.isInteger(procs) || procs < 1 || procs > kMaxProcs) {
+    throw new ArgumentError('procs', `an integer from 1 to ${kMaxProcs}`, procs);
+  }
+  const world = new SabLauncher(createSabWorld(procs), options);
+  await world.started;
+  return world;
+}
+
+class SabLauncher implements World {
+  readonly backend = 'sab' as const;
+  readonly size: number;
+  readonly started: Promise<void>;
+  private readonly workers: Worker[] = [];
+  private readonly exited: boolean[] = [];
+  private nextJob = 1;
+  private active: ActiveJob | undefined;
+  private dead = false;
+  private closing: Promise<void> | undefined;
+  private readonly graceMs: number;
+
+  constructor(private readonly shm: SabWorld, options: WorldOptions) {
+    this.size = shm.size;
+    this.graceMs = options.graceMs ?? 2000;
+    const ready: Promise<void>[] = [];
+    // One bootstrap for every worker: register tsx so that TypeScript scripts load as they are.
+    const code = `import { register } from ${JSON.stringify(kTsxApi)}; register(); await import(${JSON.stringify(kRankModule)});`;
+    for (let rank = 0; rank < this.size; rank++) {
+      const w = new Worker(code, { eval: true, workerData: { world: shm, rank, spin: options.spin }, env: process.env });
+      this.workers.push(w);
+      this.exited.push(false);
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          const onMessage = (m: FromRank) => {
+            if (m.type === 'ready') {
+              w.off('error', reject);
+              resolve();
+            }
+          };
+          w.on('message', onMessage);
+          w.once('error', reject);
+          w.once('exit', (code) => reject(new Error(`rank ${rank} exited with code ${code} while starting`)));
+        }),
+      );
+      w.on('message', (m: FromRank) => this.onMessage(rank, m));
+      w.on('error', (err) => this.onFailure(rank, err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : { name: 'Error', message: String(err) }));
+      w.on('exit', (code) => this.onExit(rank, code));
+    }
+    this.started = Promise.all(ready).then(
+      () => undefined,
+      async (err) => {
+        await this.teardown();
+        throw err;
+      },
+    );
+  }
+
+  get alive(): boolean {
+    return !this.dead;
+  }
+
+  job<T>(spec: JobSpec, options: JobOptions = {}): Promise<JobOutcome<T>> {
+    if (this.dead) return Promise.reject(new ClosedError('this world is closed (a previous job failed or close() was called)'));
+    if (this.active) return Promise.reject(new Error('a job is already running on this world'));
+    const id = this.nextJob++;
+    return new Promise<JobOutcome<T>>((resolve) => {
+      const job: ActiveJob = {
+        id,
+        statuses: new Array(this.size).fill(undefined),
+        results: new Array(this.size).fill(undefined),
+        settle: () => {
+          if (this.active !== job) return;
+          this.active = undefined;
+          clearTimeout(job.timer);
+          clearTimeout(job.graceTimer);
+          const statuses = job.statuses.map(
+            (s, rank) => s ?? { rank, state: 'aborted' as const, exitCode: 1, error: { name: 'AbortedError', message: 'stopped: did not finish within the grace period after the failure' } },
+          );
+          const ok = statuses.every((s) => s.state === 'ok');
+          const done = () => resolve({ ok, statuses, results: job.results as (T | undefined)[], failure: job.failure });
+          if (ok) done();
+          else void this.teardown().then(done);
+        },
+      };
+      this.active = job;
+      if (options.timeoutMs !== undefined) {
+        job.timer = setTimeout(() => {
+          for (let r = 0; r < this.size; r++) {
+            job.statuses[r] ??= { rank: r, state: 'timeout', exitCode: 124, error: { name: 'TimeoutError', message: `job did not finish within ${options.timeoutMs} ms` } };
+          }
+          job.failure ??= { rank: -1, error: { name: 'TimeoutError', message: `job did not finish within ${options.timeoutMs} ms` } };
+          abortSabWorld(this.shm, -1);
+          job.settle();
+        }, options.timeoutMs);
+      }
+      for (const w of this.workers) w.postMessage({ type: 'job', id, spec });
+    });
+  }
+
+  private onMessage(rank: number, m: FromRank): void {
+    const job = this.active;
+    if (!job || m.type === 'ready' || m.id !== job.id) return;
+    if (m.type === 'done') {
+      job.statuses[rank] ??= { rank, state: 'ok', exitCode: 0 };
+      job.results[rank] = m.result;
+    } else {
+      this.record(job, rank, m.error);
+    }
+    this.maybeSettle(job);
+  }
+
+  private onFailure(rank: number, error: ErrorInfo): void {
+    const job = this.active;
+    if (!job) return;
+    this.record(job, rank, error);
+    this.maybeSettle(job);
+  }
+
+  private onExit(rank: number, code: number): void {
+    this.exited[rank] = true;
+    const job = this.active;
+    if (!job || job.statuses[rank]) return;
+    // A rank that leaves in the middle of a job (process.exit, a crash) fails it.
+    setRankState(this.shm, rank, kFailed);
+    this.record(job, rank, { name: 'ExitError', message: `rank ${rank} exited with code ${code} before its job finished` }, code || 1);
+    this.maybeSettle(job);
+  }
+
+  /** Records a failure: the first one is the cause; it aborts the job on every rank. */
+  private record(job: ActiveJob, rank: number, error: ErrorInfo, exitCode = 1): void {
+    if (job.statuses[rank]) return;
+    const isEcho = job.failure !== undefined && (error.name === 'AbortedError' || error.name === 'PeerGoneError');
+    job.statuses[rank] = { rank, state: isEcho ? 'aborted' : 'failed', exitCode, error };
+    if (!job.failure) {
+      job.failure = { rank, error };
+      if (error.name !== 'SyncMismatchError') abortSabWorld(this.shm, rank);
+      job.graceTimer = setTimeout(() => job.settle(), this.graceMs);
+    }
+  }
+
+  private maybeSettle(job: ActiveJob): void {
+    if (job.statuses.every((s) => s !== undefined)) job.settle();
+  }
+
+  /** Terminates every worker; the world cannot run jobs afterwards. */
+  private async teardown(): Promise<void> {
+    this.dead = true;
+    abortSabWorld(this.shm, -1);
+    await Promise.all(this.workers.map((w) => w.terminate().catch(() => 0)));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.dead) return;
+      this.dead = true;
+      // Ask politely first so that stdout written by the ranks is flushed, then make sure.
+      const exits = this.workers.map((w, r) => (this.exited[r] ? Promise.resolve() : new Promise<void>((res) => w.once('exit', () => res()))));
+      for (const w of this.workers) w.postMessage({ type: 'exit' });
+      const t = setTimeout(() => void this.teardown(), 1000);
+      await Promise.all(exits);
+      clearTimeout(t);
+    })();
+    return this.closing;
+  }
+}

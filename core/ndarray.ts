@@ -1,0 +1,49 @@
+/**
+ * @stdlib/ndarray views over typed arrays, without copying.
+ *
+ * @stdlib's directory subpaths break plain Node ESM (ERR_UNSUPPORTED_DIR_IMPORT) and its
+ * root import costs ~600 ms, so the constructor is loaded through createRequire, lazily,
+ * the first time a view is made.
+ */
+import { createRequire } from 'node:module';
+import type { ndarray } from '@stdlib/types/ndarray';
+import { ArgumentError } from '../util/errors.js';
+import { dtypeOf, type DType, type TypedArray } from '../util/dtype.js';
+
+export type { ndarray as NDArray } from '@stdlib/types/ndarray';
+
+const require = createRequire(import.meta.url);
+type Ctor = typeof import('@stdlib/ndarray/ctor');
+let ctor: Ctor | undefined;
+
+/** dtypes @stdlib/ndarray can view; int64/uint64 it cannot. */
+const kStdlibDType: Partial<Record<DType, string>> = {
+  float64: 'float64', float32: 'float32', int8: 'int8', int16: 'int16', int32: 'int32',
+  uint8: 'uint8', uint8c: 'uint8c', uint16: 'uint16', uint32: 'uint32', bool: 'uint8',
+};
+
+/** Row-major strides of a shape, in elements. */
+export function rowMajorStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= Math.max(1, shape[i]!);
+  }
+  return strides;
+}
+
+/** A row-major @stdlib ndarray over `data` (no copy: writes go into `data`). */
+export function ndarrayView(data: TypedArray, shape: readonly number[], dtype: DType = dtypeOf(data) ?? 'float64', rank?: number): ndarray {
+  const sdt = kStdlibDType[dtype];
+  if (!sdt) throw new ArgumentError('dtype', `one @stdlib/ndarray can view (not int64/uint64: use toArray for those)`, dtype, rank);
+  ctor ??= require('@stdlib/ndarray/ctor') as Ctor;
+  const shp = shape.length ? [...shape] : [];
+  return new ctor(sdt as 'float64', data as Float64Array, shp, rowMajorStrides(shp), 0, 'row-major');
+}
+
+/** Duck-typing for an @stdlib (or stdlib-like) ndarray. */
+export function isNdarrayLike(x: unknown): x is ndarray {
+  const o = x as { shape?: unknown; strides?: unknown; data?: unknown; dtype?: unknown; offset?: unknown };
+  return typeof o === 'object' && o !== null && Array.isArray(o.shape) && Array.isArray(o.strides) && typeof o.offset === 'number' && o.data !== undefined && o.dtype !== undefined;
+}

@@ -1,0 +1,53 @@
+/**
+ * Test harness for multi-rank tests. Rank-side code lives in test/fixtures/*.ts modules
+ * as exported functions; a test calls them on every rank of a World and gets every rank's
+ * result. Worlds are cached per (backend, P) for speed; a failed job tears its world down
+ * and the next call starts a fresh one. `closeWorlds()` in afterAll ends them all.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startWorld, type Backend, type JobOutcome, type World } from '../core/launch/world.js';
+import { RankFailedError } from '../util/errors.js';
+
+/** Backends the conformance suites run on: every one that exists (override: SUPERSTEP_BACKENDS=sab). */
+export function backends(): Backend[] {
+  const all: Backend[] = ['sab'];
+  if (existsSync(fileURLToPath(new URL('../core/launch/tcp-world.ts', import.meta.url)))) all.push('tcp');
+  const only = process.env.SUPERSTEP_BACKENDS?.split(',').filter(Boolean);
+  return only ? all.filter((b) => only.includes(b)) : all;
+}
+
+export const fixture = (name: string): string => new URL(`./fixtures/${name}`, import.meta.url).href;
+
+const worlds = new Map<string, World>();
+
+export async function world(backend: Backend, procs: number): Promise<World> {
+  const key = `${backend}:${procs}`;
+  const w = worlds.get(key);
+  if (w?.alive) return w;
+  const fresh = await startWorld({ procs, backend, graceMs: 2000 });
+  worlds.set(key, fresh);
+  return fresh;
+}
+
+export async function closeWorlds(): Promise<void> {
+  const all = [...worlds.values()];
+  worlds.clear();
+  await Promise.all(all.map((w) => w.close()));
+}
+
+/** Runs fixture function `fn` on every rank; returns the per-rank outcome (never throws for rank failures). */
+export async function tryCall<T>(backend: Backend, procs: number, module: string, fn: string, args: unknown[] = [], timeoutMs = 30_000): Promise<JobOutcome<T>> {
+  const w = await world(backend, procs);
+  return w.job<T>({ kind: 'call', url: fixture(module), fn, args }, { timeoutMs });
+}
+
+/** Runs fixture function `fn` on every rank and returns every rank's result; throws if any rank failed. */
+export async function callAll<T>(backend: Backend, procs: number, module: string, fn: string, args: unknown[] = [], timeoutMs = 30_000): Promise<T[]> {
+  const out = await tryCall<T>(backend, procs, module, fn, args, timeoutMs);
+  if (!out.ok) {
+    const f = out.failure;
+    throw new RankFailedError(f?.rank ?? -1, `${f?.error.name}: ${f?.error.message}`, f?.error.stack);
+  }
+  return out.results as T[];
+}

@@ -1,0 +1,143 @@
+/**
+ * Typed errors. Every error superstep throws is a `SuperstepError` with a stable `code`,
+ * so callers can branch on `err.code` instead of parsing messages. Messages follow one
+ * formula: what was wrong, which argument or rank, what was expected, the value seen.
+ */
+
+export type ErrorCode =
+  | 'ERR_INVALID_ARG'
+  | 'ERR_UNKNOWN_PACKAGE'
+  | 'ERR_SYNC_MISMATCH'
+  | 'ERR_ABORTED'
+  | 'ERR_RANK_FAILED'
+  | 'ERR_PEER_GONE'
+  | 'ERR_TIMEOUT'
+  | 'ERR_CLOSED'
+  | 'ERR_PROTOCOL';
+
+/** Base class of every error superstep throws. */
+export class SuperstepError extends Error {
+  readonly code: ErrorCode;
+  /** The rank that raised the error, when known. */
+  readonly rank: number | undefined;
+  constructor(code: ErrorCode, message: string, options?: { rank?: number; cause?: unknown }) {
+    super(options?.rank === undefined ? message : `[rank ${options.rank}] ${message}`, { cause: options?.cause });
+    this.code = code;
+    this.rank = options?.rank;
+  }
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** A public function was called with an argument it cannot accept. */
+export class ArgumentError extends SuperstepError {
+  readonly argument: string;
+  constructor(argument: string, expected: string, value: unknown, rank?: number) {
+    super('ERR_INVALID_ARG', `invalid argument. \`${argument}\` must be ${expected}. Value: \`${show(value)}\`.`, { rank });
+    this.argument = argument;
+  }
+}
+
+/** A package name that this rank does not hold. */
+export class UnknownPackageError extends SuperstepError {
+  readonly packageName: string;
+  constructor(name: string, known: readonly string[], rank?: number) {
+    const list = known.length ? known.slice(0, 10).map((k) => `'${k}'`).join(', ') + (known.length > 10 ? ', …' : '') : 'none';
+    super('ERR_UNKNOWN_PACKAGE', `unknown package '${name}'. Packages on this rank: ${list}.`, { rank });
+    this.packageName = name;
+  }
+}
+
+/** Ranks reached a sync with different pass phrases. Raised on every rank. */
+export class SyncMismatchError extends SuperstepError {
+  constructor(message: string, rank?: number) {
+    super('ERR_SYNC_MISMATCH', message, { rank });
+  }
+}
+
+/** The job was aborted because some rank failed; `failedRank` says which. */
+export class AbortedError extends SuperstepError {
+  readonly failedRank: number | undefined;
+  constructor(message: string, failedRank?: number, rank?: number) {
+    super('ERR_ABORTED', message, { rank });
+    this.failedRank = failedRank;
+  }
+}
+
+/** A peer rank finished or died while this rank still needed it. */
+export class PeerGoneError extends SuperstepError {
+  readonly peer: number;
+  constructor(peer: number, message: string, rank?: number) {
+    super('ERR_PEER_GONE', message, { rank });
+    this.peer = peer;
+  }
+}
+
+/** A bounded wait ran out. */
+export class TimeoutError extends SuperstepError {
+  constructor(message: string, rank?: number) {
+    super('ERR_TIMEOUT', message, { rank });
+  }
+}
+
+/** An operation on a closed transport, world or communicator. */
+export class ClosedError extends SuperstepError {
+  constructor(message: string, rank?: number) {
+    super('ERR_CLOSED', message, { rank });
+  }
+}
+
+/** Malformed bytes on the wire (bad frame, bad header). */
+export class ProtocolError extends SuperstepError {
+  constructor(message: string, rank?: number) {
+    super('ERR_PROTOCOL', message, { rank });
+  }
+}
+
+/**
+ * One rank of a job failed. Carries the failing rank and its original message and stack,
+ * which the launcher prints.
+ */
+export class RankFailedError extends SuperstepError {
+  readonly failedRank: number;
+  readonly remoteStack: string | undefined;
+  constructor(failedRank: number, message: string, remoteStack?: string) {
+    super('ERR_RANK_FAILED', `rank ${failedRank} failed: ${message}`);
+    this.failedRank = failedRank;
+    this.remoteStack = remoteStack;
+  }
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'bigint') return `${value}n`;
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as { length?: number }).length ?? value.byteLength})`;
+  try {
+    const s = JSON.stringify(value);
+    if (s !== undefined) return s.length > 80 ? s.slice(0, 77) + '...' : s;
+  } catch {
+    /* fall through */
+  }
+  return String(value);
+}
+
+/** Errors that every rank raises by itself (so one rank's copy must not abort the others'). */
+export function isCollectiveError(err: unknown): boolean {
+  return err instanceof SyncMismatchError || (typeof err === 'object' && err !== null && (err as { name?: string }).name === 'SyncMismatchError');
+}
+
+/** Serialisable form of an error, for crossing thread and process boundaries. */
+export interface ErrorInfo {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+}
+
+export function toErrorInfo(err: unknown): ErrorInfo {
+  if (err instanceof Error) {
+    return { name: err.name, message: err.message, stack: err.stack, code: (err as { code?: string }).code };
+  }
+  return { name: 'Error', message: String(err) };
+}
