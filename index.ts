@@ -17,9 +17,49 @@ export { startWorld } from './core/launch/world.js';
 export type { World, WorldOptions, JobOptions, JobOutcome, Backend } from './core/launch/world.js';
 export type { RankStatus, JobSpec } from './core/launch/protocol.js';
 
+// Communicators and collectives (mpi4py's API)
+export { world, Communicator } from './comm/comm.js';
+export type { VResult, OutOption, RecvOptions } from './comm/comm.js';
+export { CartComm, computeDims } from './comm/cart.js';
+export { Group } from './comm/group.js';
+export { Request, Status, waitAll, waitAny, testAll, PROC_NULL, UNDEFINED } from './comm/request.js';
+export { Op, ops, SUM, PROD, MIN, MAX, LAND, LOR, LXOR, BAND, BOR, BXOR, MINLOC, MAXLOC } from './comm/ops.js';
+export { PoolExecutor, registerTask } from './comm/pool.js';
+export type { TaskRef, MapOptions } from './comm/pool.js';
+
+// Distributed arrays (distarray/)
+export { DistArray, Distribution, AxisMap, distributions, block, cyclic, blockCyclic, grid, dimsCreate, fromSpec, matvec, jacobiStep, gemv, jacobi5 } from './distarray/index.js';
+export type { AxisKind, AxisRule, DistributionSpec, Region, DistArrayOptions, HaloOptions } from './distarray/index.js';
+
+// Global arrays (PyBSP's share/merge, one-sided get/put/acc, DRMA) and Pydsm's Cluster
+export { GlobalArray, BlockLayout, kAccOps } from './core/global.js';
+export type { AccessPath, Location, Piece, MergeOptions, AccOp, AccOpName, RegionSpec, Index, Box } from './core/global.js';
+export { Cluster } from './core/cluster.js';
+export type { ClusterOptions, ClusterResources, ClusterLock } from './core/cluster.js';
+
+// BSP cost model: probe g, l, r; per-superstep profile; prediction (docs/cost.md)
+export { probe } from './core/cost/probe.js';
+export type { ProbeOptions, ProbeResult } from './core/cost/probe.js';
+export { fitLinear } from './core/cost/fit.js';
+export type { FitSample, FitResidual, LinearFit } from './core/cost/fit.js';
+export { paramsPath, readParamsFile, saveParams, resolveParams } from './core/cost/params.js';
+export type { BspParams, ParamsEntry, ResolvedParams } from './core/cost/params.js';
+export { predictWith } from './core/cost/predict.js';
+export type { PredictInput, Prediction } from './core/cost/predict.js';
+export { mergeRecords } from './core/cost/profile.js';
+export type { ProfileRow, SuperstepRecord } from './core/cost/profile.js';
+export { profileMarkdown, profileSvg, writeProfileReport } from './core/cost/report.js';
+
 // Transport (for backends and advanced use)
 export { ANY_SOURCE, ANY_TAG } from './comm/transport.js';
 export type { Transport, Message, MessageInfo, Payload, TransportCapabilities } from './comm/transport.js';
+
+// tcp backend. Loading comm/tcp/env.ts also registers the factory that lets a script started by
+// mpirun, srun or a Kubernetes Indexed Job join its job over tcp with no superstep launcher.
+export { detectEngine, coordinatorAddress, kDefaultCoordPort } from './comm/tcp/env.js';
+export type { EngineInfo, Engine } from './comm/tcp/env.js';
+export { createTcpTransport } from './comm/tcp/transport.js';
+export type { TcpTransportOptions, PeerAddress } from './comm/tcp/transport.js';
 
 // Data types and errors
 export { DTYPES, resolveDType } from './util/dtype.js';
@@ -35,5 +75,6 @@ export {
   ClosedError,
   ProtocolError,
   RankFailedError,
+  CollectiveArgumentError,
 } from './util/errors.js';
 export type { ErrorCode } from './util/errors.js';

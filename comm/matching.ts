@@ -5,10 +5,14 @@
  */
 import { matches, type Message, type MessageInfo } from './transport.js';
 
-interface Posted {
+export interface Posted {
   source: number;
   context: number;
   tag: number;
+  /** Where the caller wants the payload (used when it fits). */
+  into?: Uint8Array;
+  /** Set once resolved, so a spinning caller can see it without awaiting. */
+  done?: Message;
   resolve(msg: Message): void;
   reject(err: unknown): void;
   /** A probe only looks: it is resolved but the message stays queued. */
@@ -25,18 +29,39 @@ export class MatchQueue {
     for (let i = 0; i < this.posted.length; i++) {
       const p = this.posted[i]!;
       if (matches(msg, p.source, p.context, p.tag)) {
+        this.posted.splice(i, 1);
         if (p.peek) {
-          this.posted.splice(i, 1);
           i--;
           p.resolve(msg);
           continue;
         }
-        this.posted.splice(i, 1);
+        if (p.into && p.into.byteLength >= msg.data.byteLength) {
+          p.into.set(msg.data);
+          msg = { source: msg.source, tag: msg.tag, context: msg.context, data: p.into.subarray(0, msg.data.byteLength) };
+        }
         p.resolve(msg);
         return;
       }
     }
     this.unexpected.push(msg);
+  }
+
+  /**
+   * Header-time matching: the first posted receive (not a probe) that a message with this
+   * envelope would match, removed from the posted list. The backend streams the payload
+   * straight into its `into` buffer and resolves it on completion.
+   */
+  claim(source: number, context: number, tag: number): Posted | undefined {
+    for (let i = 0; i < this.posted.length; i++) {
+      const p = this.posted[i]!;
+      if (!p.peek && matches({ source, context, tag }, p.source, p.context, p.tag)) {
+        // A probe posted earlier for the same envelope must still see it: leave it to deliver().
+        for (let j = 0; j < i; j++) if (this.posted[j]!.peek && matches({ source, context, tag }, this.posted[j]!.source, this.posted[j]!.context, this.posted[j]!.tag)) return undefined;
+        this.posted.splice(i, 1);
+        return p;
+      }
+    }
+    return undefined;
   }
 
   /** Takes the first queued message matching, if any. */
@@ -51,12 +76,35 @@ export class MatchQueue {
     return m && { source: m.source, tag: m.tag, context: m.context, byteLength: m.data.byteLength };
   }
 
-  /** A receive: a queued message if one matches, else a promise for the next that does. */
-  receive(source: number, context: number, tag: number): Message | Promise<Message> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
+  /** A receive: a queued message if one matches (copied into `into` when given and it fits). */
+  receiveNow(source: number, context: number, tag: number, into?: Uint8Array): Message | undefined {
     const m = this.take(source, context, tag);
-    if (m) return m;
-    return new Promise<Message>((resolve, reject) => this.posted.push({ source, context, tag, resolve, reject, peek: false }));
+    if (!m || !into || into.byteLength < m.data.byteLength) return m;
+    into.set(m.data);
+    return { source: m.source, tag: m.tag, context: m.context, data: into.subarray(0, m.data.byteLength) };
+  }
+
+  /** Posts a receive; the returned entry's promise settles when a matching message completes. */
+  post(source: number, context: number, tag: number, into?: Uint8Array): { entry: Posted; promise: Promise<Message> } {
+    let entry!: Posted;
+    const promise =
+      this.failure !== undefined
+        ? Promise.reject(this.failure)
+        : new Promise<Message>((resolve, reject) => {
+            entry = { source, context, tag, into, peek: false, reject, resolve: (m) => {
+              entry.done = m;
+              resolve(m);
+            } };
+            this.posted.push(entry);
+          });
+    entry ??= { source, context, tag, peek: false, resolve() {}, reject() {} };
+    return { entry, promise };
+  }
+
+  /** A receive: a queued message if one matches, else a promise for the next that does. */
+  receive(source: number, context: number, tag: number, into?: Uint8Array): Message | Promise<Message> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return this.receiveNow(source, context, tag, into) ?? this.post(source, context, tag, into).promise;
   }
 
   /** Resolves when a matching message is queued, without taking it. */
@@ -83,11 +131,11 @@ export class MatchQueue {
     return this.posted.length > 0;
   }
 
-  /** Queued messages of one context (used to drop leftovers between jobs). */
-  drop(context?: number): number {
+  /** Drops queued messages for which `test` holds (leftovers of a finished job). */
+  drop(test: (m: Message) => boolean = () => true): number {
     let n = 0;
     for (let i = this.unexpected.length - 1; i >= 0; i--) {
-      if (context === undefined || this.unexpected[i]!.context === context) {
+      if (test(this.unexpected[i]!)) {
         this.unexpected.splice(i, 1);
         n++;
       }

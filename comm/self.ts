@@ -59,6 +59,10 @@ class SelfTransport implements Transport {
     return info ? Promise.resolve(info) : Promise.reject(new AbortedError(`probe (tag ${tag}) on a 1-rank job has no matching message`, undefined, 0));
   }
 
+  shareBuffers(buffer: SharedArrayBuffer): Promise<SharedArrayBuffer[]> {
+    return Promise.resolve([buffer]);
+  }
+
   barrier(): Promise<void> {
     return this.closed ? Promise.reject(new ClosedError('transport is closed', 0)) : Promise.resolve();
   }

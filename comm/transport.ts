@@ -55,8 +55,12 @@ export interface Transport {
 
   /** Sends `payload` to `dest` (which may be this rank). Resolves once the buffers are reusable. */
   send(dest: number, context: number, tag: number, payload: Payload): Promise<void>;
-  /** Receives the first message matching (source, context, tag); source/tag may be ANY. */
-  recv(source: number, context: number, tag: number): Promise<Message>;
+  /**
+   * Receives the first message matching (source, context, tag); source/tag may be ANY.
+   * With `into`, a message that fits lands in it (`data` is then `into.subarray(0, n)`, and
+   * a backend may stream straight into it); one that does not fit gets a fresh buffer.
+   */
+  recv(source: number, context: number, tag: number, into?: Uint8Array): Promise<Message>;
   /** A message matching (source, context, tag) that has fully arrived, without receiving it. */
   iprobe(source: number, context: number, tag: number): MessageInfo | undefined;
   /** Waits until a matching message has arrived; returns its envelope without receiving it. */
@@ -70,6 +74,12 @@ export interface Transport {
   abort(reason: string): void;
   /** Flushes pending sends, then releases resources. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Collective, only where `capabilities.sharedMemory`: every rank passes a SharedArrayBuffer
+   * and gets every rank's, in rank order, without copying (global arrays use this for
+   * direct loads and stores into the owner's memory).
+   */
+  shareBuffers?(buffer: SharedArrayBuffer): Promise<SharedArrayBuffer[]>;
   /** Optional: bytes sent and received so far, for the cost model. */
   readonly stats?: TransportStats;
 }

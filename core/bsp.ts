@@ -10,18 +10,43 @@
  *   u32 header length | msgpack header | pad to 8 | package bytes, each padded to 8
  * The receiver's packages are views into that one message buffer: no copy after the copy
  * out of the transport.
+ * The msgpack header is { ph: pass phrase | null, st: superstep, pk: [[name, isArray, dtype,
+ * shape, byteLength], ...] } and, only when profiling is on, pr: [w, bytes out, bytes in of the
+ * previous superstep, duration of the previous superstep] (core/cost/profile.ts): every rank
+ * learns the maxima over ranks with no extra message.
+ * DRMA (core/global/drma.ts): the header also carries, only when non-empty, pu: [[name,
+ * element offset, byteLength], ...] (bsp.put to the receiver; their bytes follow the
+ * packages, each padded to 8) and gq: [[name, element offset, count], ...] (bsp.get from the
+ * receiver). Gets are answered after the exchange with one message per (target, requester)
+ * pair on the DRMA context (the gets' bytes, in order, each padded to 8); the target copies
+ * them out before it applies any put of the superstep.
  */
 import { ArgumentError, SyncMismatchError, UnknownPackageError } from '../util/errors.js';
 import { bytesOf, checkShape, dtypeOf, kDTypes, resolveDType, shapeSize, type DType, type TypedArray } from '../util/dtype.js';
-import { ANY_SOURCE, type Transport } from '../comm/transport.js';
+import type { Transport } from '../comm/transport.js';
 import { context, jobSlot } from './context.js';
 import { isNdarrayLike, ndarrayView, type NDArray } from './ndarray.js';
 import { allocBytes, checkName, Package, packr, underPrefix } from './package.js';
+import { Profiler, profilingRequested, type ProfileRow } from './cost/profile.js';
+import { resolveParams, type BspParams } from './cost/params.js';
+import { world } from '../comm/comm.js';
+import { predictFromFile, type PredictInput, type Prediction } from './cost/predict.js';
+import { completeDrma, drmaGet, drmaPending, drmaPut, takeDrma, type DrmaRequests } from './global/drma.js';
+import { mergeArray, sharePackages, type MergeOptions } from './global/merge.js';
+import type { GlobalArray } from './global/array.js';
+import type { GetOp, PutOp } from './global/state.js';
 
 /** Transport context reserved for BSP syncs. */
 export const kBspContext = 1;
 
-type Header = { ph: string | null; st: number; pk: [string, 0 | 1, DType | null, number[] | null, number][] };
+type Header = {
+  ph: string | null;
+  st: number;
+  pk: [string, 0 | 1, DType | null, number[] | null, number][];
+  pr?: number[];
+  pu?: [string, number, number][];
+  gq?: [string, number, number][];
+};
 
 /** Per-rank, per-job state of the BSP runtime. */
 export class BspState {
@@ -33,11 +58,28 @@ export class BspState {
   superstep = 0;
   /** Hooks that observe each sync (the cost model uses them). */
   readonly syncObservers: Array<(e: SyncEvent) => void> = [];
+  /** The superstep recorder while profiling is on (see core/cost/profile.ts). */
+  profiler: Profiler | undefined;
 
   constructor(readonly transport: Transport) {
     this.outbox = Array.from({ length: transport.size }, () => []);
     this.inbox = Array.from({ length: transport.size }, () => ({}));
+    if (profilingRequested()) this.setProfiling(true);
   }
+
+  /** Starts (with a fresh record) or stops profiling on this rank. */
+  setProfiling(on: boolean): void {
+    if (on && !this.profiler) {
+      const p = new Profiler(this.transport.size);
+      this.profiler = p;
+      this.syncObservers.push(this.profilerObserver = (e) => p.after(e));
+    } else if (!on && this.profiler) {
+      this.profiler = undefined;
+      const i = this.syncObservers.indexOf(this.profilerObserver!);
+      if (i >= 0) this.syncObservers.splice(i, 1);
+    }
+  }
+  private profilerObserver: ((e: SyncEvent) => void) | undefined;
 }
 
 /** What one sync did, for observers (profiling). */
@@ -259,8 +301,11 @@ export async function sync(passPhrase?: string): Promise<void> {
 
   let bytesOut = 0;
   const sends: Promise<void>[] = [];
+  const pr = st.profiler?.before(enter, step, passPhrase, outbox, t.rank);
+  const drma = takeDrma(t.size);
+  const asked: (DrmaRequests | undefined)[] = new Array(t.size);
   for (let d = 0; d < t.size; d++) {
-    const msg = encode(passPhrase ?? null, step, outbox[d]!);
+    const msg = encode(passPhrase ?? null, step, outbox[d]!, pr, drma.puts[d], drma.gets[d]);
     if (d !== t.rank) bytesOut += msg.length;
     sends.push(t.send(d, kBspContext, tag, msg.parts));
   }
@@ -268,9 +313,14 @@ export async function sync(passPhrase?: string): Promise<void> {
   const phrases: (string | null)[] = new Array(t.size);
   let bytesIn = 0;
   try {
-    for (let i = 0; i < t.size; i++) {
-      const m = await t.recv(ANY_SOURCE, kBspContext, tag);
-      const { header, packages } = decode(m.data);
+    // One receive per source (not ANY_SOURCE), so a rank that is gone is named at once.
+    const recvs = Array.from({ length: t.size }, (_, s) => t.recv(s, kBspContext, tag));
+    for (const r of recvs) r.catch(() => {});
+    for (const r of recvs) {
+      const m = await r;
+      const { header, packages, puts } = decode(m.data);
+      st.profiler?.absorb(m.source, t.rank, header);
+      if (puts.length || header.gq) asked[m.source] = { puts, gets: header.gq ?? [] };
       inbox[m.source] = packages;
       phrases[m.source] = header.ph;
       if (m.source !== t.rank) bytesIn += m.data.byteLength;
@@ -280,6 +330,7 @@ export async function sync(passPhrase?: string): Promise<void> {
   }
   await Promise.all(sends);
   checkPhrases(phrases, step, t.rank);
+  if (drmaPending(drma, asked)) await completeDrma(t, step, drma, asked);
   st.inbox = inbox;
   const event: SyncEvent = { superstep: step, passPhrase, enter, exit: performance.now(), bytesOut, bytesIn };
   for (const o of st.syncObservers) o(event);
@@ -303,12 +354,15 @@ function pad8(n: number): number {
   return (8 - (n & 7)) & 7;
 }
 
-function encode(ph: string | null, st: number, pkgs: Package[]): { parts: Uint8Array[]; length: number } {
+function encode(ph: string | null, st: number, pkgs: Package[], pr?: number[], puts?: PutOp[], gets?: GetOp[]): { parts: Uint8Array[]; length: number } {
   const header: Header = {
     ph,
     st,
     pk: pkgs.map((p) => [p.name, p.kind === 'array' ? 1 : 0, p.dtype ?? null, p.shape ? [...p.shape] : null, p.byteLength]),
   };
+  if (pr) header.pr = pr;
+  if (puts?.length) header.pu = puts.map((p) => [p.name, p.offset, p.bytes.byteLength]);
+  if (gets?.length) header.gq = gets.map((g) => [g.name, g.offset, g.count]);
   const hb = packr.pack(header);
   const prefix = new Uint8Array(4);
   new DataView(prefix.buffer).setUint32(0, hb.length, true);
@@ -325,10 +379,15 @@ function encode(ph: string | null, st: number, pkgs: Package[]): { parts: Uint8A
     length += p.byteLength;
     pad(length);
   }
+  for (const p of puts ?? []) {
+    parts.push(p.bytes);
+    length += p.bytes.byteLength;
+    pad(length);
+  }
   return { parts, length };
 }
 
-function decode(data: Uint8Array): { header: Header; packages: Record<string, Package> } {
+function decode(data: Uint8Array): { header: Header; packages: Record<string, Package>; puts: DrmaRequests['puts'] } {
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const hlen = dv.getUint32(0, true);
   const header = packr.unpack(data.subarray(4, 4 + hlen)) as Header;
@@ -340,7 +399,12 @@ function decode(data: Uint8Array): { header: Header; packages: Record<string, Pa
     packages[name] = new Package(name, kind === 1 ? 'array' : 'object', bytes, dtype ?? undefined, shape ?? undefined);
     off += len + pad8(len);
   }
-  return { header, packages };
+  const puts: DrmaRequests['puts'] = [];
+  for (const [name, offset, len] of header.pu ?? []) {
+    puts.push({ name, offset, bytes: data.subarray(off, off + len) });
+    off += len + pad8(len);
+  }
+  return { header, packages, puts };
 }
 
 // Helpers
@@ -375,6 +439,77 @@ function copyStrided(nd: NDArray, out: TypedArray): void {
   }
 }
 
+// Cost model
+// ----------
+
+/**
+ * Turns profiling on or off on this rank (call it on every rank, between the same syncs).
+ * Turning it on starts a fresh record. SUPERSTEP_PROFILE=1 (set by `superstep run --profile`)
+ * turns it on from the job's first superstep.
+ */
+export function profiling(on: boolean): void {
+  if (typeof on !== 'boolean') throw new ArgumentError('on', 'true or false', on, rank());
+  state().setProfiling(on);
+}
+
+/**
+ * The profile of the supersteps so far: per superstep the pass phrase, w (max local compute
+ * time, s), h (max over ranks of max(words sent, received)), measured t (s) and predicted
+ * w + g·h + l (s), with g and l from `options.params` or the params file for this host,
+ * backend and P (null when neither exists).
+ * @throws {ArgumentError} if profiling is off
+ */
+export function profile(options: { params?: BspParams } = {}): ProfileRow[] {
+  const st = state();
+  if (!st.profiler) {
+    throw new ArgumentError('profiling', 'on (set SUPERSTEP_PROFILE=1, run with `superstep run --profile`, or call bsp.profiling(true) on every rank)', 'off', rank());
+  }
+  const t = st.transport;
+  let params = options.params;
+  if (!params) {
+    try {
+      params = resolveParams(t.size, t.backend);
+    } catch {
+      params = undefined;
+    }
+  }
+  return st.profiler.table(params);
+}
+
+/**
+ * Predicts the time of a program from its counts: Σ (w / r + g·h + l) over supersteps, with the
+ * parameters of `input.params`, or the params file's for this host, `input.backend` (default: this
+ * job's) and `input.p` (default: this job's P; larger P are extrapolated, see docs/cost.md).
+ * @example bsp.predict({ w: 2e6, h: 4096, supersteps: 10 }).seconds
+ */
+export function predict(input: PredictInput): Prediction {
+  const t = context().transport;
+  const backend = input?.backend ?? (t.backend === 'self' ? 'sab' : t.backend);
+  return predictFromFile(input, input?.p ?? t.size, backend);
+}
+
+// Global arrays (core/global/)
+// -------------
+
+/**
+ * Collective: this rank's array packages `names` may be read and written by any rank with
+ * bsp.get / bsp.put (applied at sync). Every rank shares the same names.
+ * @throws {CollectiveArgumentError} on every rank, if a name is unknown on any rank
+ */
+export async function share(...names: string[]): Promise<void> {
+  return sharePackages(state().packages, names);
+}
+
+/**
+ * Collective: every rank's block of package `name` forms one GlobalArray, in place (no
+ * gather, no copy), laid out along `axis` in rank order or on a process `grid`.
+ * @throws {CollectiveArgumentError} on every rank, for an unknown package or blocks whose
+ *   dtypes or shapes do not fit together
+ */
+export async function merge(name: string, options?: MergeOptions): Promise<GlobalArray> {
+  return mergeArray(state().packages, name, options);
+}
+
 /**
  * The `bsp` namespace, with PyBSP's names (and the numpy-named aliases PyBSP users know:
  * fromNumpy, toNumpy, asNumpy).
@@ -399,4 +534,15 @@ export const bsp = {
   delete: deletePackages,
   packageNames,
   getPackage: getPackageByName,
+  profiling,
+  profile,
+  predict,
+  /** The world communicator (mpi4py-style point-to-point and collectives). */
+  comm: world,
+  share,
+  merge,
+  /** DRMA: bsp.put(pid, data, name, offset) lands in rank pid's shared package at the next sync. */
+  put: drmaPut,
+  /** DRMA: bsp.get(pid, name, offset, count) returns an array the next sync fills. */
+  get: drmaGet,
 };

@@ -13,7 +13,9 @@ export type ErrorCode =
   | 'ERR_PEER_GONE'
   | 'ERR_TIMEOUT'
   | 'ERR_CLOSED'
-  | 'ERR_PROTOCOL';
+  | 'ERR_PROTOCOL'
+  | 'ERR_TASK_FAILED'
+  | 'ERR_COLLECTIVE_ARG';
 
 /** Base class of every error superstep throws. */
 export class SuperstepError extends Error {
@@ -96,6 +98,28 @@ export class ProtocolError extends SuperstepError {
 }
 
 /**
+ * A collective call (merge, share, ...) got arguments that are invalid on some rank or that
+ * disagree between ranks. Every rank raises it by itself, with the same message.
+ */
+export class CollectiveArgumentError extends SuperstepError {
+  constructor(message: string, rank?: number) {
+    super('ERR_COLLECTIVE_ARG', message, { rank });
+  }
+}
+
+/** A task of a PoolExecutor threw on the rank that ran it; carries that rank's stack. */
+export class TaskError extends SuperstepError {
+  readonly workerRank: number;
+  readonly remoteStack: string | undefined;
+  constructor(workerRank: number, message: string, remoteStack?: string) {
+    super('ERR_TASK_FAILED', `task failed on rank ${workerRank}: ${message}`);
+    this.workerRank = workerRank;
+    this.remoteStack = remoteStack;
+    if (remoteStack) this.stack = `${this.name}: ${this.message}\n    --- on rank ${workerRank} ---\n${remoteStack}`;
+  }
+}
+
+/**
  * One rank of a job failed. Carries the failing rank and its original message and stack,
  * which the launcher prints.
  */
@@ -124,7 +148,9 @@ function show(value: unknown): string {
 
 /** Errors that every rank raises by itself (so one rank's copy must not abort the others'). */
 export function isCollectiveError(err: unknown): boolean {
-  return err instanceof SyncMismatchError || (typeof err === 'object' && err !== null && (err as { name?: string }).name === 'SyncMismatchError');
+  if (err instanceof SyncMismatchError || err instanceof CollectiveArgumentError) return true;
+  const name = typeof err === 'object' && err !== null ? (err as { name?: string }).name : undefined;
+  return name === 'SyncMismatchError' || name === 'CollectiveArgumentError';
 }
 
 /** Serialisable form of an error, for crossing thread and process boundaries. */

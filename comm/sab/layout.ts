@@ -13,7 +13,7 @@ export const kRankBase = 16;
 export const kRankStride = 16; // 64 bytes per rank
 export const kDoorbell = 0; // bumped by anyone who wants this rank to look again
 export const kSleeping = 1; // 1 while the rank waits in Atomics.waitAsync
-export const kState = 2; // kRunning, kFinished, kFailed
+export const kState = 2; // job epoch * 4 + (kRunning | kFinished | kFailed)
 export const kBarrier = 3; // generation of the last barrier this rank entered
 
 export const kRunning = 0;
@@ -25,6 +25,12 @@ export function controlSlots(size: number): number {
 }
 export function slot(rank: number, field: number): number {
   return kRankBase + rank * kRankStride + field;
+}
+
+/** The state of `rank` as seen from job `epoch`: kRunning unless it finished or failed in that job. */
+export function rankState(ctl: Int32Array, rank: number, epoch: number): number {
+  const v = Atomics.load(ctl, slot(rank, kState));
+  return v >>> 2 === (epoch & 0x1fffffff) ? v & 3 : kRunning;
 }
 
 /** Ring header: head (written by producer) and tail (written by consumer) on separate lines. */
@@ -75,10 +81,14 @@ export function abortSabWorld(world: SabWorld, failedRank: number): void {
   }
 }
 
-/** Sets a rank's state and wakes everyone (so waits on it are re-examined). */
-export function setRankState(world: SabWorld, rank: number, state: number): void {
+/**
+ * Sets a rank's state in job `epoch` and wakes everyone (so waits on it are re-examined).
+ * The epoch keeps a rank that already started the next job from reading a peer's
+ * 'finished' of the previous one as 'gone'.
+ */
+export function setRankState(world: SabWorld, rank: number, state: number, epoch: number): void {
   const ctl = new Int32Array(world.control);
-  Atomics.store(ctl, slot(rank, kState), state);
+  Atomics.store(ctl, slot(rank, kState), ((epoch & 0x1fffffff) << 2) | state);
   for (let r = 0; r < world.size; r++) {
     Atomics.add(ctl, slot(r, kDoorbell), 1);
     Atomics.notify(ctl, slot(r, kDoorbell));

@@ -12,7 +12,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../util/errors.js';
-import { MatchQueue } from '../matching.js';
+import { MatchQueue, type Posted } from '../matching.js';
 import {
   ANY_SOURCE,
   payloadLength,
@@ -32,7 +32,7 @@ import {
   kMaxMessageBytes,
   kRecordHeaderBytes,
   kSleeping,
-  kState,
+  rankState,
   slot,
   type SabWorld,
 } from './layout.js';
@@ -53,6 +53,9 @@ interface IncomingPartial {
   tag: number;
   data: Uint8Array;
   filled: number;
+  /** The receive it was matched to when its header arrived, if any. */
+  claimed: Posted | undefined;
+  epoch: number;
 }
 
 interface Waiter {
@@ -64,20 +67,28 @@ interface Waiter {
 }
 
 export interface SabTransportOptions {
+  /** Relays SharedArrayBuffer handles between ranks (the launcher's main thread does it). */
+  shareRelay?: (buffer: SharedArrayBuffer) => Promise<SharedArrayBuffer[]>;
   /** Spin iterations before sleeping; default scales with ranks per core. */
   spin?: number;
+  /** Iterations of the synchronous spin in recv before handing over to the async loop. */
+  syncSpin?: number;
   /** How long one sleep lasts before liveness is re-checked, in ms. */
   sleepMs?: number;
 }
 
 /** Largest chunk moved between doorbells, so producer and consumer copy in parallel. */
 const kChunk = 256 << 10;
+const kResolved = Promise.resolve();
 
-export function createSabTransport(world: SabWorld, rank: number, options: SabTransportOptions = {}): Transport {
+export function createSabTransport(world: SabWorld, rank: number, options: SabTransportOptions = {}): SabTransport {
   return new SabTransport(world, rank, options);
 }
 
-class SabTransport implements Transport {
+/** Epoch of a queued message (the job it belongs to). */
+const kEpochOf = new WeakMap<Message, number>();
+
+export class SabTransport implements Transport {
   readonly backend = 'sab';
   readonly capabilities = { sharedMemory: true };
   readonly size: number;
@@ -89,16 +100,24 @@ class SabTransport implements Transport {
   private readonly sendQueues: OutgoingSend[][] = [];
   private readonly partials: (IncomingPartial | undefined)[] = [];
   private readonly headerScratch = new Uint8Array(kRecordHeaderBytes);
+  private readonly sendHeader = new Uint8Array(kRecordHeaderBytes);
+  private readonly sendHeaderView = new DataView(this.sendHeader.buffer);
   private readonly headerView = new DataView(this.headerScratch.buffer);
   private readonly queue = new MatchQueue();
   private readonly waiters = new Set<Waiter>();
   private readonly spinBudget: number;
+  private readonly syncSpin: number;
   private readonly sleepMs: number;
   private driving = false;
   private closed = false;
   private barrierGen = 0;
   private queuedSends = 0;
   private rr = 0;
+  private epoch = 0;
+  /** Receives matched at header time whose payload is still streaming in. */
+  private claimedInFlight = 0;
+  private readonly early: Message[] = [];
+  private readonly shareRelay: SabTransportOptions['shareRelay'];
 
   constructor(private readonly world: SabWorld, readonly rank: number, options: SabTransportOptions) {
     this.size = world.size;
@@ -114,7 +133,19 @@ class SabTransport implements Transport {
     this.barrierGen = Atomics.load(this.ctl, slot(rank, kBarrier));
     const oversubscribed = this.size > availableParallelism();
     this.spinBudget = options.spin ?? (oversubscribed ? 20 : 4000);
+    this.syncSpin = options.syncSpin ?? (oversubscribed ? 0 : 20000);
     this.sleepMs = options.sleepMs ?? 50;
+    this.shareRelay = options.shareRelay;
+  }
+
+  async shareBuffers(buffer: SharedArrayBuffer): Promise<SharedArrayBuffer[]> {
+    const failure = this.checkUsable();
+    if (failure) throw failure;
+    if (!(buffer instanceof SharedArrayBuffer)) throw new ArgumentError('buffer', 'a SharedArrayBuffer', buffer, this.rank);
+    if (!this.shareRelay) throw new ArgumentError('transport', 'one started by the sab launcher (no relay for shared buffers)', 'none', this.rank);
+    // Messages on the rings first: a peer may still be blocked sending to us.
+    await this.flush();
+    return this.shareRelay(buffer);
   }
 
   // Point-to-point
@@ -144,13 +175,32 @@ class SabTransport implements Transport {
       this.arrived(this.rank, context, tag, data);
       return Promise.resolve();
     }
+    const q = this.sendQueues[dest]!;
+    const ring = this.out[dest]!;
+    if (q.length === 0 && length <= kChunk && ring.free() >= kRecordHeaderBytes + length) {
+      // Eager path for small messages: header and payload go in at once, nothing allocated.
+      const hv = this.sendHeaderView;
+      hv.setInt32(0, context, true);
+      hv.setInt32(4, tag, true);
+      hv.setUint32(8, length, true);
+      hv.setInt32(12, this.epoch, true);
+      ring.write(this.sendHeader);
+      let off = kRecordHeaderBytes;
+      for (const p of parts) {
+        ring.write(p, off);
+        off += p.byteLength;
+      }
+      ring.publish(off);
+      this.ring(dest);
+      return kResolved;
+    }
     const header = new Uint8Array(kRecordHeaderBytes);
     const hv = new DataView(header.buffer);
     hv.setInt32(0, context, true);
     hv.setInt32(4, tag, true);
     hv.setUint32(8, length, true);
+    hv.setInt32(12, this.epoch, true);
     return new Promise<void>((resolve, reject) => {
-      const q = this.sendQueues[dest]!;
       q.push({ header, parts, done: 0, total: kRecordHeaderBytes + length, resolve, reject });
       this.queuedSends++;
       // Eager path: write straight away if the ring has room.
@@ -159,19 +209,29 @@ class SabTransport implements Transport {
     });
   }
 
-  recv(source: number, context: number, tag: number): Promise<Message> {
+  recv(source: number, context: number, tag: number, into?: Uint8Array): Promise<Message> {
     const failure = this.checkUsable();
     if (failure) return Promise.reject(failure);
     if (source !== ANY_SOURCE && (!Number.isInteger(source) || source < 0 || source >= this.size)) {
       return Promise.reject(new ArgumentError('source', `a rank in 0..${this.size - 1} or ANY_SOURCE`, source, this.rank));
     }
     this.progress();
-    const got = this.queue.receive(source, context, tag);
-    if (got instanceof Promise) {
-      this.drive();
-      return got;
+    const now = this.queue.receiveNow(source, context, tag, into);
+    if (now) return Promise.resolve(now);
+    const { entry, promise } = this.queue.post(source, context, tag, into);
+    // Short synchronous spin: a reply that is about to land costs a fraction of a
+    // microsecond this way, against tens for a trip through the event loop.
+    const bell = slot(this.rank, kDoorbell);
+    let seen = Atomics.load(this.ctl, bell);
+    for (let i = 0; i < this.syncSpin && !entry.done; i++) {
+      const now = Atomics.load(this.ctl, bell);
+      if (now !== seen) {
+        seen = now;
+        this.progress();
+      }
     }
-    return Promise.resolve(got);
+    if (!entry.done) this.drive();
+    return promise;
   }
 
   iprobe(source: number, context: number, tag: number): MessageInfo | undefined {
@@ -223,12 +283,17 @@ class SabTransport implements Transport {
   }
 
   /**
-   * Drains every ring and drops queued messages, so a new job on the same threads starts
-   * clean. Only safe when every rank has finished its previous job.
+   * Starts job `epoch` on this rank: drains the rings and drops what earlier jobs left
+   * unreceived. Messages are stamped with their sender's epoch, so messages of the new job
+   * that a faster peer already sent are kept.
    */
-  reset(): number {
+  beginEpoch(epoch: number): number {
+    const dropped = this.queue.drop();
+    this.epoch = epoch;
     this.progress();
-    return this.queue.drop();
+    const early = this.early.splice(0);
+    for (const m of early) if (kEpochOf.get(m) === epoch) this.queue.deliver(m);
+    return dropped + early.length;
   }
 
   // Progress engine
@@ -305,7 +370,16 @@ class SabTransport implements Transport {
         released = true;
         used -= kRecordHeaderBytes;
         const hv = this.headerView;
-        p = { context: hv.getInt32(0, true), tag: hv.getInt32(4, true), data: new Uint8Array(hv.getUint32(8, true)), filled: 0 };
+        const context = hv.getInt32(0, true);
+        const tag = hv.getInt32(4, true);
+        const length = hv.getUint32(8, true);
+        const epoch = hv.getInt32(12, true);
+        // Match now, so the payload streams straight into the receiver's buffer.
+        const claimed = epoch === this.epoch ? this.queue.claim(source, context, tag) : undefined;
+        const into = claimed?.into;
+        const data = into && into.byteLength >= length ? into.subarray(0, length) : new Uint8Array(length);
+        p = { context, tag, data, filled: 0, claimed, epoch };
+        if (claimed) this.claimedInFlight++;
         this.partials[source] = p;
       }
       while (p.filled < p.data.byteLength && used > 0) {
@@ -319,15 +393,29 @@ class SabTransport implements Transport {
       }
       if (p.filled < p.data.byteLength) break;
       this.partials[source] = undefined;
-      this.arrived(source, p.context, p.tag, p.data);
+      if (p.claimed) {
+        this.claimedInFlight--;
+        this.stats.bytesReceived += p.data.byteLength;
+        this.stats.messagesReceived++;
+        p.claimed.resolve({ source, context: p.context, tag: p.tag, data: p.data });
+      } else if (p.epoch >= this.epoch) {
+        this.arrived(source, p.context, p.tag, p.data, p.epoch);
+      }
     }
     if (released) this.ring(source);
   }
 
-  private arrived(source: number, context: number, tag: number, data: Uint8Array): void {
+  private arrived(source: number, context: number, tag: number, data: Uint8Array, epoch = this.epoch): void {
     this.stats.bytesReceived += data.byteLength;
     this.stats.messagesReceived++;
-    this.queue.deliver({ source, context, tag, data });
+    const msg: Message = { source, context, tag, data };
+    if (epoch !== this.epoch) {
+      // A faster peer's message of the next job: keep it out of this job's receives.
+      kEpochOf.set(msg, epoch);
+      this.early.push(msg);
+      return;
+    }
+    this.queue.deliver(msg);
   }
 
   /** Bumps a rank's doorbell; wakes it only if it sleeps (or when forced). */
@@ -345,7 +433,7 @@ class SabTransport implements Transport {
   }
 
   private hasWork(): boolean {
-    return this.queuedSends > 0 || this.waiters.size > 0 || this.queue.hasWaiters;
+    return this.queuedSends > 0 || this.waiters.size > 0 || this.queue.hasWaiters || this.claimedInFlight > 0;
   }
 
   /** Settles waiters whose condition holds; returns true if any did. */
@@ -372,16 +460,22 @@ class SabTransport implements Transport {
     const bell = slot(this.rank, kDoorbell);
     const sleeping = slot(this.rank, kSleeping);
     let keepAlive: NodeJS.Timeout | undefined;
+    let slept = false;
     try {
       for (;;) {
         const seen = Atomics.load(this.ctl, bell);
         this.progress();
         this.settleWaiters();
         if (!this.hasWork()) return;
-        const failure = this.checkUsable() ?? this.checkPeers();
+        const failure = this.checkUsable();
         if (failure) {
           this.failAll(failure);
           return;
+        }
+        if (slept) {
+          this.checkPeers();
+          slept = false;
+          if (!this.hasWork()) return;
         }
         // Spin, yielding to microtasks so that continuations of settled operations run.
         let changed = false;
@@ -402,6 +496,7 @@ class SabTransport implements Transport {
           if (w.async) await w.value;
         }
         Atomics.store(this.ctl, sleeping, 0);
+        slept = true;
       }
     } finally {
       // Cleared synchronously on exit: an operation posted right after must start a new loop.
@@ -426,7 +521,7 @@ class SabTransport implements Transport {
 
   /** Fails operations that wait on a rank that has finished or failed. */
   private checkPeers(): Error | undefined {
-    const gone = (r: number) => Atomics.load(this.ctl, slot(r, kState));
+    const gone = (r: number) => rankState(this.ctl, r, this.epoch);
     const describe = (r: number) => (gone(r) === kFailed ? 'failed' : 'finished');
     for (let d = 0; d < this.size; d++) {
       if (this.sendQueues[d]!.length && gone(d) !== 0) {
@@ -434,6 +529,14 @@ class SabTransport implements Transport {
       }
     }
     const drained = (s: number) => !this.partials[s] && (this.in[s]?.used() ?? 0) === 0;
+    for (let s = 0; s < this.size; s++) {
+      const p = this.partials[s];
+      if (p?.claimed && gone(s) !== 0 && (this.in[s]?.used() ?? 0) === 0) {
+        this.partials[s] = undefined;
+        this.claimedInFlight--;
+        p.claimed.reject(new PeerGoneError(s, `rank ${s} has ${describe(s)} in the middle of sending a message`, this.rank));
+      }
+    }
     this.queue.failWhere((p) => {
       if (p.source === ANY_SOURCE) {
         for (let s = 0; s < this.size; s++) if (s !== this.rank && (gone(s) === 0 || !drained(s))) return undefined;
@@ -466,5 +569,13 @@ class SabTransport implements Transport {
       for (const s of q.splice(0)) s.reject(err);
     }
     this.queuedSends = 0;
+    for (let s = 0; s < this.size; s++) {
+      const p = this.partials[s];
+      if (p?.claimed) {
+        p.claimed.reject(err);
+        this.partials[s] = undefined;
+      }
+    }
+    this.claimedInFlight = 0;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The `superstep` command.
  *
- *   superstep run -n P [--backend sab|tcp] [--timeout SECONDS] script [args...]
+ *   superstep run -n P [--backend sab|tcp] [--timeout SECONDS] [--profile [--report DIR]] script [args...]
+ *   superstep probe | predict ...   (core/cost/cli.ts)
  */
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
@@ -12,10 +13,18 @@ import type { Backend } from './world.js';
 const kUsage = `usage:
   superstep run -n P [--backend sab|tcp] [--timeout SECONDS] script [args...]
       run script on P ranks (default backend: sab, worker threads over shared memory)
+      --backend tcp --hosts FILE: start the ranks on the hosts in FILE (one host[:slots] per
+      line) through ssh (SUPERSTEP_RSH overrides the remote shell)
+      --profile: record w, h and time of every superstep; print the table and write a report
+      (profile.md, profile.svg) into --report DIR (default: superstep-profile)
+  superstep probe [-n P] [--backend sab|tcp]     measure the BSP parameters g, l, r
+  superstep predict --h WORDS [--w FLOPS] ...     predict a program's time from its counts
   superstep help`;
 
 /** Extra subcommands (probe, bench, ...) that other layers add. */
 export const subcommands = new Map<string, (argv: string[]) => Promise<number>>();
+subcommands.set('probe', async (argv) => (await import('../cost/cli.js')).probeCommand(argv));
+subcommands.set('predict', async (argv) => (await import('../cost/cli.js')).predictCommand(argv));
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -32,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
 
 /** Splits launcher flags from the script and its own arguments at the first positional. */
 export function splitAtScript(argv: string[]): { flags: string[]; script?: string; args: string[] } {
-  const valued = new Set(['-n', '--procs', '--np', '--backend', '--timeout', '--hosts']);
+  const valued = new Set(['-n', '--procs', '--np', '--backend', '--timeout', '--hosts', '--report']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') return { flags: argv.slice(0, i), script: argv[i + 1], args: argv.slice(i + 2) };
@@ -57,6 +66,8 @@ async function runCommand(argv: string[]): Promise<number> {
         backend: { type: 'string', default: 'sab' },
         timeout: { type: 'string' },
         hosts: { type: 'string' },
+        profile: { type: 'boolean' },
+        report: { type: 'string' },
       },
       strict: true,
     }));
@@ -88,7 +99,28 @@ async function runCommand(argv: string[]): Promise<number> {
     console.error(`superstep run: --timeout must be a positive number of seconds; got '${values.timeout}'`);
     return 2;
   }
+  if (values.hosts !== undefined) {
+    // Ranks on other hosts, started through ssh (core/launch/hosts.ts).
+    if (backend !== 'tcp') {
+      console.error(`superstep run: --hosts needs --backend tcp; got --backend ${backend}`);
+      return 2;
+    }
+    const { parseHostfile, runOnHosts } = await import('./hosts.js');
+    const { readFileSync } = await import('node:fs');
+    try {
+      const hosts = parseHostfile(readFileSync(values.hosts, 'utf8'));
+      return await runOnHosts({ hosts, procs, script: path, args, timeoutMs });
+    } catch (err) {
+      console.error(`superstep run: ${(err as Error).message}`);
+      return 2;
+    }
+  }
+  // Ranks inherit the environment: SUPERSTEP_PROFILE=1 turns on the superstep recorder.
+  if (values.profile) process.env.SUPERSTEP_PROFILE = '1';
   const outcome = await runDetailed({ procs, backend, timeoutMs }, path, args);
+  if (values.profile && outcome.ok) {
+    (await import('../cost/cli.js')).finishProfile(outcome, procs, backend, values.report ?? 'superstep-profile');
+  }
   if (outcome.ok) return 0;
   const f = outcome.failure;
   if (f) {
@@ -98,7 +130,7 @@ async function runCommand(argv: string[]): Promise<number> {
   }
   const others = outcome.statuses.filter((s) => s.state !== 'ok' && s.rank !== f?.rank);
   if (others.length) console.error(`superstep: ${others.map((s) => `rank ${s.rank} ${s.state}`).join(', ')}`);
-  const code = outcome.statuses.find((s) => s.rank === f?.rank)?.exitCode ?? 1;
+  const code = outcome.statuses.find((s) => s.rank === f?.rank)?.exitCode ?? (f?.error.name === 'TimeoutError' ? 124 : 1);
   return code === 0 ? 1 : code;
 }
 

@@ -2,6 +2,7 @@
 import { pathToFileURL } from 'node:url';
 import type { Transport } from '../../comm/transport.js';
 import type { JobSpec } from './protocol.js';
+import { localRecords } from '../cost/profile.js';
 
 export async function runJob(spec: JobSpec, transport: Transport): Promise<unknown> {
   let result: unknown;
@@ -10,6 +11,8 @@ export async function runJob(spec: JobSpec, transport: Transport): Promise<unkno
     process.argv.splice(2, process.argv.length - 2, ...spec.args);
     process.argv[1] = spec.url.startsWith('file:') ? new URL(spec.url).pathname : spec.url;
     await import(spec.url);
+    // With profiling on, a script's result is this rank's superstep records (run --profile).
+    result = localRecords();
   } else {
     const mod = (await import(spec.url)) as Record<string, unknown>;
     const fn = mod[spec.fn];

@@ -12,12 +12,14 @@ export type JobSpec =
 
 export type ToRank =
   | { type: 'job'; id: number; spec: JobSpec }
+  | { type: 'shared'; seq: number; buffers: SharedArrayBuffer[] }
   | { type: 'exit' };
 
 export type FromRank =
   | { type: 'ready' }
   | { type: 'done'; id: number; result: unknown }
-  | { type: 'error'; id: number; error: ErrorInfo };
+  | { type: 'error'; id: number; error: ErrorInfo }
+  | { type: 'share'; seq: number; buffer: SharedArrayBuffer };
 
 /** How one rank ended a job. */
 export interface RankStatus {

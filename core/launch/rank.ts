@@ -19,7 +19,16 @@ interface RankData {
 
 const { world, rank, spin } = workerData as RankData;
 const port = parentPort!;
-const transport = createSabTransport(world, rank, { spin });
+// Shared-buffer exchange goes through the launcher: the n-th call on every rank forms one round.
+let shareSeq = 0;
+const shareWaits = new Map<number, (b: SharedArrayBuffer[]) => void>();
+const shareRelay = (buffer: SharedArrayBuffer) =>
+  new Promise<SharedArrayBuffer[]>((resolve) => {
+    const seq = shareSeq++;
+    shareWaits.set(seq, resolve);
+    port.postMessage({ type: 'share', seq, buffer } satisfies FromRank);
+  });
+const transport = createSabTransport(world, rank, { spin, shareRelay });
 const ctx: RankContext = { transport, job: 0, slots: new Map() };
 setContext(ctx);
 const post = (m: FromRank) => port.postMessage(m);
@@ -29,19 +38,25 @@ port.on('message', async (m: ToRank) => {
     port.close();
     return;
   }
+  if (m.type === 'shared') {
+    shareWaits.get(m.seq)?.(m.buffers);
+    shareWaits.delete(m.seq);
+    return;
+  }
   ctx.job = m.id;
   ctx.slots = new Map();
-  (transport as unknown as { reset(): number }).reset();
-  setRankState(world, rank, kRunning);
+  transport.beginEpoch(m.id);
+  setRankState(world, rank, kRunning, m.id);
   try {
     const result = await runJob(m.spec, transport);
-    setRankState(world, rank, kFinished);
+    setRankState(world, rank, kFinished, m.id);
     post({ type: 'done', id: m.id, result });
   } catch (err) {
-    setRankState(world, rank, kFailed);
+    setRankState(world, rank, kFailed, m.id);
+    // Report first, then abort: the launcher must hear the cause before the others' echoes.
+    post({ type: 'error', id: m.id, error: toErrorInfo(err) });
     // A collective error (every rank raises it itself) must not pre-empt the others' reports.
     if (!isCollectiveError(err)) transport.abort(err instanceof Error ? err.message : String(err));
-    post({ type: 'error', id: m.id, error: toErrorInfo(err) });
   }
 });
 post({ type: 'ready' });

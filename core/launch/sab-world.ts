@@ -3,7 +3,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { abortSabWorld, createSabWorld, kFailed, setRankState, type SabWorld } from '../../comm/sab/layout.js';
-import { ArgumentError, ClosedError, type ErrorInfo } from '../../util/errors.js';
+import { ArgumentError, ClosedError, isCollectiveError, type ErrorInfo } from '../../util/errors.js';
 import type { FromRank, JobSpec, RankStatus } from './protocol.js';
 import type { JobOptions, JobOutcome, World, WorldOptions } from './world.js';
 
@@ -123,7 +123,19 @@ class SabLauncher implements World {
     });
   }
 
+  private readonly shares = new Map<number, SharedArrayBuffer[]>();
+
   private onMessage(rank: number, m: FromRank): void {
+    if (m.type === 'share') {
+      const round = this.shares.get(m.seq) ?? new Array<SharedArrayBuffer>(this.size);
+      round[rank] = m.buffer;
+      this.shares.set(m.seq, round);
+      if (round.filter(Boolean).length === this.size) {
+        this.shares.delete(m.seq);
+        for (const w of this.workers) w.postMessage({ type: 'shared', seq: m.seq, buffers: round });
+      }
+      return;
+    }
     const job = this.active;
     if (!job || m.type === 'ready' || m.id !== job.id) return;
     if (m.type === 'done') {
@@ -147,7 +159,7 @@ class SabLauncher implements World {
     const job = this.active;
     if (!job || job.statuses[rank]) return;
     // A rank that leaves in the middle of a job (process.exit, a crash) fails it.
-    setRankState(this.shm, rank, kFailed);
+    setRankState(this.shm, rank, kFailed, job.id);
     this.record(job, rank, { name: 'ExitError', message: `rank ${rank} exited with code ${code} before its job finished` }, code || 1);
     this.maybeSettle(job);
   }
@@ -157,9 +169,15 @@ class SabLauncher implements World {
     if (job.statuses[rank]) return;
     const isEcho = job.failure !== undefined && (error.name === 'AbortedError' || error.name === 'PeerGoneError');
     job.statuses[rank] = { rank, state: isEcho ? 'aborted' : 'failed', exitCode, error };
+    if (job.failure && job.failure.error.name === 'AbortedError' && error.name !== 'AbortedError') {
+      // The abort overtook its cause: the cause is the failure, the earlier report its echo.
+      const first = job.statuses[job.failure.rank];
+      if (first) first.state = 'aborted';
+      job.failure = { rank, error };
+    }
     if (!job.failure) {
       job.failure = { rank, error };
-      if (error.name !== 'SyncMismatchError') abortSabWorld(this.shm, rank);
+      if (!isCollectiveError(error)) abortSabWorld(this.shm, rank);
       job.graceTimer = setTimeout(() => job.settle(), this.graceMs);
     }
   }

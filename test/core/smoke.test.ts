@@ -13,3 +13,10 @@ describe.each(backends())('smoke on %s', (backend) => {
     }
   });
 });
+
+describe('sab shared buffers', () => {
+  it('shareBuffers hands every rank every rank\'s SharedArrayBuffer', async () => {
+    const res = await callAll<number[]>('sab', 3, 'bsp-basic.ts', 'shareBuffersRoundTrip');
+    for (const r of res) expect(r).toEqual([100, 101, 102]);
+  });
+});

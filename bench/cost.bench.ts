@@ -1,0 +1,72 @@
+/**
+ * The BSP cost model, measured: probe g, l, r (as `superstep probe` does) on each backend,
+ * then run workloads with profiling on and compare measured superstep times with the
+ * predicted w + g·h + l. Prints bench lines (bench/README.md); the fidelity table on stderr.
+ *
+ *   node --import tsx bench/cost.bench.ts [--quick]
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startWorld, type Backend } from '../core/launch/world.js';
+import { probe } from '../core/cost/probe.js';
+import { mergeRecords, type ProfileRow, type SuperstepRecord } from '../core/cost/profile.js';
+import { median } from '../core/cost/fit.js';
+
+const quick = process.argv.includes('--quick');
+const ranks = new URL('./cost-ranks.ts', import.meta.url).href;
+const backends: Backend[] = ['sab'];
+if (existsSync(fileURLToPath(new URL('../core/launch/tcp-world.ts', import.meta.url)))) backends.push('tcp');
+const configs: { backend: Backend; p: number }[] = [
+  { backend: 'sab', p: 2 },
+  ...(quick ? [] : [{ backend: 'sab' as Backend, p: 4 }]),
+  ...(backends.includes('tcp') ? [{ backend: 'tcp' as Backend, p: 2 }] : []),
+];
+
+const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
+const fidelity: string[] = ['| backend | P | workload | supersteps | h (words) | median w | median measured t | median predicted | measured / predicted |', '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |'];
+
+for (const { backend, p } of configs) {
+  const world = await startWorld({ procs: p, backend });
+  try {
+    const res = await probe({
+      world,
+      reps: quick ? 8 : 20,
+      onProgress: (d, t, label) => process.stderr.write(`probe ${backend} P=${p} [${d}/${t}] ${label}\n`),
+    });
+    const peer = backend === 'tcp' ? 'mpi4py_tcp' : 'mpi4py';
+    emit({ name: 'bsp_l_us', backend, p, value: +(res.l * 1e6).toFixed(3), unit: 'us', better: 'lower', compare: { [peer]: 'bsp_l_us_robust' } });
+    emit({ name: 'bsp_g_ns_per_double', backend, p, value: +(res.g * 1e9).toFixed(4), unit: 'ns_per_double', better: 'lower', compare: { [peer]: 'bsp_g_ns_per_double_robust' } });
+    emit({ name: 'bsp_r_GFlops', backend, p, value: +(res.r / 1e9).toFixed(3), unit: 'GFlops', better: 'higher', compare: { node: 'js_dot_GFlops' } });
+    emit({ name: 'bsp_fit_rms_relative', backend, p, value: +res.rmsRelative.toFixed(4), unit: 'ratio', better: 'lower', extra: { residuals: res.residuals } });
+
+    const workloads: { label: string; fn: string; args: unknown[] }[] = [
+      { label: 'empty superstep', fn: 'hrelation', args: [0, 5, quick ? 20 : 100] },
+      { label: 'h-relation 1000', fn: 'hrelation', args: [1000, 5, quick ? 10 : 40] },
+      { label: 'h-relation 20000', fn: 'hrelation', args: [20000, 3, quick ? 5 : 20] },
+      { label: 'h-relation 200000', fn: 'hrelation', args: [200000, 2, quick ? 3 : 10] },
+      { label: 'allreduce 8 MiB', fn: 'allreduce', args: [1 << 20, 1, quick ? 2 : 6] },
+    ];
+    for (const wl of workloads) {
+      const out = await world.job<SuperstepRecord[]>({ kind: 'call', url: ranks, fn: wl.fn, args: wl.args }, { timeoutMs: 120_000 });
+      if (!out.ok) throw new Error(`${wl.label} on ${backend} P=${p}: rank ${out.failure?.rank}: ${out.failure?.error.message}`);
+      const rows = mergeRecords(out.results, res);
+      const groups = new Map<string, ProfileRow[]>();
+      for (const r of rows) groups.set(r.passPhrase ?? '', [...(groups.get(r.passPhrase ?? '') ?? []), r]);
+      for (const [phrase, rs] of groups) {
+        const ratio = median(rs.map((r) => r.t / r.predicted!));
+        const label = wl.fn === 'allreduce' ? `${wl.label} (${phrase.replace('allreduce ', '')})` : wl.label;
+        const key = label.replace(/[^a-zA-Z0-9]+/g, '_').replace(/_+$/, '').toLowerCase();
+        const med = (f: (r: ProfileRow) => number) => median(rs.map(f));
+        emit({
+          name: `fidelity_${key}_measured_over_predicted`, backend, p, value: +ratio.toFixed(3), unit: 'ratio', better: 'none',
+          extra: { supersteps: rs.length, h: med((r) => r.h), w_us: med((r) => r.w) * 1e6, measured_us: med((r) => r.t) * 1e6, predicted_us: med((r) => r.predicted!) * 1e6 },
+        });
+        const us = (s: number) => (s * 1e6 >= 1000 ? `${(s * 1e3).toFixed(2)} ms` : `${(s * 1e6).toFixed(1)} µs`);
+        fidelity.push(`| ${backend} | ${p} | ${label} | ${rs.length} | ${Math.round(med((r) => r.h))} | ${us(med((r) => r.w))} | ${us(med((r) => r.t))} | ${us(med((r) => r.predicted!))} | ${ratio.toFixed(2)} |`);
+      }
+    }
+  } finally {
+    await world.close();
+  }
+}
+process.stderr.write('\nFidelity: predicted (w + g·h + l, probe parameters) vs measured superstep time, medians over supersteps\n\n' + fidelity.join('\n') + '\n');

@@ -1,0 +1,41 @@
+// Rank-side programs of bench/distarray.bench.ts (run as 'call' jobs on a World).
+import { world } from '../comm/comm.js';
+import { DistArray } from '../distarray/distarray.js';
+import { block, grid } from '../distarray/distribution.js';
+import { matvec } from '../distarray/matvec.js';
+import { jacobiStep } from '../distarray/stencil.js';
+
+/** Time per reps, as mpi4py's timeit: barrier, loop, max over ranks. */
+async function timeit(fn: () => Promise<unknown> | unknown, reps: number): Promise<number> {
+  await world.barrier();
+  const t0 = performance.now();
+  for (let r = 0; r < reps; r++) await fn();
+  const dt = (performance.now() - t0) / reps;
+  return (await world.allreduce(Float64Array.of(dt), 'MAX'))[0]!;
+}
+
+/** Row-block y = A x with an n x n float64 A (x block-distributed); ms per product. */
+export async function matvecBench(n: number, reps: number, warmup: number): Promise<number> {
+  const p = world.size;
+  const A = await DistArray.fromFunction([n, n], (i, j) => ((i + 2 * j) % 7) * 0.125, { dist: grid([n, n], [p, 1]) });
+  const x = await DistArray.fromFunction([n], (j) => (j % 5) * 0.5, { dist: block([n], p) });
+  const y = await DistArray.zeros([n], { dist: block([n], p) });
+  for (let r = 0; r < warmup; r++) await matvec(A, x, y);
+  return timeit(() => matvec(A, x, y), reps);
+}
+
+/** Row-block Jacobi on an n x n grid with 1-cell halos, as mpi4py's; Mcells per second. */
+export async function jacobiBench(n: number, iters: number, warmup: number): Promise<number> {
+  const p = world.size;
+  const dist = grid([n, n], [p, 1]);
+  let u = await DistArray.zeros([n, n], { dist, halo: 1, boundary: 1 });
+  let v = await DistArray.zeros([n, n], { dist, halo: 1, boundary: 1 });
+  const step = async () => {
+    await u.exchangeHalos();
+    jacobiStep(u, v);
+    [u, v] = [v, u];
+  };
+  for (let r = 0; r < warmup; r++) await step();
+  const t = await timeit(step, iters);
+  return (n * n) / t / 1e3;
+}

@@ -1,0 +1,537 @@
+/**
+ * The tcp backend: ranks are processes on one or many hosts, joined by a full mesh of
+ * authenticated TCP connections (rank i connects to every j < i and accepts from every j > i).
+ *
+ * Messages are framed (frame.ts) and written header + payload views under cork/uncork, so
+ * Node hands them to the kernel in one writev without concatenating. Receiving copies each
+ * socket chunk once, straight into the message's own buffer.
+ *
+ * The transport exists before its connections do: `context()` is synchronous, so sends
+ * queue per peer and receives wait in the match queue until the mesh is up.
+ *
+ * Faults: a connection that closes without an orderly BYE, errors, carries a malformed frame
+ * or stays silent longer than `peerTimeoutMs` makes the peer gone, and every pending and
+ * later operation rejects with a PeerGoneError naming it. An ABORT frame ends the job with
+ * the aborting rank's reason. A FIN frame says that a peer finished its job: receives from
+ * it then fail instead of hanging, as on sab.
+ */
+import net, { type Server, type Socket } from 'node:net';
+import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../util/errors.js';
+import { MatchQueue } from '../matching.js';
+import { ANY_SOURCE, payloadLength, payloadParts, type Message, type MessageInfo, type Payload, type Transport, type TransportStats } from '../transport.js';
+import { FrameDecoder, encodeFrames, kAbort, kBye, kData, kDefaultMaxFrameBytes, kDefaultMaxMessageBytes, kFin, kPing, type Frame } from './frame.js';
+import { acceptHandshake, connectHandshake, kRolePeer } from './handshake.js';
+
+/** Host and port where a rank accepts mesh connections. */
+export interface PeerAddress {
+  host: string;
+  port: number;
+}
+
+export interface TcpTransportOptions {
+  rank: number;
+  size: number;
+  /** The per-job secret every connection proves it holds. */
+  secret: Uint8Array;
+  /** Largest payload of one frame (default 4 MiB). */
+  maxFrameBytes?: number;
+  /** Largest message (default 2^32 - 1 bytes). */
+  maxMessageBytes?: number;
+  /** A peer silent for this long is gone, in ms (default 10000; 0 disables heartbeats). */
+  peerTimeoutMs?: number;
+  /** Bound on connecting to a peer, retries included, in ms (default 30000). */
+  connectTimeoutMs?: number;
+  /** Bound on one handshake, in ms (default 5000). */
+  handshakeTimeoutMs?: number;
+  /** Where refused connections and faults are logged (default: stderr). */
+  log?: (line: string) => void;
+  /**
+   * Keep the process alive while connections are open (default true). Scripts started by an
+   * engine pass false, so that the process may end when the script does.
+   */
+  ref?: boolean;
+}
+
+/** Context reserved for the barrier's messages. */
+const kBarrierContext = -0x7fff0001;
+
+interface Peer {
+  rank: number;
+  socket?: Socket;
+  decoder?: FrameDecoder;
+  /** Frames written before the connection existed. */
+  backlog: { bufs: Uint8Array[]; done(err?: Error): void }[];
+  lastHeard: number;
+  lastSent: number;
+  /** Sent BYE: closing in order. */
+  bye: boolean;
+  gone: boolean;
+}
+
+export function createTcpTransport(options: TcpTransportOptions): TcpTransport {
+  return new TcpTransport(options);
+}
+
+export class TcpTransport implements Transport {
+  readonly backend = 'tcp';
+  readonly capabilities = { sharedMemory: false };
+  readonly rank: number;
+  readonly size: number;
+  readonly stats: TransportStats = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 };
+  /** The current job; frames of older jobs are dropped, newer ones held until reset(). */
+  epoch = 0;
+
+  private readonly secret: Uint8Array;
+  private readonly maxFrame: number;
+  private readonly maxMessage: number;
+  private readonly peerTimeoutMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly handshakeTimeoutMs: number;
+  private readonly log: (line: string) => void;
+  private readonly keepRef: boolean;
+  private readonly peers: Peer[] = [];
+  private readonly queue = new MatchQueue();
+  private readonly finished: boolean[];
+  private early: { source: number; frame: Frame }[] = [];
+  private server: Server | undefined;
+  private failure: Error | undefined;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private barrierGen = 0;
+  private inflight = 0;
+  private flushWaiters: (() => void)[] = [];
+  private heartbeat: NodeJS.Timeout | undefined;
+  private lastTick = Date.now();
+  private pending = 0;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private byeWaiters: (() => void)[] = [];
+  private readyResolve!: () => void;
+  /** Resolves when every mesh connection is up. */
+  readonly ready: Promise<void>;
+
+  constructor(options: TcpTransportOptions) {
+    const { rank, size } = options;
+    if (!Number.isInteger(size) || size < 1) throw new ArgumentError('size', 'a positive integer', size);
+    if (!Number.isInteger(rank) || rank < 0 || rank >= size) throw new ArgumentError('rank', `an integer in 0..${size - 1}`, rank);
+    this.rank = rank;
+    this.size = size;
+    this.secret = options.secret;
+    this.maxFrame = options.maxFrameBytes ?? kDefaultMaxFrameBytes;
+    this.maxMessage = options.maxMessageBytes ?? kDefaultMaxMessageBytes;
+    this.peerTimeoutMs = options.peerTimeoutMs ?? 10_000;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5_000;
+    this.log = options.log ?? ((line) => process.stderr.write(line + '\n'));
+    this.keepRef = options.ref ?? true;
+    this.finished = new Array(size).fill(false);
+    for (let r = 0; r < size; r++) this.peers.push({ rank: r, backlog: [], lastHeard: 0, lastSent: 0, bye: false, gone: false });
+    this.ready = new Promise<void>((resolve) => (this.readyResolve = resolve));
+    if (size === 1) this.readyResolve();
+  }
+
+  // Setup
+  // -----
+
+  /** Starts accepting mesh connections on `host` (port 0: any free port). */
+  listen(host: string, port = 0): Promise<PeerAddress> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.onIncoming(s));
+      this.server = server;
+      server.once('error', reject);
+      server.listen({ host, port, exclusive: true }, () => {
+        server.off('error', reject);
+        server.on('error', (e) => this.log(`superstep[rank ${this.rank}]: listener error: ${e.message}`));
+        if (!this.keepRef) server.unref();
+        const a = server.address() as net.AddressInfo;
+        resolve({ host: a.address, port: a.port });
+      });
+    });
+  }
+
+  /** Connects to every lower rank in `table`; resolves when the whole mesh is up. */
+  async connect(table: readonly PeerAddress[]): Promise<void> {
+    if (table.length !== this.size) throw new ArgumentError('table', `${this.size} addresses`, table.length, this.rank);
+    this.startHeartbeat();
+    const links: Promise<void>[] = [];
+    for (let j = 0; j < this.rank; j++) links.push(this.dial(j, table[j]!));
+    await Promise.all(links);
+    await this.ready;
+  }
+
+  private async dial(peer: number, addr: PeerAddress): Promise<void> {
+    const deadline = Date.now() + this.connectTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      if (this.failure) throw this.failure;
+      const socket = net.connect({ host: addr.host, port: addr.port, noDelay: true });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          socket.once('connect', resolve);
+          socket.once('error', reject);
+        });
+        socket.removeAllListeners('error');
+        socket.on('error', () => {});
+        const rest = await connectHandshake(socket, this.secret, this.rank, kRolePeer, this.handshakeTimeoutMs);
+        this.attach(peer, socket, rest);
+        return;
+      } catch (err) {
+        socket.destroy();
+        const code = (err as { code?: string }).code;
+        if ((code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 500)));
+          continue;
+        }
+        const e = new PeerGoneError(peer, `cannot connect to rank ${peer} at ${addr.host}:${addr.port}: ${(err as Error).message}`, this.rank);
+        this.fail(e);
+        throw e;
+      }
+    }
+  }
+
+  private onIncoming(socket: Socket): void {
+    const from = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.on('error', () => {});
+    acceptHandshake(socket, this.secret, kRolePeer, this.handshakeTimeoutMs).then(
+      ({ rank, rest }) => {
+        if (rank <= this.rank || rank >= this.size || this.peers[rank]!.socket) {
+          this.log(`superstep[rank ${this.rank}]: refused a connection from ${from}: it claims rank ${rank}, which may not connect here`);
+          socket.destroy();
+          return;
+        }
+        this.attach(rank, socket, rest);
+      },
+      (err: Error) => {
+        // A stranger or a broken peer: refuse it, and the job goes on.
+        this.log(`superstep[rank ${this.rank}]: refused a connection from ${from}: ${err.message}`);
+        socket.destroy();
+      },
+    );
+  }
+
+  private attach(rank: number, socket: Socket, rest: Uint8Array): void {
+    const peer = this.peers[rank]!;
+    peer.socket = socket;
+    peer.lastHeard = peer.lastSent = Date.now();
+    socket.setNoDelay(true);
+    if (!this.keepRef) socket.unref();
+    const name = `rank ${rank} (${socket.remoteAddress}:${socket.remotePort})`;
+    peer.decoder = new FrameDecoder({ maxFrameBytes: this.maxFrame, maxMessageBytes: this.maxMessage }, (f) => this.onFrame(rank, f), name);
+    socket.removeAllListeners('error');
+    socket.on('data', (chunk: Buffer) => {
+      peer.lastHeard = Date.now();
+      try {
+        peer.decoder!.push(chunk);
+      } catch (err) {
+        this.log(`superstep[rank ${this.rank}]: ${(err as Error).message}`);
+        socket.destroy();
+        this.peerGone(rank, (err as Error).message);
+      }
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      const how = err.code === 'ECONNRESET' || err.code === 'EPIPE' ? 'its connection was reset (killed or crashed?)' : `its connection failed: ${err.message}`;
+      this.peerGone(rank, `rank ${rank} is gone: ${how}`);
+    });
+    socket.on('close', () => {
+      if (peer.bye || this.closed) {
+        peer.gone = true;
+        this.checkByes();
+        return;
+      }
+      this.peerGone(rank, `rank ${rank} is gone: its connection closed without an orderly shutdown (killed or crashed?)`);
+    });
+    if (rest.byteLength) socket.emit('data', Buffer.from(rest.buffer, rest.byteOffset, rest.byteLength));
+    socket.resume();
+    for (const w of peer.backlog.splice(0)) this.writeNow(peer, w.bufs, w.done);
+    if (this.peers.every((p) => p.rank === this.rank || p.socket)) this.readyResolve();
+  }
+
+  // Point-to-point
+  // --------------
+
+  send(dest: number, context: number, tag: number, payload: Payload): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new ClosedError('transport is closed', this.rank));
+    if (!Number.isInteger(dest) || dest < 0 || dest >= this.size) {
+      return Promise.reject(new ArgumentError('dest', `a rank in 0..${this.size - 1}`, dest, this.rank));
+    }
+    const parts = payloadParts(payload);
+    const length = payloadLength(payload);
+    if (length > this.maxMessage) return Promise.reject(new ArgumentError('payload', `at most ${this.maxMessage} bytes`, length, this.rank));
+    this.stats.bytesSent += length;
+    this.stats.messagesSent++;
+    if (dest === this.rank) {
+      const data = new Uint8Array(length);
+      let off = 0;
+      for (const p of parts) {
+        data.set(p, off);
+        off += p.byteLength;
+      }
+      this.arrived(this.rank, context, tag, data);
+      return Promise.resolve();
+    }
+    return this.write(dest, encodeFrames(kData, context, tag, this.epoch, parts, length, this.maxFrame));
+  }
+
+  recv(source: number, context: number, tag: number): Promise<Message> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new ClosedError('transport is closed', this.rank));
+    if (source !== ANY_SOURCE && (!Number.isInteger(source) || source < 0 || source >= this.size)) {
+      return Promise.reject(new ArgumentError('source', `a rank in 0..${this.size - 1} or ANY_SOURCE`, source, this.rank));
+    }
+    const m = this.queue.take(source, context, tag);
+    if (m) return Promise.resolve(m);
+    const gone = this.finishedError(source, tag);
+    if (gone) return Promise.reject(gone);
+    return this.track(this.queue.receive(source, context, tag) as Promise<Message>);
+  }
+
+  iprobe(source: number, context: number, tag: number): MessageInfo | undefined {
+    return this.queue.peek(source, context, tag);
+  }
+
+  probe(source: number, context: number, tag: number): Promise<MessageInfo> {
+    if (this.failure) return Promise.reject(this.failure);
+    const info = this.queue.peek(source, context, tag);
+    if (info) return Promise.resolve(info);
+    const gone = this.finishedError(source, tag);
+    if (gone) return Promise.reject(gone);
+    return this.track(this.queue.probe(source, context, tag));
+  }
+
+  /** Dissemination barrier: ceil(log2 P) rounds of one message each way. */
+  async barrier(): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new ClosedError('transport is closed', this.rank);
+    const gen = this.barrierGen++;
+    const empty = new Uint8Array(0);
+    for (let k = 0, d = 1; d < this.size; k++, d *= 2) {
+      const tag = ((gen & 0xffffff) << 5) | k;
+      const to = (this.rank + d) % this.size;
+      const from = (this.rank - d + this.size) % this.size;
+      const sent = this.send(to, kBarrierContext, tag, empty);
+      await this.recv(from, kBarrierContext, tag);
+      await sent;
+    }
+  }
+
+  abort(reason: string): void {
+    this.abortWith(new AbortedError(`job aborted by rank ${this.rank}: ${reason}`, this.rank, this.rank), this.rank, reason);
+  }
+
+  /** Aborts on this rank and tells every peer, naming `failedRank` as the cause. */
+  abortWith(err: Error, failedRank: number, reason: string): void {
+    // Already failed: this abort is an echo of the first failure, which the peers have heard of.
+    if (this.failure) return;
+    const bytes = new TextEncoder().encode(reason.slice(0, 8000));
+    for (const p of this.peers) {
+      if (p.rank === this.rank || p.gone || !p.socket || p.socket.destroyed) continue;
+      this.writeNow(p, encodeFrames(kAbort, 0, failedRank, this.epoch, [bytes], bytes.byteLength, this.maxFrame), () => {});
+    }
+    this.fail(err);
+  }
+
+  /** Resolves when every frame written so far has been handed to the kernel. */
+  flush(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.flushWaiters.push(resolve));
+  }
+
+  /**
+   * Ends job `epoch` on this rank: tells every peer that nothing more will come, so that
+   * their receives from this rank fail instead of waiting.
+   */
+  async finishJob(): Promise<void> {
+    if (this.failure) return;
+    for (const p of this.peers) {
+      if (p.rank !== this.rank) void this.write(p.rank, encodeFrames(kFin, 0, 0, this.epoch, [], 0, this.maxFrame)).catch(() => {});
+    }
+    await this.flush();
+  }
+
+  /** Starts job `epoch`: drops leftovers of earlier jobs and delivers frames that came early. */
+  reset(epoch: number): void {
+    this.epoch = epoch >>> 0;
+    this.queue.drop();
+    this.finished.fill(false);
+    if (this.failure) return;
+    const early = this.early;
+    this.early = [];
+    for (const e of early) this.onFrame(e.source, e.frame);
+  }
+
+  async close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        if (!this.failure) {
+          await this.bounded(this.flush(), 5000);
+          // Orderly shutdown, as MPI_Finalize: say BYE, wait for every peer's BYE.
+          for (const p of this.peers) {
+            if (p.rank === this.rank || !p.socket || p.socket.destroyed) continue;
+            this.writeNow(p, encodeFrames(kBye, 0, 0, this.epoch, [], 0, this.maxFrame), () => {});
+          }
+          await this.bounded(new Promise<void>((r) => { this.byeWaiters.push(r); this.checkByes(); }), this.peerTimeoutMs || 10_000);
+        }
+      } finally {
+        this.closed = true;
+        this.fail(new ClosedError('transport is closed', this.rank));
+        clearInterval(this.heartbeat);
+        clearInterval(this.keepAlive);
+        for (const p of this.peers) p.socket?.destroy();
+        this.server?.close();
+      }
+    })();
+    return this.closing;
+  }
+
+  // Internals
+  // ---------
+
+  private write(dest: number, bufs: Uint8Array[]): Promise<void> {
+    const peer = this.peers[dest]!;
+    return this.track(
+      new Promise<void>((resolve, reject) => {
+        const done = (err?: Error) => (err ? reject(err) : resolve());
+        if (peer.socket) this.writeNow(peer, bufs, done);
+        else peer.backlog.push({ bufs, done });
+      }),
+    );
+  }
+
+  /** Writes buffers back to back in one writev; `done` runs when the kernel has them. */
+  private writeNow(peer: Peer, bufs: Uint8Array[], done: (err?: Error) => void): void {
+    const s = peer.socket!;
+    if (s.destroyed) {
+      done(this.failure ?? new PeerGoneError(peer.rank, `cannot send to rank ${peer.rank}: its connection is closed`, this.rank));
+      return;
+    }
+    this.inflight++;
+    peer.lastSent = Date.now();
+    s.cork();
+    const last = bufs.length - 1;
+    for (let i = 0; i < last; i++) s.write(bufs[i]!);
+    s.write(bufs[last]!, (err) => {
+      this.inflight--;
+      if (this.inflight === 0) for (const w of this.flushWaiters.splice(0)) w();
+      done(err ? this.failure ?? new PeerGoneError(peer.rank, `send to rank ${peer.rank} failed: ${err.message}`, this.rank) : undefined);
+    });
+    s.uncork();
+  }
+
+  private onFrame(source: number, f: Frame): void {
+    if (f.type === kPing) return;
+    if (f.type === kBye) {
+      this.peers[source]!.bye = true;
+      this.finished[source] = true;
+      this.failFinishedWaiters();
+      this.checkByes();
+      return;
+    }
+    if (f.type === kAbort) {
+      const reason = new TextDecoder().decode(f.data);
+      const failed = f.tag;
+      this.fail(new AbortedError(`job aborted by rank ${failed >= 0 ? failed : source}: ${reason}`, failed >= 0 ? failed : source, this.rank));
+      return;
+    }
+    // Frames of a job this rank has not started yet wait for reset(); older ones are stale.
+    if (f.epoch !== this.epoch) {
+      if (((f.epoch - this.epoch) | 0) > 0) this.early.push({ source, frame: f });
+      return;
+    }
+    if (f.type === kFin) {
+      this.finished[source] = true;
+      this.failFinishedWaiters();
+      return;
+    }
+    this.arrived(source, f.context, f.tag, f.data);
+  }
+
+  private arrived(source: number, context: number, tag: number, data: Uint8Array): void {
+    this.stats.bytesReceived += data.byteLength;
+    this.stats.messagesReceived++;
+    this.queue.deliver({ source, context, tag, data });
+  }
+
+  /** The error for a receive that can never be matched because its source(s) finished. */
+  private finishedError(source: number, tag: number): Error | undefined {
+    const what = (t: number) => (t === -1 ? '' : ` (tag ${t})`);
+    if (source === ANY_SOURCE) {
+      if (this.size > 1 && this.finished.every((f, r) => f || r === this.rank)) {
+        return new PeerGoneError(-1, `receive from any rank${what(tag)} can never complete: every other rank has finished`, this.rank);
+      }
+      return undefined;
+    }
+    if (source !== this.rank && this.finished[source]) {
+      return new PeerGoneError(source, `receive from rank ${source}${what(tag)} can never complete: rank ${source} has finished`, this.rank);
+    }
+    return undefined;
+  }
+
+  private failFinishedWaiters(): void {
+    this.queue.failWhere((p) => this.finishedError(p.source, p.tag));
+  }
+
+  private peerGone(rank: number, why: string): void {
+    const peer = this.peers[rank]!;
+    if (peer.gone) return;
+    peer.gone = true;
+    if (this.failure || this.closed) return;
+    this.log(`superstep[rank ${this.rank}]: ${why}`);
+    this.fail(new PeerGoneError(rank, why, this.rank));
+  }
+
+  /** Fails every pending and later operation with `err` (the first failure wins). */
+  private fail(err: Error): void {
+    if (!this.failure) this.failure = err;
+    const e = this.failure;
+    this.queue.fail(e);
+    for (const p of this.peers) for (const w of p.backlog.splice(0)) w.done(e);
+    this.readyResolve();
+    this.checkByes(true);
+  }
+
+  private checkByes(force = false): void {
+    if (!this.byeWaiters.length) return;
+    if (force || this.peers.every((p) => p.rank === this.rank || p.bye || p.gone || !p.socket)) {
+      for (const w of this.byeWaiters.splice(0)) w();
+    }
+  }
+
+  private bounded(p: Promise<void>, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      p.then(() => { clearTimeout(t); resolve(); }, () => { clearTimeout(t); resolve(); });
+    });
+  }
+
+  /** Keeps the process alive while an operation is pending, even with unref'd sockets. */
+  private track<T>(p: Promise<T>): Promise<T> {
+    if (this.keepRef) return p;
+    if (this.pending++ === 0) this.keepAlive = setInterval(() => {}, 1 << 30);
+    const done = () => {
+      if (--this.pending === 0) clearInterval(this.keepAlive);
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  private startHeartbeat(): void {
+    if (this.peerTimeoutMs <= 0 || this.size === 1 || this.heartbeat) return;
+    const every = Math.max(50, Math.min(1000, this.peerTimeoutMs / 4));
+    this.lastTick = Date.now();
+    this.heartbeat = setInterval(() => {
+      const now = Date.now();
+      // If this process itself was blocked, the silence was ours: do not blame the peers.
+      if (now - this.lastTick > 2 * every) for (const p of this.peers) p.lastHeard = Math.max(p.lastHeard, now - every);
+      this.lastTick = now;
+      for (const p of this.peers) {
+        if (p.rank === this.rank || !p.socket || p.gone || p.bye || p.socket.destroyed) continue;
+        if (now - p.lastHeard > this.peerTimeoutMs) {
+          p.socket.destroy();
+          this.peerGone(p.rank, `rank ${p.rank} is gone: no word from it for ${now - p.lastHeard} ms (peer timeout ${this.peerTimeoutMs} ms)`);
+          continue;
+        }
+        if (now - p.lastSent >= every) this.writeNow(p, encodeFrames(kPing, 0, 0, this.epoch, [], 0, this.maxFrame), () => {});
+      }
+    }, every);
+    this.heartbeat.unref();
+  }
+}

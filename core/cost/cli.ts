@@ -1,0 +1,214 @@
+/**
+ * The cost-model commands of the `superstep` CLI:
+ *
+ *   superstep probe [-n P] [--backend sab|tcp] [--reps N] [--max-h WORDS] [--no-save] [--json]
+ *   superstep predict --h WORDS [--w FLOPS | --w-seconds S] [--supersteps S] [-n P] [--backend B]
+ *                     [--g NS --l US --r GFLOPS] [--json]
+ *
+ * and the `--profile` part of `superstep run`.
+ */
+import { parseArgs } from 'node:util';
+import type { JobOutcome } from '../launch/world.js';
+import { defaultHs, formatProbe, probe } from './probe.js';
+import { paramsPath, resolveParams, saveParams, type BspParams, type ResolvedParams } from './params.js';
+import { predictWith } from './predict.js';
+import { mergeRecords, type SuperstepRecord } from './profile.js';
+import { profileMarkdown, writeProfileReport, formatSeconds } from './report.js';
+
+export const kProbeUsage = `usage: superstep probe [-n P] [--backend sab|tcp] [--reps N] [--max-h WORDS] [--no-save] [--json]
+  measures the BSP parameters g (time per 8-byte word of an h-relation), l (time of a superstep)
+  and r (dot-product flop/s) and saves them to ${paramsPath()} (or $SUPERSTEP_PARAMS)`;
+
+export const kPredictUsage = `usage: superstep predict --h WORDS [--w FLOPS | --w-seconds S] [--supersteps S] [-n P] [--backend sab|tcp]
+                         [--g NS_PER_WORD --l US --r GFLOPS] [--json]
+  predicts a program's time: supersteps * (w / r + g * h + l); --w and --h take one number, or one
+  per superstep separated by commas. Parameters come from the params file for this host, backend
+  and P (extrapolated when P was not probed), or from --g, --l and --r`;
+
+function fail(cmd: string, msg: string, usage: string): number {
+  console.error(`superstep ${cmd}: ${msg}\n${usage}`);
+  return 2;
+}
+
+function positiveInt(v: string | undefined, fallback: number): number | undefined {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 1 ? n : undefined;
+}
+
+/** `superstep probe`. Returns the exit code. */
+export async function probeCommand(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        procs: { type: 'string', short: 'n' },
+        np: { type: 'string' },
+        backend: { type: 'string', default: 'sab' },
+        reps: { type: 'string' },
+        'max-h': { type: 'string' },
+        'no-save': { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    return fail('probe', (err as Error).message, kProbeUsage);
+  }
+  if (values.help) {
+    console.log(kProbeUsage);
+    return 0;
+  }
+  const { availableParallelism } = await import('node:os');
+  const procs = positiveInt(values.procs ?? values.np, availableParallelism());
+  if (procs === undefined) return fail('probe', `-n must be a positive integer; got '${values.procs ?? values.np}'`, kProbeUsage);
+  const backend = values.backend;
+  if (backend !== 'sab' && backend !== 'tcp') return fail('probe', `--backend must be 'sab' or 'tcp'; got '${backend}'`, kProbeUsage);
+  const reps = positiveInt(values.reps, 30);
+  if (reps === undefined) return fail('probe', `--reps must be a positive integer; got '${values.reps}'`, kProbeUsage);
+  const maxH = positiveInt(values['max-h'], 1 << 18);
+  if (maxH === undefined || maxH < 8) return fail('probe', `--max-h must be an integer >= 8; got '${values['max-h']}'`, kProbeUsage);
+  const hs = defaultHs().filter((h) => h <= maxH);
+  const tty = process.stderr.isTTY === true;
+  const res = await probe({
+    procs,
+    backend,
+    reps,
+    hs,
+    onProgress: (done, total, label) => {
+      // On a terminal one line is rewritten; in a log each step gets its own line.
+      const line = `probe ${backend} P=${procs}: [${done}/${total}] ${label}`;
+      if (tty) process.stderr.write(`\r\x1b[K${line}${done === total ? '\n' : ''}`);
+      else process.stderr.write(line + '\n');
+    },
+  });
+  if (values.json) console.log(JSON.stringify(res));
+  else console.log(formatProbe(res));
+  if (!values['no-save']) {
+    const { samples: _samples, ...entry } = res;
+    const key = saveParams(entry);
+    console.error(`saved ${key} to ${paramsPath()}`);
+  }
+  return 0;
+}
+
+function numberList(name: string, v: string | undefined): number[] | string | undefined {
+  if (v === undefined) return undefined;
+  const parts = v.split(',').map((s) => s.trim());
+  const nums = parts.map(Number);
+  if (parts.some((s) => s === '') || nums.some((x) => !Number.isFinite(x) || x < 0)) return `--${name} must be a number >= 0 or a comma-separated list of them; got '${v}'`;
+  return nums;
+}
+
+/** `superstep predict`. Returns the exit code. */
+export async function predictCommand(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        w: { type: 'string' },
+        'w-seconds': { type: 'string' },
+        h: { type: 'string' },
+        supersteps: { type: 'string' },
+        procs: { type: 'string', short: 'n' },
+        np: { type: 'string' },
+        backend: { type: 'string', default: 'sab' },
+        g: { type: 'string' },
+        l: { type: 'string' },
+        r: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    return fail('predict', (err as Error).message, kPredictUsage);
+  }
+  if (values.help) {
+    console.log(kPredictUsage);
+    return 0;
+  }
+  if (values.w === undefined && values['w-seconds'] === undefined && values.h === undefined) {
+    return fail('predict', 'give at least one of --w, --w-seconds, --h', kPredictUsage);
+  }
+  if (values.w !== undefined && values['w-seconds'] !== undefined) return fail('predict', 'give --w (flops) or --w-seconds, not both', kPredictUsage);
+  const lists: Record<string, number[] | undefined> = {};
+  for (const k of ['w', 'w-seconds', 'h'] as const) {
+    const v = numberList(k, values[k]);
+    if (typeof v === 'string') return fail('predict', v, kPredictUsage);
+    lists[k] = v;
+  }
+  const procs = positiveInt(values.procs ?? values.np, 2);
+  if (procs === undefined) return fail('predict', `-n must be a positive integer; got '${values.procs ?? values.np}'`, kPredictUsage);
+  const backend = values.backend!;
+  if (backend !== 'sab' && backend !== 'tcp') return fail('predict', `--backend must be 'sab' or 'tcp'; got '${backend}'`, kPredictUsage);
+  let supersteps: number | undefined;
+  if (values.supersteps !== undefined) {
+    supersteps = Number(values.supersteps);
+    if (!Number.isInteger(supersteps) || supersteps < 0) return fail('predict', `--supersteps must be an integer >= 0; got '${values.supersteps}'`, kPredictUsage);
+  }
+  const one = (v: number[] | undefined) => (v && v.length === 1 && supersteps !== undefined ? v[0] : v);
+  let params: BspParams | ResolvedParams | undefined;
+  const given = [values.g, values.l, values.r];
+  if (given.some((x) => x !== undefined)) {
+    if (given.some((x) => x === undefined)) return fail('predict', 'give all of --g (ns/word), --l (µs) and --r (Gflop/s), or none', kPredictUsage);
+    const [g, l, r] = given.map(Number) as [number, number, number];
+    if (![g, l, r].every((x) => Number.isFinite(x) && x >= 0)) return fail('predict', `--g, --l, --r must be numbers >= 0; got ${given.join(', ')}`, kPredictUsage);
+    params = { g: g * 1e-9, l: l * 1e-6, r: r * 1e9 };
+  } else {
+    params = resolveParams(procs, backend);
+    if (!params) {
+      console.error(`superstep predict: no parameters measured for this host and backend ${backend}: run \`npx superstep probe -n ${procs} --backend ${backend}\` or give --g, --l and --r`);
+      return 1;
+    }
+  }
+  const w = one(lists.w);
+  const wSeconds = one(lists['w-seconds']);
+  const h = one(lists.h);
+  let pred;
+  try {
+    pred = predictWith({ w, wSeconds, h, supersteps, p: procs, backend }, params);
+  } catch (err) {
+    return fail('predict', (err as Error).message, kPredictUsage);
+  }
+  if (values.json) {
+    console.log(JSON.stringify(pred));
+    return 0;
+  }
+  const pr = pred.params;
+  const src = pr.source === 'given' ? 'given' : `${pr.source} for P = ${procs} from P = ${pr.from.join(', ')} (${pr.host}, ${pr.backend})`;
+  console.log(`predicted ${formatSeconds(pred.seconds)} for ${pred.supersteps} superstep(s) on P = ${procs}:`);
+  console.log(`  compute         ${formatSeconds(pred.compute)}`);
+  console.log(`  communication   ${formatSeconds(pred.communication)}  (g = ${(pr.g * 1e9).toPrecision(3)} ns/word)`);
+  console.log(`  synchronisation ${formatSeconds(pred.synchronisation)}  (l = ${formatSeconds(pr.l)})`);
+  console.log(`  parameters: ${src}`);
+  return 0;
+}
+
+/**
+ * The end of `superstep run --profile`: merges every rank's records (the script jobs' results),
+ * prints the table on stderr and writes the report into `dir`.
+ */
+export function finishProfile(outcome: JobOutcome, procs: number, backend: string, dir: string): void {
+  const perRank = outcome.results.map((r) => (Array.isArray(r) ? (r as SuperstepRecord[]) : undefined));
+  if (perRank.every((r) => r === undefined)) {
+    console.error('superstep: --profile: no superstep was recorded (does the script call bsp.sync, and await its work at top level?)');
+    return;
+  }
+  let params: ResolvedParams | undefined;
+  try {
+    params = resolveParams(procs, backend);
+  } catch (err) {
+    console.error(`superstep: --profile: cannot read the params file: ${(err as Error).message}`);
+  }
+  const rows = mergeRecords(perRank, params);
+  console.error(`\nsuperstep profile (${rows.length} supersteps, P = ${procs}, ${backend}):\n`);
+  console.error(profileMarkdown(rows, params));
+  const files = writeProfileReport(dir, rows, params);
+  console.error(`report: ${files.markdown}, ${files.svg}`);
+}

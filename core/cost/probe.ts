@@ -1,0 +1,122 @@
+/**
+ * `superstep probe`: measures the BSP parameters g, l and r of this machine for a backend and
+ * P, in the method of bspbench and Bulk's benchmark, and saves them to the params file.
+ */
+import { availableParallelism } from 'node:os';
+import { startWorld, type Backend, type World } from '../launch/world.js';
+import { ArgumentError } from '../../util/errors.js';
+import { fitLinear, median, type FitResidual, type FitSample } from './fit.js';
+import { hostName, type ParamsEntry } from './params.js';
+
+const kRankModule = new URL('./probe-rank.ts', import.meta.url).href;
+
+/** Options of probe(). */
+export interface ProbeOptions {
+  /** Ranks (default: the number of cores). */
+  procs?: number;
+  backend?: Backend;
+  /** The h values, in words per rank (default: 0 and 8 .. 2^18 by factors of 2). */
+  hs?: number[];
+  /** Timed repetitions per h (default 30; fewer for the largest h). */
+  reps?: number;
+  /** Untimed supersteps before each h (default 5). */
+  warmup?: number;
+  /** Length of the dot product for r (default 2^14). */
+  rateLength?: number;
+  /** Called after each h with (done, total, label). */
+  onProgress?: (done: number, total: number, label: string) => void;
+  /** An existing World to probe on (otherwise one is started and closed). */
+  world?: World;
+  /** Time limit per job, ms (default 120000). */
+  timeoutMs?: number;
+}
+
+/** What probe() measured. */
+export interface ProbeResult extends ParamsEntry {
+  /** Per h: the superstep times (max over ranks per repetition), seconds. */
+  samples: FitSample[];
+  residuals: FitResidual[];
+  rmsRelative: number;
+}
+
+/** The default h range: 0, then 8 .. 2^18 words by factors of 2. */
+export function defaultHs(): number[] {
+  const hs = [0];
+  for (let h = 8; h <= 1 << 18; h *= 2) hs.push(h);
+  return hs;
+}
+
+/** Fewer repetitions when a superstep moves a lot of data, so a probe stays short. */
+function repsFor(h: number, reps: number): number {
+  return h >= 1 << 16 ? Math.max(5, Math.ceil(reps / 3)) : reps;
+}
+
+/** Measures g, l and r (see docs/cost.md). Rejects with the failing rank's error if a rank fails. */
+export async function probe(options: ProbeOptions = {}): Promise<ProbeResult> {
+  const procs = options.world?.size ?? options.procs ?? availableParallelism();
+  const backend = options.world?.backend ?? options.backend ?? 'sab';
+  if (!Number.isInteger(procs) || procs < 1) throw new ArgumentError('procs', 'a positive integer', procs);
+  const hs = options.hs ?? defaultHs();
+  if (!Array.isArray(hs) || hs.length === 0 || hs.some((h) => !Number.isInteger(h) || h < 0)) {
+    throw new ArgumentError('hs', 'a non-empty array of integers >= 0', hs);
+  }
+  const reps = options.reps ?? 30;
+  if (!Number.isInteger(reps) || reps < 1) throw new ArgumentError('reps', 'a positive integer', reps);
+  const warmup = options.warmup ?? 5;
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const world = options.world ?? (await startWorld({ procs, backend }));
+  const total = hs.length + 1;
+  try {
+    const call = async <T>(fn: string, args: unknown[]): Promise<T[]> => {
+      const out = await world.job<T>({ kind: 'call', url: kRankModule, fn, args }, { timeoutMs });
+      if (!out.ok) {
+        const f = out.failure;
+        throw new Error(`probe: rank ${f?.rank} failed: ${f?.error.name}: ${f?.error.message}`);
+      }
+      return out.results as T[];
+    };
+    // With one rank there are no other ranks to send to: only l is measured.
+    const hList = procs === 1 ? [0] : hs;
+    const samples: FitSample[] = [];
+    let done = 0;
+    for (const h of hList) {
+      const perRank = await call<number[]>('probeHRelation', [h, repsFor(h, reps), warmup]);
+      // A superstep lasts until its slowest rank is done.
+      const times = perRank[0]!.map((_, i) => Math.max(...perRank.map((t) => t[i]!)));
+      samples.push({ h, times });
+      options.onProgress?.(++done, total, `h = ${h} words: median ${(median(times) * 1e6).toFixed(2)} µs`);
+    }
+    const rates = await call<number>('probeRate', [options.rateLength ?? 1 << 14, 60]);
+    const r = Math.min(...rates);
+    options.onProgress?.(total, total, `r = ${(r / 1e9).toFixed(3)} Gflop/s`);
+    let l: number, g: number, residuals: FitResidual[], rmsRelative: number;
+    if (hList.length === 1) {
+      l = median(samples[0]!.times);
+      g = 0;
+      residuals = [{ h: 0, measured: l, predicted: l, relative: 0, weight: 1 }];
+      rmsRelative = 0;
+    } else {
+      ({ l, g, residuals, rmsRelative } = fitLinear(samples));
+    }
+    return { host: hostName(), backend, p: procs, g, l, r, measuredAt: new Date().toISOString(), residuals, rmsRelative, samples };
+  } finally {
+    if (!options.world) await world.close();
+  }
+}
+
+/** The fit as text, for the terminal. */
+export function formatProbe(res: ProbeResult): string {
+  const lines = [
+    `BSP parameters of ${res.host}, backend ${res.backend}, P = ${res.p}:`,
+    `  l = ${(res.l * 1e6).toFixed(3)} µs    (synchronisation latency)`,
+    `  g = ${(res.g * 1e9).toFixed(3)} ns per word (8-byte double) = ${(res.g * 1e9 / 8).toFixed(3)} ns/byte`,
+    `  r = ${(res.r / 1e9).toFixed(3)} Gflop/s (dot product, per rank)`,
+    `  g = ${(res.g * res.r).toFixed(1)} flops/word, l = ${(res.l * res.r).toFixed(0)} flops (in units of r)`,
+    `fit t = l + g·h on the medians (relative rms residual ${(res.rmsRelative * 100).toFixed(1)}%):`,
+    '        h (words)   median t      fit     residual',
+  ];
+  for (const r of res.residuals) {
+    lines.push(`  ${String(r.h).padStart(15)} ${(r.measured * 1e6).toFixed(2).padStart(9)} µs ${(r.predicted * 1e6).toFixed(2).padStart(9)} µs ${((r.relative * 100).toFixed(1) + '%').padStart(8)}${r.weight === 0 ? '  (outlier, not fitted)' : ''}`);
+  }
+  return lines.join('\n');
+}

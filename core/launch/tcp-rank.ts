@@ -1,0 +1,61 @@
+/**
+ * Runs inside each rank process of a tcp World: joins the mesh through the launcher's
+ * coordinator, installs the rank's context and runs the jobs the launcher sends over the IPC
+ * channel (the same job protocol as rank.ts). If the launcher goes away, so does the rank:
+ * nothing outlives the job.
+ */
+import { joinFromEnv } from '../../comm/tcp/env.js';
+import { AbortedError, isCollectiveError, toErrorInfo } from '../../util/errors.js';
+import { setContext, type RankContext } from '../context.js';
+import { runJob } from './job.js';
+import type { FromRank, ToRank } from './protocol.js';
+
+/** Launcher -> rank messages beyond the shared job protocol. */
+export type TcpToRank = ToRank | { type: 'abort'; rank: number; reason: string };
+
+const post = (m: FromRank) => process.send?.(m);
+const joined = joinFromEnv(process.env);
+if (!joined || !process.send) {
+  process.stderr.write('superstep: tcp-rank.ts must be started by the tcp launcher (SUPERSTEP_RANK/SUPERSTEP_SIZE and an IPC channel)\n');
+  process.exit(2);
+}
+const { transport, ready, info } = joined;
+const ctx: RankContext = { transport, job: 0, slots: new Map() };
+setContext(ctx);
+
+// The launcher is gone (killed, crashed): end at once, leaving no orphan.
+process.on('disconnect', () => process.exit(1));
+
+process.on('message', async (m: TcpToRank) => {
+  if (m.type === 'exit') {
+    await transport.close();
+    process.disconnect();
+    return;
+  }
+  if (m.type === 'abort') {
+    transport.abortWith(new AbortedError(`job aborted: rank ${m.rank} failed: ${m.reason}`, m.rank, info.rank), m.rank, m.reason);
+    return;
+  }
+  if (m.type !== 'job') return;
+  ctx.job = m.id;
+  ctx.slots = new Map();
+  transport.reset(m.id);
+  try {
+    const result = await runJob(m.spec, transport);
+    await transport.finishJob();
+    post({ type: 'done', id: m.id, result });
+  } catch (err) {
+    // A collective error (every rank raises it itself) must not pre-empt the others' reports.
+    if (!isCollectiveError(err)) transport.abort(err instanceof Error ? err.message : String(err));
+    else await transport.finishJob();
+    post({ type: 'error', id: m.id, error: toErrorInfo(err) });
+  }
+});
+
+try {
+  await ready;
+  post({ type: 'ready' });
+} catch (err) {
+  process.stderr.write(`superstep: rank ${info.rank} could not join the job: ${(err as Error).message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,605 @@
+/**
+ * DistArray: a numpy-like N-D array distributed over the ranks of a job.
+ *
+ * Each rank holds the block its Distribution assigns it, row-major, in a SharedArrayBuffer,
+ * optionally surrounded by a halo of `halo` ghost cells on every side of every axis. All
+ * methods that communicate are collective (every rank calls them, in the same order) and
+ * async; local operations (map, zip, local views) are synchronous.
+ *
+ * Where ranks share memory (the sab backend) the first collective that needs it swaps the
+ * blocks' SharedArrayBuffers once (transport.shareBuffers); after that halo exchange,
+ * matvec's gather of x, redistribute and region get/set are a barrier plus direct copies.
+ * Elsewhere they are messages, one per pair of ranks per superstep.
+ */
+import { createRequire } from 'node:module';
+import type { ndarray } from '@stdlib/types/ndarray';
+import { ArgumentError } from '../util/errors.js';
+import { allocArray, dtypeOf, kDTypes, resolveDType, shapeSize, viewOf, type DType, type TypedArray } from '../util/dtype.js';
+import { block, type Distribution, type Region } from './distribution.js';
+import { checkHaloDistribution, haloPlan } from './halo.js';
+import { plan, rootLayout, stridesOf, type Box, type Layout } from './regions.js';
+import { team, type Team } from './team.js';
+import { world } from '../comm/comm.js';
+import { execute, type Side } from './transfer.js';
+import { reduceLocal, dotLocal } from './kernels.js';
+
+const require = createRequire(import.meta.url);
+type NdCtor = typeof import('@stdlib/ndarray/ctor');
+let ndctor: NdCtor | undefined;
+
+/** Options of the DistArray factories. */
+export interface DistArrayOptions {
+  /** Element type (name or numpy code); default 'float64'. */
+  dtype?: DType | string;
+  /** Layout; default block along axis 0 over every rank. */
+  dist?: Distribution;
+  /** Ghost cells on each side of every axis; default 0. */
+  halo?: number;
+  /** Per axis (or one for all): halos wrap around. Default false (fixed boundaries). */
+  periodic?: boolean | boolean[];
+  /** Value of halo cells outside the global domain (fixed boundaries); default 0. */
+  boundary?: number;
+}
+
+/** Options of `exchangeHalos`. */
+export interface HaloOptions {
+  /**
+   * Skip the closing barrier. Only safe when no rank writes this array's interior before
+   * the next collective on it (e.g. Jacobi alternating two arrays). Default false.
+   */
+  unsafeNoTrailingBarrier?: boolean;
+}
+
+type ElementFn = (value: number) => number;
+type ZipFn = (a: number, b: number) => number;
+
+const kIntDTypes = new Set<DType>(['int64', 'uint64']);
+
+/** Local elementwise / reduction work is refused on 64-bit integer dtypes (bigint elements). */
+function checkNumeric(dtype: DType, what: string, rank: number): void {
+  if (kIntDTypes.has(dtype)) throw new ArgumentError('dtype', `a number dtype for ${what} (not ${dtype}, whose elements are bigints)`, dtype, rank);
+}
+
+export class DistArray {
+  /** Global shape. */
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly dist: Distribution;
+  /** Ghost-cell width on each side of every axis. */
+  readonly halo: number;
+  /** Per axis: halos wrap around. */
+  readonly periodic: readonly boolean[];
+  /** Value of halo cells outside the global domain. */
+  readonly boundary: number;
+  /** This rank's block with its halo, row-major (padded shape). Kernels loop over it. */
+  readonly data: TypedArray;
+  /** Shape of this rank's block without halo. */
+  readonly localShape: readonly number[];
+  /** Shape of `data`: localShape + 2 * halo on every axis. */
+  readonly paddedShape: readonly number[];
+  /** @internal Every rank's `data`, once shared (sab); undefined on message backends. */
+  peers: TypedArray[] | undefined;
+  /** @internal */
+  readonly team: Team;
+  private haloBoxes: Box[] | undefined;
+
+  /** @internal Use the static factories. */
+  constructor(t: Team, dist: Distribution, dtype: DType, halo: number, periodic: readonly boolean[], boundary: number) {
+    this.team = t;
+    this.dist = dist;
+    this.shape = dist.shape;
+    this.dtype = dtype;
+    this.halo = halo;
+    this.periodic = periodic;
+    this.boundary = boundary;
+    this.localShape = Object.freeze(dist.localShape(t.rank));
+    this.paddedShape = Object.freeze(this.localShape.map((m) => m + 2 * halo));
+    this.data = allocArray(dtype, shapeSize(this.paddedShape), true);
+    if (halo > 0 && boundary !== 0) this.fillHalo(boundary);
+  }
+
+  /** This rank's id and the number of ranks. */
+  get rank(): number {
+    return this.team.rank;
+  }
+  get size(): number {
+    return this.team.size;
+  }
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  // Creation
+  // --------
+
+  /**
+   * Collective: a zeroed DistArray of `shape`.
+   * @example const u = await DistArray.zeros([1024, 1024], { dist: grid([1024, 1024], [2, 2]), halo: 1 });
+   */
+  static async zeros(shape: number[], options: DistArrayOptions = {}): Promise<DistArray> {
+    return create(shape, options);
+  }
+
+  /**
+   * Collective: a DistArray whose element at global index (i, j, ...) is `fn(i, j, ...)`.
+   * Each rank calls `fn` for its own elements only.
+   */
+  static async fromFunction(shape: number[], fn: (...index: number[]) => number | bigint, options: DistArrayOptions = {}): Promise<DistArray> {
+    if (typeof fn !== 'function') throw new ArgumentError('fn', 'a function (...index) => value', fn, team().rank);
+    const a = create(shape, options);
+    a.fillFrom(fn);
+    return a;
+  }
+
+  /**
+   * Collective: distributes `data` (a row-major typed array of the whole global array, given
+   * on `root` only) over the ranks. Shape and dtype come from the root (`shape` there
+   * reshapes a flat array; default: [data.length]), so other ranks pass undefined.
+   */
+  static async scatter(data: TypedArray | undefined, options: DistArrayOptions & { root?: number; shape?: number[] } = {}): Promise<DistArray> {
+    const t = team();
+    const root = options.root ?? 0;
+    if (!Number.isInteger(root) || root < 0 || root >= t.size) throw new ArgumentError('root', `a rank in 0..${t.size - 1}`, root, t.rank);
+    // The root tells everyone the shape and dtype first (one small message each).
+    let header: { shape: number[]; dtype: DType } | null = null;
+    if (t.rank === root) {
+      if (!ArrayBuffer.isView(data) || !dtypeOf(data)) throw new ArgumentError('data', 'a typed array on the root', data, t.rank);
+      const shape = options.shape ?? options.dist?.shape.slice() ?? [data.length];
+      if (shapeSize(shape) !== data.length) throw new ArgumentError('shape', `a shape of ${data.length} elements (data's length)`, shape, t.rank);
+      const dtype = options.dtype === undefined ? dtypeOf(data)! : resolveDType(options.dtype, 'dtype', t.rank);
+      if (kDTypes[dtype].ctor !== data.constructor && !(dtype === 'bool' && data instanceof Uint8Array)) {
+        throw new ArgumentError('data', `a ${dtype} array (options.dtype)`, data, t.rank);
+      }
+      header = { shape, dtype };
+    }
+    if (t.size > 1) header = await world.bcastObject(header, root);
+    if (!header) throw new ArgumentError('data', 'a typed array on the root', data, t.rank);
+    const a = create(header.shape, { ...options, dtype: header.dtype });
+    const whole = wholeSide(root, data, header.shape);
+    const boxes = plan(rootLayout(header.shape, root), a.dist, undefined);
+    await a.sharePeers();
+    await execute(t, a.dtype, boxes, whole, a.side(), a.peers ? 'push' : 'messages');
+    return a;
+  }
+
+  // Local access
+  // ------------
+
+  /** This rank's block (without halo) as an @stdlib/ndarray view: writes go into the array. */
+  local(): ndarray {
+    const dt = this.dtype === 'bool' ? 'uint8' : this.dtype;
+    if (dt === 'int64' || dt === 'uint64') throw new ArgumentError('dtype', 'one @stdlib/ndarray can view (not int64/uint64: use .data)', dt, this.rank);
+    ndctor ??= require('@stdlib/ndarray/ctor') as NdCtor;
+    const strides = stridesOf(this.paddedShape);
+    const offset = strides.reduce((s, st) => s + st * this.halo, 0);
+    return new ndctor(dt as 'float64', this.data as Float64Array, [...this.localShape], strides, offset, 'row-major');
+  }
+
+  /** This rank's block with its halo as an @stdlib/ndarray view (padded shape). */
+  padded(): ndarray {
+    const dt = this.dtype === 'bool' ? 'uint8' : this.dtype;
+    if (dt === 'int64' || dt === 'uint64') throw new ArgumentError('dtype', 'one @stdlib/ndarray can view (not int64/uint64: use .data)', dt, this.rank);
+    ndctor ??= require('@stdlib/ndarray/ctor') as NdCtor;
+    return new ndctor(dt as 'float64', this.data as Float64Array, [...this.paddedShape], stridesOf(this.paddedShape), 0, 'row-major');
+  }
+
+  /** The global box this rank owns (block distributions only). */
+  localRegion(): Region {
+    return this.dist.localRegion(this.rank);
+  }
+
+  /** Index into `data` of local (unpadded) index `local`. */
+  offsetOf(local: readonly number[]): number {
+    const st = stridesOf(this.paddedShape);
+    let o = 0;
+    for (let k = 0; k < local.length; k++) o += (local[k]! + this.halo) * st[k]!;
+    return o;
+  }
+
+  /** Sets every element of this rank's block (not the halo) to `value`. */
+  fill(value: number | bigint): this {
+    const n = this.localShape[this.ndim - 1] ?? 1;
+    for (const o of this.rowOffsets()) (this.data as Float64Array).fill(value as number, o, o + n);
+    return this;
+  }
+
+  // Elementwise
+  // -----------
+
+  /**
+   * Local (no communication): `out[i] = fn(this[i])` for every element of this rank's block.
+   * Without `out`, returns a new array of the same layout (its halo zeroed).
+   */
+  map(fn: ElementFn, out?: DistArray): DistArray {
+    checkNumeric(this.dtype, 'map', this.rank);
+    const o = out ?? this.like();
+    this.checkSameLayout(o, 'out');
+    const src = this.data as Float64Array;
+    const dst = o.data as Float64Array;
+    const rows = this.rowOffsets();
+    const orows = o.rowOffsets();
+    const n = this.localShape[this.ndim - 1] ?? 1;
+    for (let r = 0; r < rows.length; r++) {
+      const s = rows[r]!;
+      const d = orows[r]!;
+      for (let j = 0; j < n; j++) dst[d + j] = fn(src[s + j]!);
+    }
+    return o;
+  }
+
+  /** Local: `out[i] = fn(this[i], other[i])`; `other` must have the same distribution. */
+  zip(other: DistArray, fn: ZipFn, out?: DistArray): DistArray {
+    checkNumeric(this.dtype, 'zip', this.rank);
+    this.checkSameLayout(other, 'other');
+    const o = out ?? this.like();
+    this.checkSameLayout(o, 'out');
+    const a = this.data as Float64Array;
+    const b = other.data as Float64Array;
+    const dst = o.data as Float64Array;
+    const ra = this.rowOffsets();
+    const rb = other.rowOffsets();
+    const ro = o.rowOffsets();
+    const n = this.localShape[this.ndim - 1] ?? 1;
+    for (let r = 0; r < ra.length; r++) {
+      const x = ra[r]!;
+      const y = rb[r]!;
+      const z = ro[r]!;
+      for (let j = 0; j < n; j++) dst[z + j] = fn(a[x + j]!, b[y + j]!);
+    }
+    return o;
+  }
+
+  /** A zeroed array of this one's layout (local: no communication). */
+  like(dtype: DType = this.dtype): DistArray {
+    return new DistArray(this.team, this.dist, dtype, this.halo, this.periodic, this.boundary);
+  }
+
+  // Reductions
+  // ----------
+
+  /** Collective: the sum of every element (the same number on every rank). */
+  async sum(): Promise<number> {
+    return this.reduce('sum');
+  }
+  /** Collective: the smallest element (NaN if any is NaN; +Infinity if empty). */
+  async min(): Promise<number> {
+    return this.reduce('min');
+  }
+  /** Collective: the largest element (NaN if any is NaN; -Infinity if empty). */
+  async max(): Promise<number> {
+    return this.reduce('max');
+  }
+
+  /** Collective: sum of this[i] * other[i]; both must have the same distribution. */
+  async dot(other: DistArray): Promise<number> {
+    checkNumeric(this.dtype, 'dot', this.rank);
+    this.checkSameLayout(other, 'other');
+    let s = 0;
+    const ra = this.rowOffsets();
+    const rb = other.rowOffsets();
+    const n = this.localShape[this.ndim - 1] ?? 1;
+    for (let r = 0; r < ra.length; r++) s += dotLocal(this.data as Float64Array, ra[r]!, other.data as Float64Array, rb[r]!, n);
+    return (await this.team.allreduce(Float64Array.of(s), 'sum'))[0]!;
+  }
+
+  /** Collective: the Euclidean norm, sqrt(dot(this, this)). */
+  async norm(): Promise<number> {
+    return Math.sqrt(await this.dot(this));
+  }
+
+  private async reduce(op: 'sum' | 'min' | 'max'): Promise<number> {
+    checkNumeric(this.dtype, op, this.rank);
+    let acc = op === 'sum' ? 0 : op === 'min' ? Infinity : -Infinity;
+    const n = this.localShape[this.ndim - 1] ?? 1;
+    for (const o of this.rowOffsets()) acc = reduceLocal(this.data as Float64Array, o, n, op, acc);
+    return (await this.team.allreduce(Float64Array.of(acc), op))[0]!;
+  }
+
+  // Communication
+  // -------------
+
+  /**
+   * Collective: the whole array, row-major, on `root` (undefined on other ranks).
+   */
+  async gather(root = 0): Promise<TypedArray | undefined> {
+    const t = this.team;
+    if (!Number.isInteger(root) || root < 0 || root >= t.size) throw new ArgumentError('root', `a rank in 0..${t.size - 1}`, root, t.rank);
+    const out = t.rank === root ? allocArray(this.dtype, shapeSize(this.shape), false) : undefined;
+    const boxes = plan(this.dist, rootLayout(this.shape, root), undefined);
+    await this.sharePeers();
+    await execute(t, this.dtype, boxes, this.side(), wholeSide(root, out, this.shape), this.peers ? 'pull' : 'messages');
+    return out;
+  }
+
+  /**
+   * Collective: the elements of `region` (global indices), row-major, as a new typed array.
+   * Every rank may ask for a different region (or an empty one).
+   */
+  async get(region: Region): Promise<TypedArray> {
+    const t = this.team;
+    this.checkRegion(region);
+    const out = allocArray(this.dtype, shapeSize(region.count), false);
+    await this.sharePeers();
+    if (this.peers) {
+      const boxes = plan(this.dist, rootLayout(this.shape, t.rank), region, t.rank);
+      await execute(t, this.dtype, rebase(boxes, region, 'dst'), this.side(), regionSide(t.rank, out, region), 'pull');
+      return out;
+    }
+    const regions = await this.allgatherRegions(region);
+    const boxes: Box[] = [];
+    regions.forEach((reg, r) => boxes.push(...rebase(plan(this.dist, rootLayout(this.shape, r), reg, t.rank), reg, 'dst')));
+    await execute(t, this.dtype, boxes, this.side(), regionSide(t.rank, out, region), 'messages');
+    return out;
+  }
+
+  /**
+   * Collective: writes `data` (row-major, `region.count` elements) into `region` (global
+   * indices). Every rank may write a different region; pass `undefined` to write nothing.
+   * Overlapping writes from different ranks land in an unspecified order.
+   */
+  async set(region: Region | undefined, data?: TypedArray | ArrayLike<number>): Promise<void> {
+    const t = this.team;
+    const reg = region ?? { start: this.shape.map(() => 0), count: this.shape.map(() => 0) };
+    this.checkRegion(reg);
+    const n = shapeSize(reg.count);
+    let src: TypedArray;
+    if (n === 0) src = allocArray(this.dtype, 0, false);
+    else if (ArrayBuffer.isView(data) && (data as TypedArray).constructor === this.data.constructor) src = data as TypedArray;
+    else if (data !== undefined && typeof (data as ArrayLike<number>).length === 'number' && !kIntDTypes.has(this.dtype)) {
+      src = allocArray(this.dtype, (data as ArrayLike<number>).length, false);
+      (src as Float64Array).set(data as ArrayLike<number>);
+    } else throw new ArgumentError('data', `a ${this.dtype} typed array or array of ${n} numbers`, data, t.rank);
+    if (src.length !== n) throw new ArgumentError('data', `${n} elements (the region's size)`, src.length, t.rank);
+    await this.sharePeers();
+    if (this.peers) {
+      const boxes = plan(rootLayout(this.shape, t.rank), this.dist, reg, t.rank);
+      await execute(t, this.dtype, rebase(boxes, reg, 'src'), regionSide(t.rank, src, reg), this.side(), 'push');
+      return;
+    }
+    const regions = await this.allgatherRegions(reg);
+    const boxes: Box[] = [];
+    regions.forEach((rg, r) => boxes.push(...rebase(plan(rootLayout(this.shape, r), this.dist, rg, t.rank), rg, 'src')));
+    await execute(t, this.dtype, boxes, regionSide(t.rank, src, reg), this.side(), 'messages');
+  }
+
+  /**
+   * Collective: the same global array laid out by `dist` (a new DistArray; this one is
+   * unchanged). Options default to this array's halo settings.
+   */
+  async redistribute(dist: Distribution, options: Omit<DistArrayOptions, 'dist' | 'dtype'> = {}): Promise<DistArray> {
+    if (dist.shape.length !== this.shape.length || dist.shape.some((n, k) => n !== this.shape[k])) {
+      throw new ArgumentError('dist', `a distribution of shape [${this.shape.join(', ')}]`, dist.toString(), this.rank);
+    }
+    const out = create(this.shape as number[], { dtype: this.dtype, dist, halo: options.halo ?? this.halo, periodic: options.periodic ?? [...this.periodic], boundary: options.boundary ?? this.boundary });
+    await this.copyTo(out);
+    return out;
+  }
+
+  /** Collective: a copy of this array with a halo of `width` (same distribution). */
+  async withHalo(width: number, options: Omit<DistArrayOptions, 'dist' | 'dtype' | 'halo'> = {}): Promise<DistArray> {
+    const out = create(this.shape as number[], { dtype: this.dtype, dist: this.dist, halo: width, periodic: options.periodic ?? [...this.periodic], boundary: options.boundary ?? this.boundary });
+    // Same distribution: every element stays on its rank, so this is a local copy.
+    const boxes = plan(this.dist, out.dist, undefined, this.rank).filter((b) => b.src === this.rank && b.dst === this.rank);
+    await execute(this.team, this.dtype, boxes, this.side(), out.side(), 'messages');
+    return out;
+  }
+
+  /**
+   * Collective: copies this array's elements into `out`, which may have another
+   * distribution and halo (same shape and dtype).
+   */
+  async copyTo(out: DistArray): Promise<DistArray> {
+    if (out.dtype !== this.dtype) throw new ArgumentError('out', `a ${this.dtype} DistArray`, out.dtype, this.rank);
+    const boxes = plan(this.dist, out.dist, undefined, this.rank);
+    await this.sharePeers();
+    await out.sharePeers();
+    await execute(this.team, this.dtype, boxes, this.side(), out.side(), this.peers && out.peers ? 'pull' : 'messages');
+    return out;
+  }
+
+  /**
+   * Collective: fills every halo cell from the neighbouring blocks along every distributed
+   * axis (diagonal neighbours included), wrapping around periodic axes; halo cells outside
+   * the domain along fixed axes keep their value. One superstep.
+   */
+  async exchangeHalos(options: HaloOptions = {}): Promise<void> {
+    if (this.halo === 0) return;
+    this.haloBoxes ??= haloPlan(this.dist, this.halo, this.periodic).filter((b) => b.src === this.rank || b.dst === this.rank);
+    await this.sharePeers();
+    const t = this.team;
+    if (this.peers) {
+      // Pull straight out of the neighbours' shared blocks.
+      await t.barrier();
+      const me = this.rank;
+      const sh = this.paddedShapes();
+      for (const b of this.haloBoxes) {
+        if (b.dst !== me) continue;
+        copyPadded(this.peers[b.src]!, sh[b.src]!, b.srcStart, this.data, this.paddedShape, b.dstStart, b.count, this.halo);
+      }
+      if (!options.unsafeNoTrailingBarrier) await t.barrier();
+      return;
+    }
+    await execute(t, this.dtype, this.haloBoxes, this.side(), this.side(), 'messages');
+  }
+
+  /** Sets every halo cell (not the interior) to `value`. */
+  fillHalo(value: number): void {
+    const d = this.data as Float64Array;
+    const all = new Uint8Array(d.length);
+    for (const o of this.rowOffsets()) all.fill(1, o, o + (this.localShape[this.ndim - 1] ?? 1));
+    for (let i = 0; i < d.length; i++) if (!all[i]) d[i] = value;
+  }
+
+  // Internals
+  // ---------
+
+  /** @internal Collective on first call: swaps SharedArrayBuffers where ranks share memory. */
+  async sharePeers(): Promise<void> {
+    if (this.peers || !this.team.shared) return;
+    const sabs = await this.team.share(this.data.buffer as SharedArrayBuffer);
+    const sh = this.paddedShapes();
+    this.peers = sabs.map((b, r) => viewOf(this.dtype, b, 0, shapeSize(sh[r]!)));
+  }
+
+  private paddedShapesCache: number[][] | undefined;
+  /** @internal Every rank's padded shape. */
+  paddedShapes(): number[][] {
+    return (this.paddedShapesCache ??= Array.from({ length: this.size }, (_, r) => this.dist.localShape(r).map((m) => m + 2 * this.halo)));
+  }
+
+  /** @internal This array as one side of a transfer. */
+  side(): Side {
+    const sh = this.paddedShapes();
+    return {
+      data: (r) => (r === this.rank ? this.data : this.peers?.[r]),
+      shape: (r) => sh[r]!,
+      pad: () => this.halo,
+    };
+  }
+
+  /** @internal Offsets into `data` of each row (last axis) of the interior, in row-major order. */
+  rowOffsets(): number[] {
+    const nd = this.ndim;
+    const ls = this.localShape;
+    if (shapeSize(ls) === 0) return [];
+    if (this.halo === 0) {
+      const n = ls[nd - 1]!;
+      const rows = shapeSize(ls) / n;
+      return Array.from({ length: rows }, (_, i) => i * n);
+    }
+    const st = stridesOf(this.paddedShape);
+    const out: number[] = [];
+    const idx = new Array<number>(nd - 1).fill(0);
+    for (;;) {
+      let o = this.halo * st[nd - 1]!;
+      for (let k = 0; k < nd - 1; k++) o += (idx[k]! + this.halo) * st[k]!;
+      out.push(o);
+      let k = nd - 2;
+      while (k >= 0 && ++idx[k]! === ls[k]!) idx[k--] = 0;
+      if (k < 0) break;
+    }
+    return out;
+  }
+
+  private fillFrom(fn: (...index: number[]) => number | bigint): void {
+    const nd = this.ndim;
+    const rows = this.rowOffsets();
+    const d = this.data as unknown as { [i: number]: number | bigint };
+    const c = this.dist.coords(this.rank);
+    const axes = this.dist.axes;
+    const n = this.localShape[nd - 1] ?? 1;
+    const last = axes[nd - 1]!;
+    const lc = c[nd - 1]!;
+    const g = new Array<number>(nd).fill(0);
+    const idx = new Array<number>(nd - 1).fill(0);
+    for (let r = 0; r < rows.length; r++) {
+      for (let k = 0; k < nd - 1; k++) g[k] = axes[k]!.toGlobal(c[k]!, idx[k]!);
+      const o = rows[r]!;
+      for (let j = 0; j < n; j++) {
+        g[nd - 1] = last.toGlobal(lc, j);
+        d[o + j] = nd === 1 ? fn(g[0]!) : nd === 2 ? fn(g[0]!, g[1]!) : nd === 3 ? fn(g[0]!, g[1]!, g[2]!) : fn(...g);
+      }
+      let k = nd - 2;
+      while (k >= 0 && ++idx[k]! === this.localShape[k]!) idx[k--] = 0;
+    }
+  }
+
+  private checkSameLayout(o: DistArray, argument: string): void {
+    if (!(o instanceof DistArray)) throw new ArgumentError(argument, 'a DistArray', o, this.rank);
+    if (!o.dist.equals(this.dist)) throw new ArgumentError(argument, `a DistArray with distribution ${this.dist}`, o.dist.toString(), this.rank);
+  }
+
+  private checkRegion(region: Region): void {
+    const ok =
+      typeof region === 'object' && region !== null && Array.isArray(region.start) && Array.isArray(region.count) &&
+      region.start.length === this.ndim && region.count.length === this.ndim &&
+      region.start.every((s, k) => Number.isSafeInteger(s) && s >= 0 && Number.isSafeInteger(region.count[k]) && region.count[k]! >= 0 && s + region.count[k]! <= this.shape[k]!);
+    if (!ok) throw new ArgumentError('region', `{ start, count } inside shape [${this.shape.join(', ')}]`, region, this.rank);
+  }
+
+  private async allgatherRegions(region: Region): Promise<Region[]> {
+    return this.size === 1 ? [region] : world.allgatherObject(region);
+  }
+
+  toString(): string {
+    return `DistArray(${this.dtype}, ${this.dist}, halo ${this.halo})`;
+  }
+}
+
+// Helpers
+// -------
+
+function create(shape: number[], options: DistArrayOptions): DistArray {
+  const t = team();
+  if (typeof options !== 'object' || options === null) throw new ArgumentError('options', 'an object', options, t.rank);
+  const dtype = resolveDType(options.dtype ?? 'float64', 'dtype', t.rank);
+  const dist = options.dist ?? block(shape, t.size, 0);
+  if (!Array.isArray(shape) || shape.length !== dist.ndim || shape.some((n, k) => n !== dist.shape[k])) {
+    throw new ArgumentError('shape', `the distribution's shape [${dist.shape.join(', ')}]`, shape, t.rank);
+  }
+  if (dist.size !== t.size) throw new ArgumentError('dist', `a distribution over ${t.size} ranks (the job's size)`, `${dist} over ${dist.size}`, t.rank);
+  const halo = options.halo ?? 0;
+  if (!Number.isSafeInteger(halo) || halo < 0) throw new ArgumentError('halo', 'a non-negative integer', halo, t.rank);
+  if (halo > 0) checkHaloDistribution(dist);
+  const p = options.periodic ?? false;
+  const periodic = Array.isArray(p) ? p.map(Boolean) : dist.shape.map(() => Boolean(p));
+  if (periodic.length !== dist.ndim) throw new ArgumentError('periodic', `a boolean or ${dist.ndim} booleans`, p, t.rank);
+  const boundary = options.boundary ?? 0;
+  if (typeof boundary !== 'number') throw new ArgumentError('boundary', 'a number', boundary, t.rank);
+  return new DistArray(t, dist, dtype, halo, periodic, boundary);
+}
+
+/** A whole global array held by `root` as a transfer side. */
+function wholeSide(root: number, data: TypedArray | undefined, shape: readonly number[]): Side {
+  return { data: (r) => (r === root ? data : undefined), shape: () => shape, pad: () => 0 };
+}
+
+/** A region buffer held by `owner`; box starts were rebased to the region. */
+function regionSide(owner: number, data: TypedArray, region: Region): Side {
+  return { data: (r) => (r === owner ? data : undefined), shape: () => region.count, pad: () => 0 };
+}
+
+/** Rebases one side of boxes from global indices to region-relative ones. */
+function rebase(boxes: Box[], region: Region, side: 'src' | 'dst'): Box[] {
+  for (const b of boxes) {
+    const st = side === 'src' ? b.srcStart : b.dstStart;
+    for (let k = 0; k < st.length; k++) st[k]! -= region.start[k]!;
+  }
+  return boxes;
+}
+
+function copyPadded(src: TypedArray, srcShape: readonly number[], srcStart: readonly number[], dst: TypedArray, dstShape: readonly number[], dstStart: readonly number[], count: readonly number[], pad: number): void {
+  // Halo boxes are small and fixed: a plain strided copy.
+  const nd = count.length;
+  const ss = stridesOf(srcShape);
+  const ds = stridesOf(dstShape);
+  let so = 0;
+  let dof = 0;
+  for (let k = 0; k < nd; k++) {
+    so += (srcStart[k]! + pad) * ss[k]!;
+    dof += (dstStart[k]! + pad) * ds[k]!;
+  }
+  const run = count[nd - 1]!;
+  const s = src as Float64Array;
+  const d = dst as Float64Array;
+  if (nd === 1) {
+    for (let j = 0; j < run; j++) d[dof + j] = s[so + j]!;
+    return;
+  }
+  if (nd === 2) {
+    const s0 = ss[0]!;
+    const d0 = ds[0]!;
+    for (let i = 0; i < count[0]!; i++) {
+      const a = so + i * s0;
+      const b = dof + i * d0;
+      if (run >= 64) d.set(s.subarray(a, a + run), b);
+      else for (let j = 0; j < run; j++) d[b + j] = s[a + j]!;
+    }
+    return;
+  }
+  for (let i = 0; i < count[0]!; i++) {
+    copyPadded(s.subarray(so + i * ss[0]!) as TypedArray, srcShape.slice(1), srcStart.slice(1).map(() => -pad), d.subarray(dof + i * ds[0]!) as TypedArray, dstShape.slice(1), dstStart.slice(1).map(() => -pad), count.slice(1), pad);
+  }
+}
+
+export type { Layout };

@@ -1,0 +1,8 @@
+/** Distributed arrays: distributions, DistArray, halos, matvec, stencils. */
+export { AxisMap, Distribution, block, cyclic, blockCyclic, grid, dimsCreate, fromSpec, distributions } from './distribution.js';
+export type { AxisKind, AxisRule, DistributionSpec, Region } from './distribution.js';
+export { DistArray } from './distarray.js';
+export type { DistArrayOptions, HaloOptions } from './distarray.js';
+export { matvec } from './matvec.js';
+export { jacobiStep } from './stencil.js';
+export { gemv, jacobi5 } from './kernels.js';

@@ -1,0 +1,59 @@
+/**
+ * The Transport contract, one suite for every backend (sab and tcp) at P = 1, 2, 3, 4, 8:
+ * random message patterns against the non-overtaking rule, probe and barrier, a > 1 MiB
+ * message, and a receive from a rank that has finished.
+ */
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { backends, callAll, closeWorlds } from '../harness.js';
+import type { PlannedMsg } from '../fixtures/transport-patterns.js';
+
+afterAll(closeWorlds);
+
+const kTimeout = 30_000;
+
+function planArb(p: number): fc.Arbitrary<PlannedMsg[]> {
+  const msg = fc.record({
+    src: fc.nat({ max: p - 1 }),
+    dst: fc.nat({ max: p - 1 }),
+    tag: fc.nat({ max: 3 }),
+    n: fc.oneof({ arbitrary: fc.nat({ max: 64 }), weight: 6 }, { arbitrary: fc.constant(0), weight: 1 }, { arbitrary: fc.integer({ min: 60_000, max: 70_000 }), weight: 1 }),
+    seed: fc.nat({ max: 255 }),
+  });
+  return fc.array(msg, { maxLength: 4 * p });
+}
+
+/** What each rank must receive: "src:tag:n" of every message sent to it, sorted. */
+function reference(p: number, plan: PlannedMsg[]): string[][] {
+  return Array.from({ length: p }, (_, r) => plan.filter((m) => m.dst === r).map((m) => `${m.src}:${m.tag}:${m.n}`).sort());
+}
+
+describe.each(backends())('transport contract on %s', (backend) => {
+  describe.each([1, 2, 3, 4, 8])('P=%i', (p) => {
+    it('random message patterns arrive whole, matched in send order per (source, tag)', async () => {
+      await fc.assert(
+        fc.asyncProperty(planArb(p), fc.nat({ max: 3 }), async (plan, anyEvery) => {
+          const got = await callAll<string[]>(backend, p, 'transport-patterns.ts', 'runPattern', [plan, anyEvery], kTimeout);
+          expect(got).toEqual(reference(p, plan));
+        }),
+        { numRuns: p === 8 ? 4 : 8 },
+      );
+    });
+
+    it('probe sees a message without taking it; barriers complete', async () => {
+      const got = await callAll<{ probed: number; after: number; barrier: boolean }>(backend, p, 'transport-patterns.ts', 'probeAndBarrier', [], kTimeout);
+      got.forEach((g, r) => expect(g).toEqual({ probed: ((r + p - 1) % p) + 3, after: ((r + p - 1) % p) + 3, barrier: true }));
+    });
+
+    it.skipIf(p === 1)('a receive from a rank that has finished fails with PeerGoneError naming it', async () => {
+      const got = await callAll<string>(backend, p, 'transport-patterns.ts', 'receiveFromFinished', [], kTimeout);
+      expect(got).toEqual(['done', ...Array(p - 1).fill('PeerGoneError:0')]);
+    });
+  });
+
+  it('a 3 MiB message crosses every pair of a 3-rank ring intact', async () => {
+    const plan: PlannedMsg[] = [0, 1, 2].map((r) => ({ src: r, dst: (r + 1) % 3, tag: 1, n: 3 << 20, seed: r + 1 }));
+    const got = await callAll<string[]>(backend, 3, 'transport-patterns.ts', 'runPattern', [plan, 0], kTimeout);
+    expect(got).toEqual(reference(3, plan));
+  });
+});

@@ -1,0 +1,113 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../core/launch/cli.js';
+import { probe } from '../../core/cost/probe.js';
+import { hostName, readParamsFile, saveParams } from '../../core/cost/params.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'superstep-cli-'));
+const oldParams = process.env.SUPERSTEP_PARAMS;
+process.env.SUPERSTEP_PARAMS = join(dir, 'params.json');
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  if (oldParams === undefined) delete process.env.SUPERSTEP_PARAMS;
+  else process.env.SUPERSTEP_PARAMS = oldParams;
+});
+
+let out: string[] = [];
+let err: string[] = [];
+beforeEach(() => {
+  out = [];
+  err = [];
+  vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+});
+afterEach(() => vi.restoreAllMocks());
+
+describe('superstep probe / predict: argument errors', () => {
+  it.each([
+    [['probe', '-n', 'x'], /-n must be a positive integer; got 'x'/],
+    [['probe', '--backend', 'udp'], /--backend must be 'sab' or 'tcp'; got 'udp'/],
+    [['probe', '--reps', '0'], /--reps must be a positive integer/],
+    [['probe', '--max-h', '4'], /--max-h must be an integer >= 8/],
+    [['probe', '--bogus'], /Unknown option '--bogus'/],
+    [['predict'], /give at least one of --w, --w-seconds, --h/],
+    [['predict', '--h', '1,,2'], /--h must be a number >= 0 or a comma-separated list/],
+    [['predict', '--h', '10', '--g', '1'], /give all of --g \(ns\/word\), --l \(µs\) and --r/],
+    [['predict', '--w', '1', '--w-seconds', '1'], /not both/],
+    [['predict', '--h', '1,2', '--supersteps', '3', '--g', '1', '--l', '1', '--r', '1'], /one value per superstep \(3\)/],
+    [['predict', '--h', '5', '-n', '0'], /-n must be a positive integer/],
+    [['run', '--profile'], /no script given/],
+  ])('%j', async (argv, message) => {
+    expect(await main(argv)).toBe(2);
+    expect(err.join('\n')).toMatch(message);
+    expect(err.join('\n')).toMatch(/usage/);
+  });
+
+  it('predict without measured parameters says to probe', async () => {
+    expect(await main(['predict', '--h', '100', '-n', '64', '--backend', 'tcp'])).toBe(1);
+    expect(err.join('\n')).toMatch(/superstep probe -n 64 --backend tcp/);
+  });
+});
+
+describe('superstep predict', () => {
+  it('prints the breakdown with given parameters', async () => {
+    expect(await main(['predict', '--w', '1e6', '--h', '1000', '--supersteps', '10', '--g', '2', '--l', '10', '--r', '1'])).toBe(0);
+    const text = out.join('\n');
+    expect(text).toContain('predicted 10.1 ms for 10 superstep(s) on P = 2');
+    expect(text).toMatch(/communication\s+20.0 µs/);
+    expect(text).toMatch(/synchronisation\s+100 µs/);
+  });
+  it('extrapolates from the params file to a larger P (--json)', async () => {
+    saveParams({ host: hostName(), backend: 'sab', p: 2, g: 1e-9, l: 2e-6, r: 1e9, measuredAt: new Date().toISOString() });
+    expect(await main(['predict', '--h', '1000', '-n', '16', '--json'])).toBe(0);
+    const pred = JSON.parse(out.join(''));
+    expect(pred.params).toMatchObject({ source: 'extrapolated', p: 16, from: [2] });
+    expect(pred.seconds).toBeCloseTo(1e-6 + 16e-6, 12);
+  });
+});
+
+describe('superstep probe and run --profile (real ranks)', () => {
+  it('probe() measures a fit with residuals on P=2', async () => {
+    const steps: number[] = [];
+    const res = await probe({ procs: 2, hs: [0, 64, 1024], reps: 4, warmup: 1, rateLength: 1024, onProgress: (d) => steps.push(d) });
+    expect(steps).toEqual([1, 2, 3, 4]);
+    expect(res.samples.map((s) => s.h)).toEqual([0, 64, 1024]);
+    expect(res.samples.every((s) => s.times.length === 4 && s.times.every((t) => t > 0))).toBe(true);
+    expect(res.residuals).toHaveLength(3);
+    expect(res.l).toBeGreaterThanOrEqual(0);
+    expect(res.g).toBeGreaterThanOrEqual(0);
+    expect(res.r).toBeGreaterThan(1e6);
+    expect(res).toMatchObject({ p: 2, backend: 'sab', host: hostName() });
+  });
+
+  it('`superstep probe` prints the fit and saves it to $SUPERSTEP_PARAMS', async () => {
+    expect(await main(['probe', '-n', '2', '--max-h', '64', '--reps', '2'])).toBe(0);
+    expect(out.join('\n')).toMatch(/l = [\d.]+ µs[\s\S]*g = [\d.]+ ns per word[\s\S]*r = [\d.]+ Gflop\/s/);
+    expect(err.join('')).toMatch(/\[\d+\/\d+\] h = 64 words/);
+    const saved = readParamsFile()[`${hostName()}/sab/2`]!;
+    expect(saved.residuals!.map((r) => r.h)).toEqual([0, 8, 16, 32, 64]);
+    expect(saved).not.toHaveProperty('samples');
+  });
+
+  it('`superstep run --profile` prints the table and writes the report', async () => {
+    const script = fileURLToPath(new URL('../fixtures/cost-script.ts', import.meta.url));
+    const report = join(dir, 'report');
+    const old = process.env.SUPERSTEP_PROFILE;
+    try {
+      expect(await main(['run', '-n', '3', '--profile', '--report', report, script])).toBe(0);
+    } finally {
+      if (old === undefined) delete process.env.SUPERSTEP_PROFILE;
+      else process.env.SUPERSTEP_PROFILE = old;
+    }
+    const md = readFileSync(join(report, 'profile.md'), 'utf8');
+    // Rank 2 sends 12 words to each of 2 ranks: h = 24 in both supersteps.
+    expect(md).toMatch(/\| 0 \| s0 \| [^|]+ \| 24 \|/);
+    expect(md).toMatch(/\| 1 \| s1 \| [^|]+ \| 24 \|/);
+    expect(existsSync(join(report, 'profile.svg'))).toBe(true);
+    expect(err.join('\n')).toContain('superstep profile (2 supersteps, P = 3, sab)');
+  });
+});

@@ -1,0 +1,47 @@
+// fast-check generators of distributions, shared by the distarray suites.
+import fc from 'fast-check';
+import { block, blockCyclic, cyclic, dimsCreate, grid, type AxisRule, type Distribution } from '../../distarray/distribution.js';
+
+const arbShape = (ndim?: number) =>
+  (ndim ? fc.constant(ndim) : fc.integer({ min: 1, max: 3 })).chain((nd) => fc.array(fc.integer({ min: 0, max: nd === 1 ? 20 : nd === 2 ? 9 : 5 }), { minLength: nd, maxLength: nd }));
+
+/** Factorisations of p over nd axes. */
+const arbDims = (p: number, nd: number): fc.Arbitrary<number[]> => {
+  if (nd === 1) return fc.constant([p]);
+  const divisors = [...Array(p).keys()].map((i) => i + 1).filter((d) => p % d === 0);
+  return fc.constantFrom(...divisors).chain((d) => arbDims(p / d, nd - 1).map((rest) => [d, ...rest]));
+};
+
+const arbRule: fc.Arbitrary<AxisRule> = fc.oneof(
+  fc.constant('block' as const),
+  fc.constant('cyclic' as const),
+  fc.integer({ min: 1, max: 3 }).map((b) => ({ kind: 'block-cyclic' as const, blockSize: b })),
+);
+
+/** Any distribution over p ranks (random p in 1..5 if omitted), optionally of a given shape. */
+export function arbDistribution(p?: number, shape?: readonly number[]): fc.Arbitrary<Distribution> {
+  const arbP = p ? fc.constant(p) : fc.integer({ min: 1, max: 5 });
+  return fc.tuple(arbP, shape ? fc.constant([...shape]) : arbShape()).chain(([procs, s]) =>
+    fc.oneof(
+      fc.integer({ min: 0, max: s.length - 1 }).chain((axis) =>
+        fc.oneof(
+          fc.constant(block(s, procs, axis)),
+          fc.constant(cyclic(s, procs, axis)),
+          fc.integer({ min: 1, max: 4 }).map((b) => blockCyclic(s, procs, b, axis)),
+        ),
+      ),
+      fc.tuple(arbDims(procs, s.length), fc.array(arbRule, { minLength: s.length, maxLength: s.length })).map(([dims, rules]) => grid(s, dims, rules)),
+    ),
+  );
+}
+
+/** Block (or undistributed) on every axis: the layouts halos need. */
+export function arbBlockDistribution(p: number, ndim?: number, minExtent = 0): fc.Arbitrary<Distribution> {
+  return (ndim ? fc.constant(ndim) : fc.integer({ min: 1, max: 3 })).chain((nd) =>
+    fc.tuple(arbDims(p, nd), fc.array(fc.integer({ min: 0, max: nd === 1 ? 12 : nd === 2 ? 5 : 3 }), { minLength: nd, maxLength: nd })).map(([dims, extra]) =>
+      grid(dims.map((d, k) => Math.max(minExtent, d + extra[k]!)), dims),
+    ),
+  );
+}
+
+export { dimsCreate };
