@@ -75,6 +75,7 @@ export {
   ClosedError,
   ProtocolError,
   RankFailedError,
+  TaskError,
   CollectiveArgumentError,
 } from './util/errors.js';
 export type { ErrorCode } from './util/errors.js';

@@ -27,7 +27,7 @@ for (const backend of backends) {
   for (const p of procs) {
     const w = await startWorld({ procs: p, backend, graceMs: 2000 });
     try {
-      const mv = await w.job<number>({ kind: 'call', url: ranks, fn: 'matvecBench', args: [N, quick ? 20 : 50, 5] }, { timeoutMs: 120_000 });
+      const mv = await w.job<number>({ kind: 'call', url: ranks, fn: 'matvecBench', args: [N, quick ? 20 : 30, 5] }, { timeoutMs: 120_000 });
       if (!mv.ok) throw new Error(`matvec failed: ${mv.failure?.error.message}`);
       emit({ name: `matvec_${N}_ms`, backend, p, value: +mv.results![0]!.toFixed(3), unit: 'ms', better: 'lower', compare: { mpi4py: `matvec_${N}_ms` } });
       const jb = await w.job<number>({ kind: 'call', url: ranks, fn: 'jacobiBench', args: [J, 50, 5] }, { timeoutMs: 120_000 });
@@ -46,7 +46,7 @@ if (!args.includes('--no-peer') && !quick) {
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync('mpirun', ['--allow-run-as-root', '--oversubscribe', '-n', '2', 'python3', peer], { env, encoding: 'utf8', timeout: 180_000 });
+  const r = spawnSync('mpirun', ['--allow-run-as-root', '--oversubscribe', '-n', '2', '/usr/bin/python3', peer], { env, encoding: 'utf8', timeout: 180_000 });
   const line = r.stdout?.split('\n').find((l) => l.startsWith('{'));
   if (r.status !== 0 || !line) {
     emit({ name: 'mpi4py_peer', error: `mpirun exited ${r.status}: ${(r.stderr ?? '').slice(0, 300)}` });

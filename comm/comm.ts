@@ -648,15 +648,7 @@ export class Communicator {
 
   /** @internal The next collective's channel. */
   protected chan(c: Core): Chan {
-    const tag = c.seq++ & 0x7fffffff;
-    const { t, coll } = c;
-    const ranks = c.ranks;
-    return {
-      rank: c.rank,
-      size: c.size,
-      send: (to, data) => t.send(ranks ? ranks[to]! : to, coll, tag, data),
-      recv: (from) => t.recv(ranks ? ranks[from]! : from, coll, tag).then(dataOf),
-    };
+    return new CollChan(c, c.seq++ & 0x7fffffff);
   }
 
   /** @internal Agrees on a fresh context pair with every member (max of next-free counters). */
@@ -738,8 +730,10 @@ export class Communicator {
   /** Returns the reduction result: `res` is fresh unless it is the input itself (P = 1). */
   private result<T extends TypedArray>(c: Core, res: T, input: T, out: T | undefined): T {
     if (out) {
-      this.checkOut(c, out, input.length, dtypeOf(input)!);
-      if (out !== res) bytesOf(out).set(bytesOf(res));
+      if (out !== res) {
+        this.checkOut(c, out, input.length, dtypeOf(input)!);
+        copyElems(out, res);
+      }
       return out;
     }
     return (res === input ? input.slice() : res) as T;
@@ -827,30 +821,83 @@ function dataOf(m: Message): Uint8Array {
   return m.data;
 }
 
+// Classes rather than object literals of closures: collectives create these on every call,
+// and methods on a prototype cost nothing to create.
+
+/** One collective call's view of a communicator: its ranks, its context and its tag. */
+class CollChan implements Chan {
+  readonly rank: number;
+  readonly size: number;
+  constructor(private readonly c: Core, private readonly tag: number) {
+    this.rank = c.rank;
+    this.size = c.size;
+  }
+  send(to: number, data: Payload): Promise<void> {
+    const c = this.c;
+    return c.t.send(c.ranks ? c.ranks[to]! : to, c.coll, this.tag, data);
+  }
+  recv(from: number): Promise<Uint8Array> {
+    const c = this.c;
+    return c.t.recv(c.ranks ? c.ranks[from]! : from, c.coll, this.tag).then(dataOf);
+  }
+}
+
+class TypedCombiner implements Combiner<TypedArray> {
+  private readonly dt: DType;
+  private readonly n: number;
+  private readonly bpe: number;
+  constructor(private readonly rank: number, like: TypedArray, private readonly kernel: Kernel) {
+    this.dt = dtypeOf(like)!;
+    this.n = like.length;
+    this.bpe = kDTypes[this.dt].bytes;
+  }
+  encode(v: TypedArray): Payload {
+    return bytesOf(v);
+  }
+  decode(b: Uint8Array): TypedArray {
+    if (b.byteLength !== this.n * this.bpe) {
+      throw new ArgumentError('data', 'the same length on every rank of a reduction', `a contribution of ${b.byteLength / this.bpe} elements, this rank has ${this.n}`, this.rank);
+    }
+    return viewOf(this.dt, b.buffer, b.byteOffset, this.n);
+  }
+  combine(lo: TypedArray, hi: TypedArray, into: 'lo' | 'hi'): TypedArray {
+    const out = into === 'lo' ? lo : hi;
+    this.kernel(lo, hi, out);
+    return out;
+  }
+}
+
 function typedCombiner(c: Core, like: TypedArray, kernel: Kernel): Combiner<TypedArray> {
-  const dt = dtypeOf(like)!;
-  const n = like.length;
-  const bpe = kDTypes[dt].bytes;
-  return {
-    encode: (v) => bytesOf(v),
-    decode: (b) => {
-      if (b.byteLength !== n * bpe) throw new ArgumentError('data', 'the same length on every rank of a reduction', `a contribution of ${b.byteLength / bpe} elements, this rank has ${n}`, c.rank);
-      return viewOf(dt, b.buffer, b.byteOffset, n);
-    },
-    combine: (lo, hi, into) => {
-      const out = into === 'lo' ? lo : hi;
-      kernel(lo, hi, out);
-      return out;
-    },
-  };
+  return new TypedCombiner(c.rank, like, kernel);
+}
+
+class ObjectCombiner implements Combiner<unknown> {
+  constructor(private readonly op: Op) {}
+  encode(v: unknown): Payload {
+    return packr.pack(v);
+  }
+  decode(b: Uint8Array): unknown {
+    return packr.unpack(b);
+  }
+  combine(lo: unknown, hi: unknown): unknown {
+    return this.op.combine(lo, hi);
+  }
 }
 
 function objectCombiner(op: Op): Combiner<unknown> {
-  return {
-    encode: (v) => packr.pack(v),
-    decode: (b) => packr.unpack(b),
-    combine: (lo, hi) => op.combine(lo, hi),
-  };
+  return new ObjectCombiner(op);
+}
+
+/** Copies `src` into `dst` (same dtype, dst at least as long): a loop for short arrays, where set() costs more. */
+function copyElems(dst: TypedArray, src: TypedArray): void {
+  const n = src.length;
+  if (n <= 16) {
+    const d = dst as unknown as unknown[];
+    const s = src as unknown as unknown[];
+    for (let i = 0; i < n; i++) d[i] = s[i];
+  } else {
+    (dst as Float64Array).set(src as Float64Array);
+  }
 }
 
 /**

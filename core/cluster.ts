@@ -47,7 +47,10 @@ export class Cluster {
    * sees it as `arrays[name]` (the same memory: writes on any rank are seen here).
    * @throws {ArgumentError} for a used name, a bad shape or dtype
    */
-  createShared<D extends DType = 'float64'>(name: string, shape: number | readonly number[], dtype: D | string = 'float64'): DTypeMap[D]['array'] {
+  createShared<D extends DType = 'float64'>(name: string, shape: number | readonly number[], dtype?: D): DTypeMap[D]['array'];
+  /** With a numpy code ('f8', 'i4', ...) for the dtype. */
+  createShared(name: string, shape: number | readonly number[], dtype: string): TypedArray;
+  createShared(name: string, shape: number | readonly number[], dtype: string = 'float64'): TypedArray {
     if (this.closed) throw new ClosedError('this cluster is closed');
     if (typeof name !== 'string' || name === '') throw new ArgumentError('name', 'a non-empty string', name);
     if (this.shared.has(name)) throw new ArgumentError('name', 'a name not used by another shared array of this cluster', name);
@@ -55,7 +58,7 @@ export class Cluster {
     const dt = resolveDType(dtype);
     const array = allocArray(dt, shapeSize(sh), true);
     this.shared.set(name, { buffer: array.buffer as SharedArrayBuffer, dtype: dt, shape: sh, array });
-    return array as DTypeMap[D]['array'];
+    return array;
   }
 
   /** The shared arrays created so far, by name. */

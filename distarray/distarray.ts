@@ -44,10 +44,13 @@ export interface DistArrayOptions {
 /** Options of `exchangeHalos`. */
 export interface HaloOptions {
   /**
-   * Skip the closing barrier. Only safe when no rank writes this array's interior before
-   * the next collective on it (e.g. Jacobi alternating two arrays). Default false.
+   * End with a barrier, so no rank writes its interior while a neighbour still copies from
+   * it (default true). `false` saves one barrier per sweep and is safe when every rank's
+   * next write to this array's interior comes after another collective that all ranks
+   * enter after this exchange, e.g. Jacobi alternating two arrays u -> v -> u (the exchange
+   * of v separates the reads of u from the next writes to u).
    */
-  unsafeNoTrailingBarrier?: boolean;
+  trailingBarrier?: boolean;
 }
 
 type ElementFn = (value: number) => number;
@@ -416,7 +419,7 @@ export class DistArray {
         if (b.dst !== me) continue;
         copyPadded(this.peers[b.src]!, sh[b.src]!, b.srcStart, this.data, this.paddedShape, b.dstStart, b.count, this.halo);
       }
-      if (!options.unsafeNoTrailingBarrier) await t.barrier();
+      if (options.trailingBarrier !== false) await t.barrier();
       return;
     }
     await execute(t, this.dtype, this.haloBoxes, this.side(), this.side(), 'messages');

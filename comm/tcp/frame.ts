@@ -113,6 +113,11 @@ export class FrameDecoder {
     private readonly onFrame: (f: Frame) => void,
     /** Names the peer in error messages, e.g. "rank 3 (10.0.0.4:5120)". */
     private readonly peer = 'peer',
+    /**
+     * Called when a data message starts, with its envelope and length: may return the buffer
+     * the message should land in (a posted receive's), so that it streams straight there.
+     */
+    private readonly place?: (context: number, tag: number, epoch: number, total: number) => Uint8Array | undefined,
   ) {}
 
   /** True while a message is partly received (for diagnostics and truncation checks). */
@@ -174,7 +179,8 @@ export class FrameDecoder {
       }
     } else {
       if (frameBytes > total) this.fail(`frame of ${frameBytes} bytes is longer than its message (${total})`);
-      this.msg = { type, context, tag, epoch, data: new Uint8Array(total) };
+      const into = type === kData && total > 0 ? this.place?.(context, tag, epoch, total) : undefined;
+      this.msg = { type, context, tag, epoch, data: into && into.byteLength >= total ? into.subarray(0, total) : new Uint8Array(total) };
       this.filled = 0;
     }
     const msg = this.msg!;

@@ -17,7 +17,7 @@
  */
 import net, { type Server, type Socket } from 'node:net';
 import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../util/errors.js';
-import { MatchQueue } from '../matching.js';
+import { MatchQueue, type Posted } from '../matching.js';
 import { ANY_SOURCE, payloadLength, payloadParts, type Message, type MessageInfo, type Payload, type Transport, type TransportStats } from '../transport.js';
 import { FrameDecoder, encodeFrames, kAbort, kBye, kData, kDefaultMaxFrameBytes, kDefaultMaxMessageBytes, kFin, kPing, type Frame } from './frame.js';
 import { acceptHandshake, connectHandshake, kRolePeer } from './handshake.js';
@@ -63,6 +63,8 @@ interface Peer {
   backlog: { bufs: Uint8Array[]; done(err?: Error): void }[];
   lastHeard: number;
   lastSent: number;
+  /** The receive that the message now streaming in was matched to at its first frame. */
+  claimed?: Posted;
   /** Sent BYE: closing in order. */
   bye: boolean;
   gone: boolean;
@@ -214,7 +216,13 @@ export class TcpTransport implements Transport {
     socket.setNoDelay(true);
     if (!this.keepRef) socket.unref();
     const name = `rank ${rank} (${socket.remoteAddress}:${socket.remotePort})`;
-    peer.decoder = new FrameDecoder({ maxFrameBytes: this.maxFrame, maxMessageBytes: this.maxMessage }, (f) => this.onFrame(rank, f), name);
+    peer.decoder = new FrameDecoder({ maxFrameBytes: this.maxFrame, maxMessageBytes: this.maxMessage }, (f) => this.onFrame(rank, f), name, (context, tag, epoch) => {
+      // Match at the first frame, as MPI matches at the envelope: the payload then streams
+      // straight into the receiver's buffer when it gave one.
+      if (epoch !== this.epoch || this.failure) return undefined;
+      peer.claimed = this.queue.claim(rank, context, tag);
+      return peer.claimed?.into;
+    });
     socket.removeAllListeners('error');
     socket.on('data', (chunk: Buffer) => {
       peer.lastHeard = Date.now();
@@ -271,17 +279,17 @@ export class TcpTransport implements Transport {
     return this.write(dest, encodeFrames(kData, context, tag, this.epoch, parts, length, this.maxFrame));
   }
 
-  recv(source: number, context: number, tag: number): Promise<Message> {
+  recv(source: number, context: number, tag: number, into?: Uint8Array): Promise<Message> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new ClosedError('transport is closed', this.rank));
     if (source !== ANY_SOURCE && (!Number.isInteger(source) || source < 0 || source >= this.size)) {
       return Promise.reject(new ArgumentError('source', `a rank in 0..${this.size - 1} or ANY_SOURCE`, source, this.rank));
     }
-    const m = this.queue.take(source, context, tag);
+    const m = this.queue.receiveNow(source, context, tag, into);
     if (m) return Promise.resolve(m);
     const gone = this.finishedError(source, tag);
     if (gone) return Promise.reject(gone);
-    return this.track(this.queue.receive(source, context, tag) as Promise<Message>);
+    return this.track(this.queue.post(source, context, tag, into).promise);
   }
 
   iprobe(source: number, context: number, tag: number): MessageInfo | undefined {
@@ -441,6 +449,15 @@ export class TcpTransport implements Transport {
       this.failFinishedWaiters();
       return;
     }
+    const peer = this.peers[source]!;
+    const claimed = peer.claimed;
+    if (claimed) {
+      peer.claimed = undefined;
+      this.stats.bytesReceived += f.data.byteLength;
+      this.stats.messagesReceived++;
+      claimed.resolve({ source, context: f.context, tag: f.tag, data: f.data });
+      return;
+    }
     this.arrived(source, f.context, f.tag, f.data);
   }
 
@@ -483,7 +500,11 @@ export class TcpTransport implements Transport {
     if (!this.failure) this.failure = err;
     const e = this.failure;
     this.queue.fail(e);
-    for (const p of this.peers) for (const w of p.backlog.splice(0)) w.done(e);
+    for (const p of this.peers) {
+      for (const w of p.backlog.splice(0)) w.done(e);
+      p.claimed?.reject(e);
+      p.claimed = undefined;
+    }
     this.readyResolve();
     this.checkByes(true);
   }

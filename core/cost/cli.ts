@@ -73,18 +73,25 @@ export async function probeCommand(argv: string[]): Promise<number> {
   if (maxH === undefined || maxH < 8) return fail('probe', `--max-h must be an integer >= 8; got '${values['max-h']}'`, kProbeUsage);
   const hs = defaultHs().filter((h) => h <= maxH);
   const tty = process.stderr.isTTY === true;
-  const res = await probe({
-    procs,
-    backend,
-    reps,
-    hs,
-    onProgress: (done, total, label) => {
-      // On a terminal one line is rewritten; in a log each step gets its own line.
-      const line = `probe ${backend} P=${procs}: [${done}/${total}] ${label}`;
-      if (tty) process.stderr.write(`\r\x1b[K${line}${done === total ? '\n' : ''}`);
-      else process.stderr.write(line + '\n');
-    },
-  });
+  let res;
+  try {
+    res = await probe({
+      procs,
+      backend,
+      reps,
+      hs,
+      onProgress: (done, total, label) => {
+        // On a terminal one line is rewritten; in a log each step gets its own line.
+        const line = `probe ${backend} P=${procs}: [${done}/${total}] ${label}`;
+        if (tty) process.stderr.write(`\r\x1b[K${line}${done === total ? '\n' : ''}`);
+        else process.stderr.write(line + '\n');
+      },
+    });
+  } catch (err) {
+    if (tty) process.stderr.write('\n');
+    console.error(`superstep probe: ${(err as Error).message}`);
+    return 1;
+  }
   if (values.json) console.log(JSON.stringify(res));
   else console.log(formatProbe(res));
   if (!values['no-save']) {

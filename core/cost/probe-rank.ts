@@ -43,7 +43,7 @@ export async function probeHRelation(h: number, reps: number, warmup: number): P
     const got = Object.values(bsp.fromProc(from))[0];
     if (!got || got.byteLength !== shareOf(h, p, 1) * 8) throw new Error(`probe: rank ${me} expected ${shareOf(h, p, 1)} words from rank ${from}, got ${got?.byteLength ?? 0} bytes`);
   }
-  bsp.delete('superstep.probe');
+  if (names.length) bsp.delete('superstep.probe');
   return times;
 }
 

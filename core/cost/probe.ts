@@ -19,8 +19,13 @@ export interface ProbeOptions {
   hs?: number[];
   /** Timed repetitions per h (default 30; fewer for the largest h). */
   reps?: number;
-  /** Untimed supersteps before each h (default 5). */
+  /** Untimed supersteps before each h in each pass (default 3). */
   warmup?: number;
+  /**
+   * Passes over the whole h range (default 3), each with a share of the repetitions: a burst
+   * of load from elsewhere on the machine then hits every h a little instead of one h a lot.
+   */
+  rounds?: number;
   /** Length of the dot product for r (default 2^14). */
   rateLength?: number;
   /** Called after each h with (done, total, label). */
@@ -62,10 +67,11 @@ export async function probe(options: ProbeOptions = {}): Promise<ProbeResult> {
   }
   const reps = options.reps ?? 30;
   if (!Number.isInteger(reps) || reps < 1) throw new ArgumentError('reps', 'a positive integer', reps);
-  const warmup = options.warmup ?? 5;
+  const warmup = options.warmup ?? 3;
+  const rounds = options.rounds ?? 3;
+  if (!Number.isInteger(rounds) || rounds < 1) throw new ArgumentError('rounds', 'a positive integer', rounds);
   const timeoutMs = options.timeoutMs ?? 120_000;
   const world = options.world ?? (await startWorld({ procs, backend }));
-  const total = hs.length + 1;
   try {
     const call = async <T>(fn: string, args: unknown[]): Promise<T[]> => {
       const out = await world.job<T>({ kind: 'call', url: kRankModule, fn, args }, { timeoutMs });
@@ -77,14 +83,20 @@ export async function probe(options: ProbeOptions = {}): Promise<ProbeResult> {
     };
     // With one rank there are no other ranks to send to: only l is measured.
     const hList = procs === 1 ? [0] : hs;
-    const samples: FitSample[] = [];
+    const nRounds = Math.min(rounds, reps);
+    const total = hList.length * nRounds + 1;
+    const samples: FitSample[] = hList.map((h) => ({ h, times: [] }));
     let done = 0;
-    for (const h of hList) {
-      const perRank = await call<number[]>('probeHRelation', [h, repsFor(h, reps), warmup]);
-      // A superstep lasts until its slowest rank is done.
-      const times = perRank[0]!.map((_, i) => Math.max(...perRank.map((t) => t[i]!)));
-      samples.push({ h, times });
-      options.onProgress?.(++done, total, `h = ${h} words: median ${(median(times) * 1e6).toFixed(2)} µs`);
+    for (let round = 0; round < nRounds; round++) {
+      for (const [i, h] of hList.entries()) {
+        const n = Math.max(1, Math.round(repsFor(h, reps) / nRounds));
+        const perRank = await call<number[]>('probeHRelation', [h, n, warmup]);
+        // A superstep lasts until its slowest rank is done.
+        const times = perRank[0]!.map((_, k) => Math.max(...perRank.map((t) => t[k]!)));
+        samples[i]!.times.push(...times);
+        const all = samples[i]!.times;
+        options.onProgress?.(++done, total, `h = ${h} words: median ${(median(all) * 1e6).toFixed(2)} µs${nRounds > 1 ? ` (pass ${round + 1}/${nRounds})` : ''}`);
+      }
     }
     const rates = await call<number>('probeRate', [options.rateLength ?? 1 << 14, 60]);
     const r = Math.min(...rates);

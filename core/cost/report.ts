@@ -63,7 +63,9 @@ export function profileSvg(rows: readonly ProfileRow[], title = 'superstep profi
   const min = values.length ? Math.min(...values) : 1;
   const log = max / min > 100;
   const lo = log ? 10 ** Math.floor(Math.log10(min)) : 0;
-  const hi = log ? 10 ** Math.ceil(Math.log10(max)) : max * 1.1;
+  // Linear axis: a 1-2-5 step so that tick labels are round numbers.
+  const step = log ? 0 : niceStep(max / 4);
+  const hi = log ? 10 ** Math.ceil(Math.log10(max)) : Math.ceil((max * 1.05) / step) * step;
   const y = (v: number) => {
     const f = log ? (Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)) : v / hi;
     return top + (H - top - bottom) * (1 - f);
@@ -78,7 +80,7 @@ export function profileSvg(rows: readonly ProfileRow[], title = 'superstep profi
   // Axis ticks.
   const ticks: number[] = [];
   if (log) for (let v = lo; v <= hi * 1.0001; v *= 10) ticks.push(v);
-  else for (let i = 0; i <= 4; i++) ticks.push((hi * i) / 4);
+  else for (let v = 0; v <= hi * 1.0001; v += step) ticks.push(v);
   for (const v of ticks) {
     const yy = y(v).toFixed(1);
     out.push(`<line x1="${left}" x2="${W - right}" y1="${yy}" y2="${yy}" stroke="#ddd"/>`);
@@ -105,6 +107,13 @@ export function profileSvg(rows: readonly ProfileRow[], title = 'superstep profi
   if (log) out.push(`<text x="${W - right}" y="${ly}" text-anchor="end">log scale</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
+}
+
+function niceStep(x: number): number {
+  if (!(x > 0)) return 1;
+  const e = 10 ** Math.floor(Math.log10(x));
+  const f = x / e;
+  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * e;
 }
 
 /** Writes profile.md and profile.svg (and profile.json) into `dir`; returns their paths. */

@@ -14,9 +14,9 @@ import { ArgumentError } from '../../util/errors.js';
 import { bytesOf, kDTypes, viewOf, type DType, type TypedArray } from '../../util/dtype.js';
 import type { Transport } from '../../comm/transport.js';
 import { ndarrayView, type NDArray } from '../ndarray.js';
-import { accKernel, accOpCode, accOpName, type AccOp } from './accops.js';
+import { accKernel, accOpCode, accOpName, type AccOp, type AccOpName } from './accops.js';
 import type { BlockLayout } from './layout.js';
-import { acquireWord, bumpVersion, kAccWord, kLockStripes, kVersionWord, releaseWord } from './locks.js';
+import { acquireWord, bumpVersion, kAccWord, kLockStripes, kVersionWord, releaseWord, tryAcquireWord } from './locks.js';
 import { boxShape, boxSize, copyBox, flatOffset, shiftBox, toBox, toDTypeArray, toIndex, type Box, type Index, type RegionSpec } from './region.js';
 import type { ServiceClient } from './service/client.js';
 import { lockBody, Op } from './service/frame.js';
@@ -128,39 +128,51 @@ export class GlobalArray {
 
   /**
    * Reads a region (any owners) into a fresh row-major typed array, or into `out`.
-   * One request per owner involved.
+   * One request per owner involved; parts in reach (own block, direct path) are plain copies.
    */
   get(region: RegionSpec | readonly [number, number], out?: TypedArray): Promise<TypedArray> {
-    return this.track(async () => {
-      const box = toBox(region, this.shape, this.me);
-      const ext = boxShape(box);
+    let box: Box;
+    let dst: TypedArray;
+    try {
+      box = toBox(region, this.shape, this.me);
       const n = boxSize(box);
-      const dst = out ?? new kDTypes[this.dtype].ctor(n);
       if (out !== undefined && (!(out instanceof kDTypes[this.dtype].ctor) || out.length !== n)) {
         throw new ArgumentError('out', `a ${this.dtype} typed array of ${n} elements`, out, this.me);
       }
-      await Promise.all(
-        this.layout.locate(box).map(async (p) => {
-          const b = this.blocks[p.rank]!;
-          const local = shiftBox(p.box, b.box.lo);
-          const at = p.box.lo.map((l, d) => l - box.lo[d]!);
-          const pext = boxShape(p.box);
-          if (b.view) {
-            copyBox(b.view, b.shape, local.lo, dst, ext, at, pext);
-            return;
-          }
-          const f = await this.client!.request(p.rank, b.remote!.addr, Op.Get, 0, b.remote!.seg, local.lo, local.hi);
+      dst = out ?? new kDTypes[this.dtype].ctor(n);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const ext = boxShape(box);
+    const remote: Promise<void>[] = [];
+    for (const p of this.layout.locate(box)) {
+      const b = this.blocks[p.rank]!;
+      const local = shiftBox(p.box, b.box.lo);
+      const at = p.box.lo.map((l, d) => l - box.lo[d]!);
+      const pext = boxShape(p.box);
+      if (b.view) {
+        copyBox(b.view, b.shape, local.lo, dst, ext, at, pext);
+        continue;
+      }
+      remote.push(
+        this.client!.request(p.rank, b.remote!.addr, Op.Get, 0, b.remote!.seg, local.lo, local.hi).then((f) => {
           const piece = viewOf(this.dtype, f.body.buffer, f.body.byteOffset, boxSize(p.box));
           copyBox(piece, pext, pext.map(() => 0), dst, ext, at, pext);
         }),
       );
-      return dst;
-    });
+    }
+    // Direct path: done already, with no promise machinery beyond the result's.
+    if (remote.length === 0) return Promise.resolve(dst);
+    return this.track(Promise.all(remote).then(() => dst));
   }
 
   /** Writes `data` (row-major over the region, or one value for all) into a region. */
   put(region: RegionSpec | readonly [number, number], data: TypedArray | ArrayLike<number | bigint> | number | bigint): Promise<void> {
-    return this.write(region, data, 'replace');
+    try {
+      return this.write(region, data, 'replace');
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
@@ -168,42 +180,48 @@ export class GlobalArray {
    * into one owner are atomic with respect to each other, from any rank.
    */
   acc(region: RegionSpec | readonly [number, number], data: TypedArray | ArrayLike<number | bigint> | number | bigint, op: AccOp = 'sum'): Promise<void> {
-    return this.track(async () => {
-      await this.write(region, data, accOpName(op, this.me));
-    });
+    try {
+      return this.write(region, data, accOpName(op, this.me));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
-  private write(region: RegionSpec | readonly [number, number], data: unknown, opName: ReturnType<typeof accOpName>): Promise<void> {
-    return this.track(async () => {
-      const box = toBox(region, this.shape, this.me);
-      const ext = boxShape(box);
-      const src = toDTypeArray(data, this.dtype, boxSize(box), this.me);
-      const kernel = accKernel(opName);
-      const isAcc = opName !== 'replace';
-      await Promise.all(
-        this.layout.locate(box).map(async (p) => {
-          const b = this.blocks[p.rank]!;
-          const local = shiftBox(p.box, b.box.lo);
-          const at = p.box.lo.map((l, d) => l - box.lo[d]!);
-          const pext = boxShape(p.box);
-          if (b.view) {
-            if (isAcc) await acquireWord(b.locks!, kAccWord, this.me + 1);
-            try {
-              copyBox(src, ext, at, b.view, b.shape, local.lo, pext, kernel);
-            } finally {
-              if (isAcc) releaseWord(b.locks!, kAccWord);
-            }
-            if (p.rank !== this.me) bumpVersion(b.locks!);
-            return;
+  /** put and acc; throws synchronously for bad arguments (callers turn that into a rejection). */
+  private write(region: RegionSpec | readonly [number, number], data: unknown, opName: AccOpName): Promise<void> {
+    const box = toBox(region, this.shape, this.me);
+    const ext = boxShape(box);
+    const src = toDTypeArray(data, this.dtype, boxSize(box), this.me);
+    const kernel = accKernel(opName);
+    const isAcc = opName !== 'replace';
+    const pending: Promise<void>[] = [];
+    for (const p of this.layout.locate(box)) {
+      const b = this.blocks[p.rank]!;
+      const local = shiftBox(p.box, b.box.lo);
+      const at = p.box.lo.map((l, d) => l - box.lo[d]!);
+      const pext = boxShape(p.box);
+      if (b.view) {
+        const apply = () => {
+          try {
+            copyBox(src, ext, at, b.view!, b.shape, local.lo, pext, kernel);
+          } finally {
+            if (isAcc) releaseWord(b.locks!, kAccWord);
           }
-          // Pack this owner's part contiguously: one request carries it all.
-          const piece = new kDTypes[this.dtype].ctor(boxSize(p.box));
-          copyBox(src, ext, at, piece, pext, pext.map(() => 0), pext);
-          const op = isAcc ? Op.Acc : Op.Put;
-          await this.client!.request(p.rank, b.remote!.addr, op, isAcc ? accOpCode(opName) : 0, b.remote!.seg, local.lo, local.hi, [bytesOf(piece)]);
-        }),
-      );
-    });
+          if (p.rank !== this.me) bumpVersion(b.locks!);
+        };
+        // acc holds the owner's acc word; when it is busy, wait for it without blocking.
+        if (!isAcc || tryAcquireWord(b.locks!, kAccWord, this.me + 1)) apply();
+        else pending.push(acquireWord(b.locks!, kAccWord, this.me + 1).then(apply));
+        continue;
+      }
+      // Pack this owner's part contiguously: one request carries it all.
+      const piece = new kDTypes[this.dtype].ctor(boxSize(p.box));
+      copyBox(src, ext, at, piece, pext, pext.map(() => 0), pext);
+      const op = isAcc ? Op.Acc : Op.Put;
+      pending.push(this.client!.request(p.rank, b.remote!.addr, op, isAcc ? accOpCode(opName) : 0, b.remote!.seg, local.lo, local.hi, [bytesOf(piece)]).then(() => undefined));
+    }
+    if (pending.length === 0) return Promise.resolve();
+    return this.track(Promise.all(pending).then(() => undefined));
   }
 
   /**
@@ -272,8 +290,8 @@ export class GlobalArray {
     return { rank, word, key: `${rank}:${word}` };
   }
 
-  private track<T>(fn: () => Promise<T>): Promise<T> {
-    const p = fn();
+  private track<T>(work: Promise<T> | (() => Promise<T>)): Promise<T> {
+    const p = typeof work === 'function' ? work() : work;
     this.inflight.add(p);
     const done = () => this.inflight.delete(p);
     p.then(done, done);

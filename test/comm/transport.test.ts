@@ -36,7 +36,7 @@ describe.each(backends())('transport contract on %s', (backend) => {
           const got = await callAll<string[]>(backend, p, 'transport-patterns.ts', 'runPattern', [plan, anyEvery], kTimeout);
           expect(got).toEqual(reference(p, plan));
         }),
-        { numRuns: p === 8 ? 4 : 8 },
+        { numRuns: p === 8 ? 3 : 6 },
       );
     });
 

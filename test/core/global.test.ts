@@ -105,7 +105,7 @@ const specArb = (procs: number, paths: ('direct' | 'served')[]) =>
       let s = 0;
       const extents: number[][] = grid.map((g) => Array.from({ length: g }, (): number => extSeed[s++ % extSeed.length]!));
       extents.forEach((e) => {
-        if (e.every((x) => x === 0)) e[0] = 1;
+        if (Math.max(...e) === 0) e[0] = 1;
       });
       const blocks = Array.from({ length: procs }, (_, r) => coordsOf(r, grid).map((c, d) => extents[d]![c]!));
       const shape = extents.map((e) => e.reduce((a, b) => a + b, 0));

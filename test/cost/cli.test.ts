@@ -73,8 +73,9 @@ describe('superstep predict', () => {
 describe('superstep probe and run --profile (real ranks)', () => {
   it('probe() measures a fit with residuals on P=2', async () => {
     const steps: number[] = [];
-    const res = await probe({ procs: 2, hs: [0, 64, 1024], reps: 4, warmup: 1, rateLength: 1024, onProgress: (d) => steps.push(d) });
-    expect(steps).toEqual([1, 2, 3, 4]);
+    const res = await probe({ procs: 2, hs: [0, 64, 1024], reps: 4, rounds: 2, warmup: 1, rateLength: 1024, onProgress: (d) => steps.push(d) });
+    // Two passes over the three h, then r.
+    expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(res.samples.map((s) => s.h)).toEqual([0, 64, 1024]);
     expect(res.samples.every((s) => s.times.length === 4 && s.times.every((t) => t > 0))).toBe(true);
     expect(res.residuals).toHaveLength(3);
@@ -82,6 +83,13 @@ describe('superstep probe and run --profile (real ranks)', () => {
     expect(res.g).toBeGreaterThanOrEqual(0);
     expect(res.r).toBeGreaterThan(1e6);
     expect(res).toMatchObject({ p: 2, backend: 'sab', host: hostName() });
+  });
+
+  it('probe() on one rank measures l only', async () => {
+    const res = await probe({ procs: 1, reps: 3, warmup: 1, rateLength: 1024 });
+    expect(res.samples.map((x) => x.h)).toEqual([0]);
+    expect(res.g).toBe(0);
+    expect(res.l).toBeGreaterThan(0);
   });
 
   it('`superstep probe` prints the fit and saves it to $SUPERSTEP_PARAMS', async () => {

@@ -95,16 +95,22 @@ describe.each(backends())('DistArray on %s', (backend) => {
     );
   });
 
-  it('matvec equals the sequential product (row-block and 2-D block A, any x layout)', async () => {
+  it('matvec equals the sequential product (row-block and 2-D block A, any x and y layouts)', async () => {
     const arb = fc.integer({ min: 1, max: 5 }).chain((p) => {
       const divisors = [...Array(p).keys()].map((i) => i + 1).filter((q) => p % q === 0);
       return fc.tuple(fc.constant(p), fc.constantFrom(...divisors), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 30 })).chain(([pp, pr, m, n]) =>
-        fc.tuple(fc.constant([pp / pr === 1 ? pp : pr, pp / pr === 1 ? 1 : pp / pr]), fc.constant(Math.max(m, pp)), fc.constant(Math.max(n, pp)), fc.option(arbDistribution(pp, [Math.max(n, pp)]), { nil: null })),
+        fc.tuple(
+          fc.constant([pr, pp / pr]),
+          fc.constant(Math.max(m, pp)),
+          fc.constant(Math.max(n, pp)),
+          fc.option(arbDistribution(pp, [Math.max(n, pp)]), { nil: null }),
+          fc.option(arbDistribution(pp, [Math.max(m, pp)]), { nil: null }),
+        ),
       );
     });
     await fc.assert(
-      fc.asyncProperty(arb, fc.constantFrom('float64' as const, 'float32' as const), arbPath, async ([dims, m, n, xd], dtype, messages) => {
-        const res = await callAll<number>(backend, dims[0]! * dims[1]!, F, 'matvecCheck', [m, n, dims, xd?.describe() ?? null, dtype, messages], kTimeout);
+      fc.asyncProperty(arb, fc.constantFrom('float64' as const, 'float32' as const), arbPath, async ([dims, m, n, xd, yd], dtype, messages) => {
+        const res = await callAll<number>(backend, dims[0]! * dims[1]!, F, 'matvecCheck', [m, n, dims, xd?.describe() ?? null, dtype, messages, yd?.describe() ?? null], kTimeout);
         expect(res[0]!).toBeLessThanOrEqual(dtype === 'float64' ? 1e-13 : 1e-5);
       }),
       { numRuns: 15 },
@@ -122,10 +128,10 @@ describe.each(backends())('DistArray on %s', (backend) => {
       return fc.tuple(fc.constantFrom(...divisors).map((pr) => [pr, p / pr]), fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 10 }));
     });
     await fc.assert(
-      fc.asyncProperty(arb, fc.integer({ min: 0, max: 6 }), fc.constantFrom(0, 1.5), arbPath, async ([dims, em, en], k, boundary, messages) => {
+      fc.asyncProperty(arb, fc.integer({ min: 0, max: 6 }), fc.constantFrom(0, 1.5), arbPath, fc.boolean(), async ([dims, em, en], k, boundary, messages, trailing) => {
         const N = dims[0]! + em;
         const M = dims[1]! + en;
-        const res = await callAll<number>(backend, dims[0]! * dims[1]!, F, 'jacobiCheck', [N, M, dims, k, boundary, messages], kTimeout);
+        const res = await callAll<number>(backend, dims[0]! * dims[1]!, F, 'jacobiCheck', [N, M, dims, k, boundary, messages, trailing], kTimeout);
         expect(res).toEqual(res.map(() => 0));
       }),
       { numRuns: 15 },

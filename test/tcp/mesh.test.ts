@@ -80,6 +80,24 @@ describe('tcp transport over loopback', () => {
     expect([...m.data]).toEqual([...parts[0]!, ...parts[2]!]);
   });
 
+  it('a receive with `into` gets the payload in that buffer (posted first: streamed there; too small: a fresh one)', async () => {
+    const { ts } = await mesh(2);
+    const into = new Uint8Array(10 << 20);
+    const posted = ts[1]!.recv(0, 3, 1, into);
+    await ts[0]!.send(1, 3, 1, bytesOf(9 << 20, 4));
+    const m = await posted;
+    expect(m.data.buffer).toBe(into.buffer);
+    expect(Buffer.compare(m.data, bytesOf(9 << 20, 4))).toBe(0);
+    await ts[0]!.send(1, 3, 2, bytesOf(100, 5)); // arrives before the receive is posted
+    await new Promise((r) => setTimeout(r, 50));
+    const late = await ts[1]!.recv(0, 3, 2, into);
+    expect(late.data.buffer).toBe(into.buffer);
+    expect([...late.data]).toEqual([...bytesOf(100, 5)]);
+    const small = ts[1]!.recv(0, 3, 3, new Uint8Array(4));
+    await ts[0]!.send(1, 3, 3, bytesOf(100, 6));
+    expect([...(await small).data]).toEqual([...bytesOf(100, 6)]);
+  });
+
   it('refuses and logs strangers without the secret; the job goes on', async () => {
     const lines: string[] = [];
     const { ts, table } = await mesh(2, { log: (l) => lines.push(l) });

@@ -1,0 +1,26 @@
+// Rank-side timing loops for bench/collectives.bench.ts. Each returns the mean time per
+// operation, the maximum over ranks (as mpi4py_bench.py's timeit does).
+import { world } from '../index.js';
+
+type Kind = 'barrier' | 'allreduce' | 'bcast' | 'alltoall';
+
+export async function time(kind: Kind, bytes: number, reps: number, warmup = Math.max(2, reps >> 3)): Promise<number> {
+  const n = Math.max(1, bytes / 8);
+  const a = new Float64Array(kind === 'alltoall' ? n * world.size : n).fill(1);
+  const out = new Float64Array(a.length);
+  const op = (): Promise<unknown> => {
+    switch (kind) {
+      case 'barrier': return world.barrier();
+      case 'allreduce': return world.allreduce(a, 'SUM', { out });
+      case 'bcast': return world.bcast(world.rank === 0 ? a : null, 0, { out });
+      case 'alltoall': return world.alltoall(a, { out });
+    }
+  };
+  for (let i = 0; i < warmup; i++) await op();
+  await world.barrier();
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) await op();
+  const dt = (performance.now() - t0) / reps;
+  const max = await world.allreduce(new Float64Array([dt]), 'MAX');
+  return max[0]!;
+}

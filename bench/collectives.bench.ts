@@ -1,0 +1,48 @@
+/**
+ * Collectives on the world communicator: barrier, allreduce 8 B and 8 MiB, bcast 1 MiB and
+ * alltoall (8 KiB per pair) at P = 2 and 4, on sab (and tcp when it exists). Prints bench
+ * lines (bench/README.md); mpi4py figures come from the runner's peer run.
+ *
+ *   node --import tsx bench/collectives.bench.ts [--quick]
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startWorld, type Backend } from '../core/launch/world.js';
+
+const quick = process.argv.includes('--quick');
+const ranks = new URL('./collectives-ranks.ts', import.meta.url).href;
+const backends: Backend[] = ['sab'];
+if (existsSync(fileURLToPath(new URL('../core/launch/tcp-world.ts', import.meta.url)))) backends.push('tcp');
+const only = process.argv.find((a) => a.startsWith('--backends='))?.slice('--backends='.length).split(',');
+
+const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
+const scale = quick ? 0.25 : 1;
+
+const cases: { name: string; kind: string; bytes: number; reps: number; unit: 'us' | 'ms'; key?: string }[] = [
+  { name: 'barrier_us', kind: 'barrier', bytes: 0, reps: 4000, unit: 'us', key: 'barrier_us' },
+  { name: 'allreduce_8B_us', kind: 'allreduce', bytes: 8, reps: 4000, unit: 'us', key: 'allreduce_8B_us' },
+  { name: 'allreduce_8MiB_ms', kind: 'allreduce', bytes: 8 << 20, reps: 20, unit: 'ms', key: 'allreduce_8MiB_ms' },
+  { name: 'bcast_1MiB_us', kind: 'bcast', bytes: 1 << 20, reps: 100, unit: 'us' },
+  { name: 'alltoall_8KiB_per_pair_us', kind: 'alltoall', bytes: 8 << 10, reps: 400, unit: 'us' },
+];
+
+for (const backend of backends.filter((b) => !only || only.includes(b))) {
+  for (const p of [2, 4]) {
+    const world = await startWorld({ procs: p, backend });
+    try {
+      for (const c of cases) {
+        // tcp is slower per message: fewer repetitions keep the run short.
+        const reps = Math.max(5, Math.round(c.reps * scale * (backend === 'tcp' ? 0.25 : 1)));
+        const out = await world.job<number>({ kind: 'call', url: ranks, fn: 'time', args: [c.kind, c.bytes, reps] }, { timeoutMs: 120_000 });
+        if (!out.ok) throw new Error(`${c.name} on ${backend} P=${p}: rank ${out.failure?.rank}: ${out.failure?.error.message}`);
+        const ms = out.results[0]!;
+        const value = c.unit === 'us' ? ms * 1e3 : ms;
+        const peer = backend === 'tcp' ? 'mpi4py_tcp' : 'mpi4py';
+        emit({ name: c.name, backend, p, value: +value.toFixed(3), unit: c.unit, better: 'lower', ...(c.key ? { compare: { [peer]: c.key } } : {}), extra: { reps } });
+        process.stderr.write(`${backend} P=${p} ${c.name}: ${value.toFixed(3)} ${c.unit}\n`);
+      }
+    } finally {
+      await world.close();
+    }
+  }
+}

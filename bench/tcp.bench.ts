@@ -1,0 +1,107 @@
+/**
+ * The tcp backend's figures (issue 4): ping-pong half round trip at 8 B, 1 MiB and 16 MiB,
+ * 16 MiB bandwidth, empty-superstep sync and transport barrier at P = 2 and 4; and, in the
+ * same run, plain-Node TCP loopback figures measured the same way (the limit superstep's tcp
+ * backend is built on). One JSON line per figure (bench/README.md). Run:
+ *   node --import tsx bench/tcp.bench.ts
+ */
+import net from 'node:net';
+import { startWorld } from '../core/launch/world.js';
+
+const url = new URL('./sab-ranks.ts', import.meta.url).href; // backend-neutral rank programs
+const line = (o: Record<string, unknown>) => console.log(JSON.stringify({ backend: 'tcp', ...o }));
+const progress = (s: string) => process.stderr.write(`tcp.bench: ${s}\n`);
+
+async function median(world: Awaited<ReturnType<typeof startWorld>>, fn: string, args: unknown[], runs = 5): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const out = await world.job<number>({ kind: 'call', url, fn, args }, { timeoutMs: 60_000 });
+    if (!out.ok) throw new Error(`${fn} failed: ${out.failure?.error.message}`);
+    xs.push(out.results[0]!);
+  }
+  xs.sort((a, b) => a - b);
+  return xs[xs.length >> 1]!;
+}
+
+/**
+ * Plain Node over loopback, as node_limits.mjs measures it: 8-byte ping-pong with an echo
+ * server, and a ping-pong of `bytes` where each side reads the whole message before answering.
+ */
+async function nodeTcp(bytes: number, reps: number): Promise<number> {
+  const srv = net.createServer((s) => {
+    s.setNoDelay(true);
+    let got = 0;
+    const reply = Buffer.alloc(bytes);
+    s.on('data', (d) => {
+      got += d.length;
+      if (got >= bytes) {
+        got -= bytes;
+        s.write(reply);
+      }
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const c = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
+  c.setNoDelay(true);
+  await new Promise((r) => c.once('connect', r));
+  const msg = Buffer.alloc(bytes);
+  let got = 0;
+  let wake: (() => void) | undefined;
+  c.on('data', (d) => {
+    got += d.length;
+    if (got >= bytes) {
+      got -= bytes;
+      wake?.();
+    }
+  });
+  const once = () => new Promise<void>((r) => { wake = r; c.write(msg); });
+  for (let i = 0; i < Math.max(2, reps / 10); i++) await once();
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) await once();
+  const us = ((performance.now() - t0) * 1000) / reps / 2;
+  c.destroy();
+  srv.close();
+  return us;
+}
+
+const nodeFigures: Record<number, number> = {};
+progress('plain Node TCP loopback');
+for (const [bytes, reps] of [[8, 5000], [1 << 20, 100], [16 << 20, 10]] as const) {
+  const xs = [await nodeTcp(bytes, reps), await nodeTcp(bytes, reps), await nodeTcp(bytes, reps)].sort((a, b) => a - b);
+  nodeFigures[bytes] = xs[1]!;
+}
+line({ name: 'node_tcp_8B_half_rtt_us', backend: 'any', p: 2, value: +nodeFigures[8]!.toFixed(3), unit: 'us', better: 'lower', compare: { node: 'tcp_8B_half_rtt_us' } });
+line({ name: 'node_tcp_16MiB_GBps', backend: 'any', p: 2, value: +((16 << 20) / (nodeFigures[16 << 20]! * 1e-6) / 1e9).toFixed(3), unit: 'GBps', better: 'higher', compare: { node: 'tcp_stream_GBps', mpi4py_tcp: 'bw_16MiB_GBps' } });
+
+const w2 = await startWorld({ procs: 2, backend: 'tcp' });
+try {
+  for (const [bytes, name, reps, peerKey] of [
+    [8, 'pingpong_8B_half_rtt_us', 10000, 'pingpong_8B_us'],
+    [1 << 20, 'pingpong_1MiB_half_rtt_us', 100, 'pingpong_1MiB_us'],
+    [16 << 20, 'pingpong_16MiB_half_rtt_us', 10, 'pingpong_16MiB_us'],
+  ] as const) {
+    progress(`ping-pong ${bytes} B`);
+    const us = await median(w2, 'pingpong', [bytes, reps, Math.max(2, reps / 10)]);
+    // Same-run ratio against plain Node moving the same bytes the same way.
+    const extra = { node_same_run_us: +nodeFigures[bytes]!.toFixed(3), ratio_to_node: +(us / nodeFigures[bytes]!).toFixed(3) };
+    line({ name, p: 2, value: +us.toFixed(3), unit: 'us', better: 'lower', compare: { mpi4py_tcp: peerKey, ...(bytes === 8 ? { node: 'tcp_8B_half_rtt_us' } : {}) }, extra });
+    if (bytes === 16 << 20) {
+      line({ name: 'bw_16MiB_GBps', p: 2, value: +(bytes / (us * 1e-6) / 1e9).toFixed(3), unit: 'GBps', better: 'higher', compare: { mpi4py_tcp: 'bw_16MiB_GBps', node: 'tcp_stream_GBps' }, extra });
+    }
+  }
+} finally {
+  await w2.close();
+}
+
+for (const p of [2, 4]) {
+  const w = await startWorld({ procs: p, backend: 'tcp' });
+  try {
+    progress(`empty sync and barrier at P=${p}`);
+    const sync = await median(w, 'emptySync', [2000, 200], 3);
+    line({ name: 'empty_sync_us', p, value: +sync.toFixed(3), unit: 'us', better: 'lower', compare: { mpi4py_tcp: 'barrier_us' } });
+    const bar = await median(w, 'barrier', [5000, 500], 3);
+    line({ name: 'barrier_transport_us', p, value: +bar.toFixed(3), unit: 'us', better: 'lower', compare: { mpi4py_tcp: 'barrier_us' } });
+  } finally {
+    await w.close();
+  }
+}
