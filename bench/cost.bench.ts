@@ -11,6 +11,7 @@ import { startWorld, type Backend } from '../core/launch/world.js';
 import { probe } from '../core/cost/probe.js';
 import { mergeRecords, type ProfileRow, type SuperstepRecord } from '../core/cost/profile.js';
 import { median } from '../core/cost/fit.js';
+import { resolveFrom, type ParamsEntry } from '../core/cost/params.js';
 
 const quick = process.argv.includes('--quick');
 const ranks = new URL('./cost-ranks.ts', import.meta.url).href;
@@ -25,6 +26,7 @@ const configs: { backend: Backend; p: number }[] = [
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 const fidelity: string[] = ['| backend | P | workload | supersteps | h (words) | median w | median measured t | median predicted | measured / predicted |', '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |'];
 
+const probed: ParamsEntry[] = [];
 for (const { backend, p } of configs) {
   const world = await startWorld({ procs: p, backend });
   try {
@@ -33,6 +35,11 @@ for (const { backend, p } of configs) {
       reps: quick ? 8 : 20,
       onProgress: (d, t, label) => process.stderr.write(`probe ${backend} P=${p} [${d}/${t}] ${label}\n`),
     });
+    // How well does extrapolating from the smaller P predict this P's l? (docs/cost.md)
+    const smaller = probed.filter((e) => e.backend === backend && e.p < p);
+    const ex = resolveFrom(smaller, p, backend, res.host);
+    if (ex) emit({ name: 'extrapolated_l_over_measured', backend, p, value: +(ex.l / res.l).toFixed(3), unit: 'ratio', better: 'none', extra: { from: ex.from, l_extrapolated_us: ex.l * 1e6, l_measured_us: res.l * 1e6 } });
+    probed.push(res);
     const peer = backend === 'tcp' ? 'mpi4py_tcp' : 'mpi4py';
     emit({ name: 'bsp_l_us', backend, p, value: +(res.l * 1e6).toFixed(3), unit: 'us', better: 'lower', compare: { [peer]: 'bsp_l_us_robust' } });
     emit({ name: 'bsp_g_ns_per_double', backend, p, value: +(res.g * 1e9).toFixed(4), unit: 'ns_per_double', better: 'lower', compare: { [peer]: 'bsp_g_ns_per_double_robust' } });
@@ -45,6 +52,8 @@ for (const { backend, p } of configs) {
       { label: 'h-relation 20000', fn: 'hrelation', args: [20000, 3, quick ? 5 : 20] },
       { label: 'h-relation 200000', fn: 'hrelation', args: [200000, 2, quick ? 3 : 10] },
       { label: 'allreduce 8 MiB', fn: 'allreduce', args: [1 << 20, 1, quick ? 2 : 6] },
+      { label: 'matvec 4096', fn: 'matvec', args: [4096, 2, quick ? 5 : 20] },
+      { label: 'jacobi 2048', fn: 'jacobi', args: [2048, 3, quick ? 10 : 50] },
     ];
     for (const wl of workloads) {
       const out = await world.job<SuperstepRecord[]>({ kind: 'call', url: ranks, fn: wl.fn, args: wl.args }, { timeoutMs: 120_000 });
@@ -53,6 +62,7 @@ for (const { backend, p } of configs) {
       const groups = new Map<string, ProfileRow[]>();
       for (const r of rows) groups.set(r.passPhrase ?? '', [...(groups.get(r.passPhrase ?? '') ?? []), r]);
       for (const [phrase, rs] of groups) {
+        if (phrase.endsWith(' end')) continue; // the closing superstep of a workload, not part of it
         const ratio = median(rs.map((r) => r.t / r.predicted!));
         const label = wl.fn === 'allreduce' ? `${wl.label} (${phrase.replace('allreduce ', '')})` : wl.label;
         const key = label.replace(/[^a-zA-Z0-9]+/g, '_').replace(/_+$/, '').toLowerCase();

@@ -164,6 +164,7 @@ export function ratiosSvg(ratios: readonly Ratio[], title: string): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2}" y="18" text-anchor="middle" font-size="14">${esc(title)}</text>`,
+    `<text x="${W - right + 4}" y="${top - 10}" font-size="10">ratio</text>`,
   ];
   for (let k = -span; k <= span; k++) {
     const x = mid + k * scale;

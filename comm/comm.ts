@@ -36,6 +36,7 @@ import {
 } from './collectives/tree.js';
 import { directAllgather, gatherToRoot, pairwiseAlltoall, scatterFromRoot } from './collectives/exchange.js';
 import type { CartComm } from './cart.js';
+import { shmAllreduce, shmEligible } from './collectives/shm.js';
 
 /** World communicator contexts (point-to-point, collective). */
 const kWorldP2P = 2;
@@ -315,7 +316,7 @@ export class Communicator {
   /**
    * Reduces every rank's array elementwise with `op`; every rank gets the bit-identical result.
    * Short arrays: recursive doubling. Long arrays: reduce-scatter (each block combined by one
-   * rank, in rank order) then allgather.
+   * rank, in rank order) then allgather; on the sab world, the same through shared memory.
    */
   async allreduce<T extends TypedArray>(data: T, op: Op | string = SUM, options: OutOption<T> = {}): Promise<T> {
     const c = this.core();
@@ -324,6 +325,12 @@ export class Communicator {
     const kernel = kernelOf(o, data, c.rank);
     const ch = this.chan(c);
     const unit = o.name === 'MINLOC' || o.name === 'MAXLOC' ? 2 : 1;
+    if (shmEligible(c.t, c.ranks === null, data.byteLength) && data.length >= c.size * unit) {
+      const out = options.out ?? (new kDTypes[dt].ctor(data.length) as T);
+      this.checkOut(c, out, data.length, dt);
+      await shmAllreduce(ch, data, out, kernel, unit);
+      return out;
+    }
     if (data.byteLength >= kLongAllreduce && data.length >= c.size * unit && c.size > 1) {
       const out = options.out ?? (new kDTypes[dt].ctor(data.length) as T);
       this.checkOut(c, out, data.length, dt);
@@ -592,6 +599,31 @@ export class Communicator {
       acc = r === 0 ? v : (o.combine(acc, v) as V);
     }
     return acc as V;
+  }
+
+  /** reduceScatter for values with a block per rank (objects have no fixed size: same as reduceScatterObject). */
+  reduceScatterBlockObject<V = unknown>(values: readonly V[], op: Op | string | ((a: V, b: V) => V) = SUM): Promise<V> {
+    return this.reduceScatterObject(values, op);
+  }
+
+  /** gatherv for values: values may differ in size anyway, so this is gatherObject. */
+  gathervObject<V = unknown>(value: V, root = 0): Promise<V[] | undefined> {
+    return this.gatherObject(value, root);
+  }
+
+  /** scatterv for values: the same as scatterObject. */
+  scattervObject<V = unknown>(values: readonly V[] | null | undefined, root = 0): Promise<V> {
+    return this.scatterObject(values, root);
+  }
+
+  /** allgatherv for values: the same as allgatherObject. */
+  allgathervObject<V = unknown>(value: V): Promise<V[]> {
+    return this.allgatherObject(value);
+  }
+
+  /** alltoallv for values: the same as alltoallObject. */
+  alltoallvObject<V = unknown>(values: readonly V[]): Promise<V[]> {
+    return this.alltoallObject(values);
   }
 
   // Communicators

@@ -26,7 +26,7 @@ export interface Message {
   readonly source: number;
   readonly tag: number;
   readonly context: number;
-  /** The payload, in a buffer of its own, 8-byte aligned at offset 0. */
+  /** The payload; its byteOffset is a multiple of 8 (it may share a buffer with other messages). */
   readonly data: Uint8Array;
 }
 

@@ -506,8 +506,8 @@ export async function share(...names: string[]): Promise<void> {
  * @throws {CollectiveArgumentError} on every rank, for an unknown package or blocks whose
  *   dtypes or shapes do not fit together
  */
-export async function merge(name: string, options?: MergeOptions): Promise<GlobalArray> {
-  return mergeArray(state().packages, name, options);
+export async function merge<T extends TypedArray = TypedArray>(name: string, options?: MergeOptions): Promise<GlobalArray<T>> {
+  return mergeArray<T>(state().packages, name, options);
 }
 
 /**

@@ -22,6 +22,7 @@ import { team, type Team } from './team.js';
 import { world } from '../comm/comm.js';
 import { execute, type Side } from './transfer.js';
 import { reduceLocal, dotLocal } from './kernels.js';
+import { allocWasmBlock, kWasmMinElements, type WasmBlock } from './wasm.js';
 
 const require = createRequire(import.meta.url);
 type NdCtor = typeof import('@stdlib/ndarray/ctor');
@@ -85,6 +86,8 @@ export class DistArray {
   /** @internal */
   readonly team: Team;
   private haloBoxes: Box[] | undefined;
+  /** @internal The WebAssembly memory holding `data`, for large 2-D float64 blocks. */
+  readonly wasm: WasmBlock | undefined;
 
   /** @internal Use the static factories. */
   constructor(t: Team, dist: Distribution, dtype: DType, halo: number, periodic: readonly boolean[], boundary: number) {
@@ -97,7 +100,13 @@ export class DistArray {
     this.boundary = boundary;
     this.localShape = Object.freeze(dist.localShape(t.rank));
     this.paddedShape = Object.freeze(this.localShape.map((m) => m + 2 * halo));
-    this.data = allocArray(dtype, shapeSize(this.paddedShape), true);
+    const size = shapeSize(this.paddedShape);
+    // Large 2-D float64 blocks (matrices) live in a WebAssembly memory so the SIMD matvec
+    // kernel can read them in place; everything else in a plain SharedArrayBuffer.
+    if (dtype === 'float64' && this.paddedShape.length === 2 && size >= kWasmMinElements) {
+      this.wasm = allocWasmBlock(size * 8, (this.paddedShape[0]! + this.paddedShape[1]! + 8) * 8);
+    }
+    this.data = this.wasm ? new Float64Array(this.wasm.memory.buffer, 0, size) : allocArray(dtype, size, true);
     if (halo > 0 && boundary !== 0) this.fillHalo(boundary);
   }
 

@@ -12,6 +12,7 @@ import { ArgumentError } from '../util/errors.js';
 import { block, grid } from './distribution.js';
 import { DistArray } from './distarray.js';
 import { gemv, gemvAny } from './kernels.js';
+import { gemvWasm, wasmEnabled } from './wasm.js';
 
 interface Scratch {
   /** Rank (i, j) holds the partial sums of its rows: shape [m, pc], grid [pr, pc]. */
@@ -49,7 +50,10 @@ export async function matvec(A: DistArray, x: DistArray, out?: DistArray): Promi
   const xs = await x.get({ start: [c0], count: [nc] });
   const lda = A.paddedShape[1]!;
   const aOff = A.offsetOf([0, 0]);
-  const kernel = A.dtype === 'float64' ? gemv : gemvAny;
+  const wasm = A.wasm && wasmEnabled() ? A.wasm : undefined;
+  const kernel = wasm
+    ? (a: Float64Array, ao: number, ld: number, mm: number, nn: number, xv: Float64Array, _xo: number, yv: Float64Array, yo: number) => gemvWasm(wasm, ao, ld, mm, nn, xv, yv, yo)
+    : A.dtype === 'float64' ? gemv : gemvAny;
   const pc = A.dist.grid[1]!;
 
   // Row blocks whose rows coincide with y's block: multiply straight into y.

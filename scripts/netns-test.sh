@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one superstep tcp job with every rank on its own "host": a Linux network namespace
-# with its own address on a private bridge and its loopback left DOWN, so that nothing can
-# depend on loopback or shared memory. Needs root and iproute2 (Debian: apt-get install iproute2).
+# with its own address on a private bridge and its own loopback, so that ranks can reach each
+# other only over the (virtual) network: nothing can depend on a shared loopback or memory. Needs root and iproute2 (Debian: apt-get install iproute2).
 #
 #   scripts/netns-test.sh [P] [script] [script args...]      (default: 3 examples/hello.ts)
 #
@@ -39,12 +39,14 @@ for i in $(seq 0 $((P - 1))); do
   ip link set "v$tag-$i" master "$bridge" up
   ip -n "$ns" addr add "$prefix.$((10 + i))/24" dev eth0
   ip -n "$ns" link set eth0 up
-  # lo stays down: a rank that tried loopback would fail.
+  # Each namespace's loopback is its own: ranks reach each other only over eth0. (lo must be up
+  # for a host to reach its own address, as rank 0 does when it hosts the coordinator.)
+  ip -n "$ns" link set lo up
 done
 
 secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 coord="$prefix.10:7650"
-echo "netns-test: $P ranks on $prefix.10..$prefix.$((9 + P)), coordinator $coord, loopback down"
+echo "netns-test: $P ranks on $prefix.10..$prefix.$((9 + P)), coordinator $coord"
 for i in $(seq 0 $((P - 1))); do
   ip netns exec "$tag-$i" env SUPERSTEP_RANK="$i" SUPERSTEP_SIZE="$P" SUPERSTEP_COORD="$coord" SUPERSTEP_SECRET="$secret" \
     SUPERSTEP_CONNECT_TIMEOUT_MS=20000 node --import tsx "$SCRIPT" "$@" &

@@ -15,7 +15,10 @@ export type ErrorCode =
   | 'ERR_CLOSED'
   | 'ERR_PROTOCOL'
   | 'ERR_TASK_FAILED'
-  | 'ERR_COLLECTIVE_ARG';
+  | 'ERR_COLLECTIVE_ARG'
+  | 'ERR_IO'
+  | 'ERR_FILE_FORMAT'
+  | 'ERR_SCHEMA_MISMATCH';
 
 /** Base class of every error superstep throws. */
 export class SuperstepError extends Error {
@@ -107,6 +110,41 @@ export class CollectiveArgumentError extends SuperstepError {
   }
 }
 
+/**
+ * A collective file operation failed on some rank (I/O error, a rank that threw mid-write).
+ * Raised on every rank with the failing rank's message; a write that fails leaves the
+ * previous file untouched.
+ */
+export class IOError extends SuperstepError {
+  readonly failedRank: number | undefined;
+  readonly path: string;
+  /** Raised by every rank itself (not an abort from one rank). */
+  readonly collective = true;
+  constructor(path: string, message: string, failedRank?: number, rank?: number, cause?: unknown) {
+    super('ERR_IO', `${path}: ${message}`, { rank, cause });
+    this.path = path;
+    this.failedRank = failedRank;
+  }
+}
+
+/** A file is not what it claims to be: wrong magic, truncated, a header that does not parse. */
+export class FileFormatError extends SuperstepError {
+  readonly path: string;
+  readonly collective = true;
+  constructor(path: string, message: string, rank?: number) {
+    super('ERR_FILE_FORMAT', `${path}: ${message}`, { rank });
+    this.path = path;
+  }
+}
+
+/** Ranks passed tables (or frames) whose schemas differ. Raised on every rank. */
+export class SchemaMismatchError extends SuperstepError {
+  readonly collective = true;
+  constructor(message: string, rank?: number) {
+    super('ERR_SCHEMA_MISMATCH', message, { rank });
+  }
+}
+
 /** A task of a PoolExecutor threw on the rank that ran it; carries that rank's stack. */
 export class TaskError extends SuperstepError {
   readonly workerRank: number;
@@ -149,6 +187,7 @@ function show(value: unknown): string {
 /** Errors that every rank raises by itself (so one rank's copy must not abort the others'). */
 export function isCollectiveError(err: unknown): boolean {
   if (err instanceof SyncMismatchError || err instanceof CollectiveArgumentError) return true;
+  if (typeof err === 'object' && err !== null && (err as { collective?: unknown }).collective === true) return true;
   const name = typeof err === 'object' && err !== null ? (err as { name?: string }).name : undefined;
   return name === 'SyncMismatchError' || name === 'CollectiveArgumentError';
 }

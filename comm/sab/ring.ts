@@ -37,6 +37,12 @@ export class Ring {
   /** Producer: copies `src` in (caller checked free() >= src.length) without publishing. */
   write(src: Uint8Array, at = 0): void {
     const start = (this.own + at) & this.mask;
+    if (src.length <= 32 && start + src.length <= this.capacity) {
+      // A byte loop beats subarray + set for the few bytes of a header or a small message.
+      const d = this.data;
+      for (let i = 0; i < src.length; i++) d[start + i] = src[i]!;
+      return;
+    }
     const first = Math.min(src.length, this.capacity - start);
     this.data.set(first === src.length ? src : src.subarray(0, first), start);
     if (first < src.length) this.data.set(src.subarray(first), 0);
@@ -51,6 +57,11 @@ export class Ring {
   /** Consumer: copies dst.length bytes out (caller checked used() >= dst.length) without releasing. */
   read(dst: Uint8Array, at = 0): void {
     const start = (this.own + at) & this.mask;
+    if (dst.length <= 32 && start + dst.length <= this.capacity) {
+      const d = this.data;
+      for (let i = 0; i < dst.length; i++) dst[i] = d[start + i]!;
+      return;
+    }
     const first = Math.min(dst.length, this.capacity - start);
     dst.set(this.data.subarray(start, start + first));
     if (first < dst.length) dst.set(this.data.subarray(0, dst.length - first), first);

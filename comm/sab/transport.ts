@@ -80,6 +80,9 @@ export interface SabTransportOptions {
 /** Largest chunk moved between doorbells, so producer and consumer copy in parallel. */
 const kChunk = 256 << 10;
 const kResolved = Promise.resolve();
+/** Unexpected messages up to this size share slabs of kSlabBytes. */
+const kSmall = 1024;
+const kSlabBytes = 64 << 10;
 
 export function createSabTransport(world: SabWorld, rank: number, options: SabTransportOptions = {}): SabTransport {
   return new SabTransport(world, rank, options);
@@ -114,6 +117,8 @@ export class SabTransport implements Transport {
   private queuedSends = 0;
   private rr = 0;
   private epoch = 0;
+  private slab = new Uint8Array(kSlabBytes);
+  private slabOff = 0;
   /** Receives matched at header time whose payload is still streaming in. */
   private claimedInFlight = 0;
   private readonly early: Message[] = [];
@@ -377,7 +382,14 @@ export class SabTransport implements Transport {
         // Match now, so the payload streams straight into the receiver's buffer.
         const claimed = epoch === this.epoch ? this.queue.claim(source, context, tag) : undefined;
         const into = claimed?.into;
-        const data = into && into.byteLength >= length ? into.subarray(0, length) : new Uint8Array(length);
+        const data = into && into.byteLength >= length ? into.subarray(0, length) : this.alloc(length);
+        if (used >= length) {
+          // The whole message is here: no partial state, one release, one doorbell.
+          ring.read(data);
+          ring.release(length);
+          this.complete(source, context, tag, data, claimed, epoch);
+          continue;
+        }
         p = { context, tag, data, filled: 0, claimed, epoch };
         if (claimed) this.claimedInFlight++;
         this.partials[source] = p;
@@ -393,16 +405,35 @@ export class SabTransport implements Transport {
       }
       if (p.filled < p.data.byteLength) break;
       this.partials[source] = undefined;
-      if (p.claimed) {
-        this.claimedInFlight--;
-        this.stats.bytesReceived += p.data.byteLength;
-        this.stats.messagesReceived++;
-        p.claimed.resolve({ source, context: p.context, tag: p.tag, data: p.data });
-      } else if (p.epoch >= this.epoch) {
-        this.arrived(source, p.context, p.tag, p.data, p.epoch);
-      }
+      if (p.claimed) this.claimedInFlight--;
+      this.complete(source, p.context, p.tag, p.data, p.claimed, p.epoch);
     }
     if (released) this.ring(source);
+  }
+
+  private complete(source: number, context: number, tag: number, data: Uint8Array, claimed: Posted | undefined, epoch: number): void {
+    if (claimed) {
+      this.stats.bytesReceived += data.byteLength;
+      this.stats.messagesReceived++;
+      claimed.resolve({ source, context, tag, data });
+    } else if (epoch >= this.epoch) {
+      this.arrived(source, context, tag, data, epoch);
+    }
+  }
+
+  /**
+   * A buffer for an unexpected message. Small ones are carved, 8-byte aligned, out of a
+   * shared slab: allocating an ArrayBuffer costs more than the copy itself.
+   */
+  private alloc(length: number): Uint8Array {
+    if (length > kSmall) return new Uint8Array(length);
+    if (this.slabOff + length > this.slab.byteLength) {
+      this.slab = new Uint8Array(kSlabBytes);
+      this.slabOff = 0;
+    }
+    const out = this.slab.subarray(this.slabOff, this.slabOff + length);
+    this.slabOff += (length + 7) & ~7;
+    return out;
   }
 
   private arrived(source: number, context: number, tag: number, data: Uint8Array, epoch = this.epoch): void {

@@ -147,6 +147,25 @@ export interface RendezvousOptions {
   listen(localAddress: string): Promise<PeerAddress>;
 }
 
+/** Resolves when `s` connects; rejects on error or after `ms` (the kernel's own SYN timeout is minutes). */
+export function connected(s: Socket, ms: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => {
+      const e = Object.assign(new Error(`connect timed out after ${ms} ms`), { code: 'ETIMEDOUT' });
+      s.destroy();
+      reject(e);
+    }, ms);
+    s.once('connect', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    s.once('error', (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+  });
+}
+
 /** Registers this rank with the coordinator; resolves with every rank's address. */
 export async function rendezvous(options: RendezvousOptions): Promise<PeerAddress[]> {
   const { coord, secret, rank, size } = options;
@@ -155,10 +174,7 @@ export async function rendezvous(options: RendezvousOptions): Promise<PeerAddres
   for (let attempt = 0; ; attempt++) {
     const s = net.connect({ host: coord.host, port: coord.port, noDelay: true });
     try {
-      await new Promise<void>((resolve, reject) => {
-        s.once('connect', resolve);
-        s.once('error', reject);
-      });
+      await connected(s, Math.max(100, deadline - Date.now()));
       s.removeAllListeners('error');
       s.on('error', () => {});
       socket = s;
@@ -166,7 +182,7 @@ export async function rendezvous(options: RendezvousOptions): Promise<PeerAddres
     } catch (err) {
       s.destroy();
       if (Date.now() >= deadline) {
-        throw new TimeoutError(`rank ${rank}: cannot reach the coordinator at ${coord.host}:${coord.port} within ${options.timeoutMs} ms: ${(err as Error).message}`, rank);
+        throw new TimeoutError(`cannot reach the coordinator at ${coord.host}:${coord.port} within ${options.timeoutMs} ms: ${(err as Error).message}`, rank);
       }
       await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 500)));
     }

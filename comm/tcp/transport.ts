@@ -21,6 +21,7 @@ import { MatchQueue, type Posted } from '../matching.js';
 import { ANY_SOURCE, payloadLength, payloadParts, type Message, type MessageInfo, type Payload, type Transport, type TransportStats } from '../transport.js';
 import { FrameDecoder, encodeFrames, kAbort, kBye, kData, kDefaultMaxFrameBytes, kDefaultMaxMessageBytes, kFin, kPing, type Frame } from './frame.js';
 import { acceptHandshake, connectHandshake, kRolePeer } from './handshake.js';
+import { connected } from './rendezvous.js';
 
 /** Host and port where a rank accepts mesh connections. */
 export interface PeerAddress {
@@ -166,10 +167,7 @@ export class TcpTransport implements Transport {
       if (this.failure) throw this.failure;
       const socket = net.connect({ host: addr.host, port: addr.port, noDelay: true });
       try {
-        await new Promise<void>((resolve, reject) => {
-          socket.once('connect', resolve);
-          socket.once('error', reject);
-        });
+        await connected(socket, Math.max(100, deadline - Date.now()));
         socket.removeAllListeners('error');
         socket.on('error', () => {});
         const rest = await connectHandshake(socket, this.secret, this.rank, kRolePeer, this.handshakeTimeoutMs);

@@ -48,7 +48,10 @@ export interface Location {
 
 const toRanges = (b: Box): [number, number][] => b.lo.map((l, d) => [l, b.hi[d]!]);
 
-export class GlobalArray {
+/**
+ * `T` is the typed array of the dtype (as in bsp.asArray<T>): `await bsp.merge<Float64Array>('x')`.
+ */
+export class GlobalArray<T extends TypedArray = TypedArray> {
   private readonly held = new Map<string, number>();
   private readonly inflight = new Set<Promise<unknown>>();
 
@@ -77,6 +80,11 @@ export class GlobalArray {
   /** Ranks per axis of the process grid the blocks form. */
   get grid(): readonly number[] {
     return this.layout.grid;
+  }
+
+  /** Requests this rank has sent to owners' communication workers (all served arrays). */
+  get requestCount(): number {
+    return this.client?.requests ?? 0;
   }
 
   private get me(): number {
@@ -119,8 +127,8 @@ export class GlobalArray {
   }
 
   /** This rank's block as a flat typed array (row-major, no copy). */
-  localArray(): TypedArray {
-    return this.blocks[this.me]!.view!;
+  localArray(): T {
+    return this.blocks[this.me]!.view! as T;
   }
 
   // One-sided operations
@@ -130,16 +138,16 @@ export class GlobalArray {
    * Reads a region (any owners) into a fresh row-major typed array, or into `out`.
    * One request per owner involved; parts in reach (own block, direct path) are plain copies.
    */
-  get(region: RegionSpec | readonly [number, number], out?: TypedArray): Promise<TypedArray> {
+  get(region: RegionSpec | readonly [number, number], out?: T): Promise<T> {
     let box: Box;
-    let dst: TypedArray;
+    let dst: T;
     try {
       box = toBox(region, this.shape, this.me);
       const n = boxSize(box);
       if (out !== undefined && (!(out instanceof kDTypes[this.dtype].ctor) || out.length !== n)) {
         throw new ArgumentError('out', `a ${this.dtype} typed array of ${n} elements`, out, this.me);
       }
-      dst = out ?? new kDTypes[this.dtype].ctor(n);
+      dst = out ?? (new kDTypes[this.dtype].ctor(n) as T);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -6,7 +6,7 @@
  * on every rank instead of leaving the others waiting.
  */
 import { CollectiveArgumentError } from '../../util/errors.js';
-import { viewOf, type DType } from '../../util/dtype.js';
+import { viewOf, type DType, type TypedArray } from '../../util/dtype.js';
 import { context } from '../context.js';
 import type { Package } from '../package.js';
 import { GlobalArray, type AccessPath, type OwnerBlock } from './array.js';
@@ -79,7 +79,7 @@ function disagreement<T>(metas: readonly T[], get: (m: T) => unknown, field: str
  * @throws {CollectiveArgumentError} on every rank, when any rank lacks the package or the
  *   blocks' dtypes or shapes do not fit together
  */
-export async function mergeArray(packages: ReadonlyMap<string, Package>, name: unknown, options: MergeOptions = { axis: 0 }): Promise<GlobalArray> {
+export async function mergeArray<T extends TypedArray = TypedArray>(packages: ReadonlyMap<string, Package>, name: unknown, options: MergeOptions = { axis: 0 }): Promise<GlobalArray<T>> {
   const ctx = context();
   const t = ctx.transport;
   const me = t.rank;
@@ -169,7 +169,7 @@ export async function mergeArray(packages: ReadonlyMap<string, Package>, name: u
     }
   }
   st.shared.set(pkg!.name, { name: pkg!.name, view: pkg!.view(), metas: metas.map((m, r) => ({ dtype, length: layout.blockShape(r).reduce((a, b) => a * b, 1) })) });
-  return new GlobalArray(pkg!.name, dtype, layout, path, blocks, t, path === 'served' ? st.client : undefined);
+  return new GlobalArray<T>(pkg!.name, dtype, layout, path, blocks, t, path === 'served' ? st.client : undefined);
 }
 
 function prefix(what: string, msg: string | undefined): string | undefined {

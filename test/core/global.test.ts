@@ -5,6 +5,8 @@ import fc from 'fast-check';
 import { BlockLayout } from '../../core/global/layout.js';
 import { copyBox, toBox } from '../../core/global/region.js';
 import { kDTypes, type DType } from '../../util/dtype.js';
+import { fileURLToPath } from 'node:url';
+import { runDetailed } from '../../core/launch/run.js';
 import { backends, callAll, closeWorlds, tryCall } from '../harness.js';
 import { initial, type GaOp, type ModelSpec } from '../fixtures/global.js';
 
@@ -227,6 +229,12 @@ describe.each(backends())('global arrays on %s', (backend) => {
     for (const r of res) expect(r).toEqual(new Array(15).fill(30));
   }, 90_000);
 
+  it('a region costs one request per remote owner, not one per element (served path)', async () => {
+    const res = await callAll<number[]>(backend, 3, 'global.ts', 'requestCounts', [], 45_000);
+    // Whole array of 9 x 2 elements: ranks 1 and 2 are remote; the put spans ranks 0 (local) and 1.
+    expect(res[0]).toEqual([2, 1, 1]);
+  }, 90_000);
+
   it('DRMA: bsp.put / bsp.get take effect exactly at sync', async () => {
     const res = await callAll<{ beforePut: number[]; beforeGet: number[]; after: number[]; got: number[]; got2: number[] }>(backend, 3, 'global.ts', 'drmaRing', [], 45_000);
     res.forEach((r, me) => {
@@ -244,6 +252,13 @@ describe.each(backends())('global arrays on %s', (backend) => {
     const res = await callAll<{ spinEnd?: number; getDone?: number; got?: number[] }>(backend, 2, 'global.ts', 'busyOwner', [2000, 'served'], 45_000);
     expect(res[0]!.got).toEqual([1.5, 1.5, 1.5, 1.5]);
     expect(res[0]!.getDone!).toBeLessThan(res[1]!.spinEnd!);
+  }, 90_000);
+
+  it('examples/global-array.ts (docs/global.md) runs on 3 ranks', async () => {
+    const script = fileURLToPath(new URL('../../examples/global-array.ts', import.meta.url));
+    const out = await runDetailed({ procs: 3, backend, timeoutMs: 60_000 }, script);
+    expect(out.failure?.error.message).toBeUndefined();
+    expect(out.ok).toBe(true);
   }, 90_000);
 
   it('merge with a package missing on one rank fails with CollectiveArgumentError on every rank', async () => {

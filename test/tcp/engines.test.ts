@@ -19,7 +19,14 @@ function hasMpirun(): boolean {
 }
 
 function parseLines(out: string): { rank: number; size: number; sum: number; engine: string }[] {
-  return out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).sort((a, b) => a.rank - b.rank);
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => {
+      const { addresses: _, ...rest } = JSON.parse(l);
+      return rest;
+    })
+    .sort((a, b) => a.rank - b.rank);
 }
 
 describe('engine environments', () => {

@@ -21,7 +21,7 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts `node ...argv` once per entry, in parallel; resolves when all have exited. Any still
- * running after `timeoutMs` is killed with SIGKILL and marked timedOut, so a test never hangs
+ * running after `timeoutMs` gets SIGTERM (SIGKILL 3 s later) and is marked timedOut, so a test never hangs
  * and never leaves a process behind.
  */
 export function runProcs(procs: { argv: string[]; env?: Record<string, string>; command?: string }[], timeoutMs: number, cwd: string): Promise<ProcResult[]> {
@@ -35,12 +35,16 @@ export function runProcs(procs: { argv: string[]; env?: Record<string, string>; 
           let timedOut = false;
           child.stdout.on('data', (d) => (stdout += d));
           child.stderr.on('data', (d) => (stderr += d));
+          // SIGTERM first, so that a script can clean up (netns-test.sh removes its namespaces).
+          let hard: NodeJS.Timeout | undefined;
           const t = setTimeout(() => {
             timedOut = true;
-            child.kill('SIGKILL');
+            child.kill('SIGTERM');
+            hard = setTimeout(() => child.kill('SIGKILL'), 3000);
           }, timeoutMs);
           child.on('close', (code, signal) => {
             clearTimeout(t);
+            clearTimeout(hard);
             resolve({ code, signal, stdout, stderr, timedOut });
           });
         }),

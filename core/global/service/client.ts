@@ -90,11 +90,14 @@ class Connection {
 /** Connections of this thread to owners' workers, by address. */
 export class ServiceClient {
   private readonly conns = new Map<string, Connection>();
+  /** Requests sent so far (tests check that a region costs one request per owner). */
+  requests = 0;
 
   constructor(private readonly me: number) {}
 
   /** Sends one request to `owner`'s worker; resolves with its (ok) response. */
   request(owner: number, addr: ServiceAddress, op: number, arg: number, seg: number, lo: readonly number[], hi: readonly number[], body: readonly Uint8Array[] = []): Promise<Frame> {
+    this.requests++;
     const key = `${addr.host}:${addr.port}`;
     let c = this.conns.get(key);
     if (!c || !c.usable) {

@@ -1,0 +1,85 @@
+/**
+ * @internal WebAssembly SIMD kernels (distarray/wasm/kernels.wat) and the memories they run
+ * in. A WebAssembly function can only read its own memory, so large 2-D float64 DistArray
+ * blocks are allocated in a shared WebAssembly.Memory of their own (its buffer is a
+ * SharedArrayBuffer like any other block's, so halos and shareBuffers work unchanged), with
+ * a scratch area after the block for the kernels' vector operands.
+ *
+ * SUPERSTEP_DISTARRAY_WASM=0 turns them off (plain typed-array loops everywhere); so does a
+ * runtime without WebAssembly SIMD or shared memories.
+ */
+import { gemv } from './kernels.js';
+import { kKernelsWasmBase64 } from './wasm/kernels.wasm.js';
+
+/** Blocks smaller than this (elements) stay in plain SharedArrayBuffers. */
+export const kWasmMinElements = 1 << 15;
+/** Largest memory used: 2 GiB (wasm32 addresses; V8 caps memories at 4 GiB). */
+const kMaxPages = 32768;
+
+let module: WebAssembly.Module | null | undefined;
+
+function wasmModule(): WebAssembly.Module | null {
+  if (module === undefined) {
+    try {
+      const bytes = Buffer.from(kKernelsWasmBase64, 'base64');
+      module = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    } catch {
+      module = null;
+    }
+  }
+  return module;
+}
+
+/** True when the WebAssembly kernels can be used (and are not turned off). */
+export function wasmEnabled(): boolean {
+  return process.env.SUPERSTEP_DISTARRAY_WASM !== '0' && wasmModule() !== null;
+}
+
+/** A block's memory and the scratch area after it. */
+export interface WasmBlock {
+  readonly memory: WebAssembly.Memory;
+  /** Byte offset of the scratch area (16-byte aligned). */
+  readonly scratch: number;
+  readonly scratchBytes: number;
+  instance?: WebAssembly.Instance;
+}
+
+/** A shared memory for `dataBytes` of block plus `scratchBytes`; undefined if it cannot be had. */
+export function allocWasmBlock(dataBytes: number, scratchBytes: number): WasmBlock | undefined {
+  const scratch = (dataBytes + 15) & ~15;
+  const pages = Math.ceil((scratch + scratchBytes) / 65536);
+  if (pages > kMaxPages || !wasmEnabled()) return undefined;
+  try {
+    const memory = new WebAssembly.Memory({ initial: Math.max(1, pages), maximum: Math.max(1, pages), shared: true });
+    return { memory, scratch, scratchBytes };
+  } catch {
+    return undefined;
+  }
+}
+
+type Gemv2 = (a: number, lda: number, m2: number, n4: number, x: number, y: number) => void;
+
+/**
+ * y[yOff + i] = sum_j A[aOff + i*lda + j] * xs[j] for i < m, j < n, where A is the float64
+ * block living in `block`'s memory (element offsets). SIMD for the even rows and the
+ * columns up to a multiple of 4; plain loops for the rest.
+ */
+export function gemvWasm(block: WasmBlock, aOff: number, lda: number, m: number, n: number, xs: Float64Array, y: Float64Array, yOff: number): void {
+  const need = (n + m + 4) * 8;
+  if (need > block.scratchBytes) throw new RangeError(`gemvWasm: scratch of ${block.scratchBytes} bytes < ${need}`);
+  block.instance ??= new WebAssembly.Instance(wasmModule()!, { env: { mem: block.memory } });
+  const mem = new Float64Array(block.memory.buffer);
+  const xe = block.scratch >> 3;
+  const ye = xe + ((n + 1) & ~1);
+  mem.set(xs.subarray(0, n), xe);
+  const m2 = m & ~1;
+  const n4 = n & ~3;
+  (block.instance.exports.gemv2 as Gemv2)(aOff * 8, lda, m2, n4, xe * 8, ye * 8);
+  for (let i = 0; i < m2; i++) {
+    let s = mem[ye + i]!;
+    const o = aOff + i * lda;
+    for (let j = n4; j < n; j++) s += mem[o + j]! * xs[j]!;
+    y[yOff + i] = s;
+  }
+  if (m2 < m) gemv(mem, aOff + m2 * lda, lda, 1, n, xs, 0, y, yOff + m2);
+}
