@@ -14,8 +14,12 @@ async function timeit(fn: () => Promise<unknown> | unknown, reps: number): Promi
   return (await world.allreduce(Float64Array.of(dt), 'MAX'))[0]!;
 }
 
-/** Row-block y = A x with an n x n float64 A (x block-distributed); ms per product. */
-export async function matvecBench(n: number, reps: number, warmup: number): Promise<number> {
+/**
+ * Row-block y = A x with an n x n float64 A (x block-distributed); ms per product.
+ * kernel 'wasm' (the default kernel: WebAssembly SIMD) or 'js' (plain typed-array loops).
+ */
+export async function matvecBench(n: number, reps: number, warmup: number, kernel: 'wasm' | 'js' = 'wasm'): Promise<number> {
+  process.env.SUPERSTEP_DISTARRAY_WASM = kernel === 'js' ? '0' : '1';
   const p = world.size;
   const A = await DistArray.zeros([n, n], { dist: grid([n, n], [p, 1]) });
   const x = await DistArray.fromFunction([n], (j) => (j % 5) * 0.5, { dist: block([n], p) });

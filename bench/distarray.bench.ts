@@ -1,51 +1,67 @@
 // DistArray benchmarks vs mpi4py + numpy, in one run:
 //   matvec 4096 x 4096 float64 (row blocks, x allgathered) and 2-D Jacobi 2048 x 2048
-//   (row blocks, 1-cell halos, 50 sweeps) at P = 1, 2, 4 on sab (and tcp if it exists),
-//   then the peer (/work/shared/peers/mpi4py_bench.py) at P = 2.
-// Run: node --import tsx bench/distarray.bench.ts [--quick] [--no-peer] [--backends sab,tcp]
+//   (row blocks, 1-cell halos, 50 sweeps) at P = 1, 2, 4 on sab (--backends sab,tcp for tcp too),
+//   and with --peer the mpi4py peer (/work/shared/peers/mpi4py_bench.py) at P = 2 in the same
+//   run (`npm run bench` runs the peers itself, so by default this file does not).
+// Run: node --import tsx bench/distarray.bench.ts [--quick] [--peer] [--backends sab,tcp]
 // Prints one JSON object per line (bench/README.md convention).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { startWorld, type Backend } from '../core/launch/world.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const bi = args.indexOf('--backends');
-const tcpExists = existsSync(fileURLToPath(new URL('../core/launch/tcp-world.ts', import.meta.url)));
-const backends = (bi >= 0 ? args[bi + 1]!.split(',') : ['sab', ...(tcpExists ? ['tcp'] : [])]) as Backend[];
+const backends = (bi >= 0 ? args[bi + 1]!.split(',') : ['sab']) as Backend[];
 const procs = quick ? [2] : [1, 2, 4];
 const N = quick ? 1024 : 4096;
 const J = quick ? 512 : 2048;
 const ranks = new URL('./distarray-ranks.ts', import.meta.url).href;
+
+/** The peer runs at P = 2 and 4 only; a P = 1 line has nothing to compare with. */
+function compare(key: string, p: number): { compare?: Record<string, string> } {
+  if (p < 2 || quick) return {};
+  return { compare: backend2peer(key) };
+}
+let currentBackend: Backend = 'sab';
+function backend2peer(key: string): Record<string, string> {
+  return currentBackend === 'tcp' ? { mpi4py_tcp: key } : { mpi4py: key };
+}
 
 function emit(o: Record<string, unknown>): void {
   console.log(JSON.stringify(o));
 }
 
 for (const backend of backends) {
+  currentBackend = backend;
   for (const p of procs) {
     const w = await startWorld({ procs: p, backend, graceMs: 2000 });
     try {
-      const mv = await w.job<number>({ kind: 'call', url: ranks, fn: 'matvecBench', args: [N, quick ? 20 : 30, 5] }, { timeoutMs: 120_000 });
-      if (!mv.ok) throw new Error(`matvec failed: ${mv.failure?.error.message}`);
-      emit({ name: `matvec_${N}_ms`, backend, p, value: +mv.results![0]!.toFixed(3), unit: 'ms', better: 'lower', compare: { mpi4py: `matvec_${N}_ms` } });
+      for (const kernel of ['wasm', 'js'] as const) {
+        const mv = await w.job<number>({ kind: 'call', url: ranks, fn: 'matvecBench', args: [N, 20, 3, kernel] }, { timeoutMs: 120_000 });
+        if (!mv.ok) throw new Error(`matvec failed: ${mv.failure?.error.message}`);
+        // The default kernel (WebAssembly SIMD) under the peer's key; plain loops beside it.
+        const name = kernel === 'wasm' ? `matvec_${N}_ms` : `matvec_${N}_js_loops_ms`;
+        emit({ name, backend, p, value: +mv.results![0]!.toFixed(3), unit: 'ms', better: 'lower', ...compare(`matvec_${N}_ms`, p) });
+      }
       const jb = await w.job<number>({ kind: 'call', url: ranks, fn: 'jacobiBench', args: [J, 50, 5] }, { timeoutMs: 120_000 });
       if (!jb.ok) throw new Error(`jacobi failed: ${jb.failure?.error.message}`);
-      emit({ name: `jacobi_${J}_Mcells_per_s`, backend, p, value: +jb.results![0]!.toFixed(1), unit: 'Mcells/s', better: 'higher', compare: { mpi4py: `jacobi_${J}_Mcells_per_s` } });
+      emit({ name: `jacobi_${J}_Mcells_per_s`, backend, p, value: +jb.results![0]!.toFixed(1), unit: 'Mcells_per_s', better: 'higher', ...compare(`jacobi_${J}_Mcells_per_s`, p) });
     } finally {
       await w.close();
     }
   }
 }
 
-// The peer, same machine, same run. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE slow a current
-// numpy (see the environment notes): unset for this command only.
-if (!args.includes('--no-peer') && !quick) {
+// The peer, same machine, same run, set up as bench/run.ts does: OPENBLAS_CORETYPE /
+// OPENBLAS_L2_SIZE slow a current numpy (see the environment notes), so they are unset for
+// this command only; one BLAS thread per rank, as a superstep rank uses one core.
+if (args.includes('--peer')) {
   const peer = '/work/shared/peers/mpi4py_bench.py';
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
+  env.OPENBLAS_NUM_THREADS = '1';
+  env.OMP_NUM_THREADS = '1';
   const r = spawnSync('mpirun', ['--allow-run-as-root', '--oversubscribe', '-n', '2', '/usr/bin/python3', peer], { env, encoding: 'utf8', timeout: 180_000 });
   const line = r.stdout?.split('\n').find((l) => l.startsWith('{'));
   if (r.status !== 0 || !line) {

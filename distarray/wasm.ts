@@ -11,18 +11,35 @@
 import { gemv } from './kernels.js';
 import { kKernelsWasmBase64 } from './wasm/kernels.wasm.js';
 
+// The WebAssembly globals this module uses (the project's lib settings have no WebAssembly types).
+interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+}
+interface WasmInstance {
+  readonly exports: Record<string, unknown>;
+}
+type WasmModule = object;
+const WA = (globalThis as unknown as {
+  WebAssembly: {
+    validate(bytes: Uint8Array): boolean;
+    Module: new (bytes: Uint8Array) => WasmModule;
+    Instance: new (module: WasmModule, imports: object) => WasmInstance;
+    Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+  };
+}).WebAssembly;
+
 /** Blocks smaller than this (elements) stay in plain SharedArrayBuffers. */
 export const kWasmMinElements = 1 << 15;
 /** Largest memory used: 2 GiB (wasm32 addresses; V8 caps memories at 4 GiB). */
 const kMaxPages = 32768;
 
-let module: WebAssembly.Module | null | undefined;
+let module: WasmModule | null | undefined;
 
-function wasmModule(): WebAssembly.Module | null {
+function wasmModule(): WasmModule | null {
   if (module === undefined) {
     try {
       const bytes = Buffer.from(kKernelsWasmBase64, 'base64');
-      module = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+      module = WA.validate(bytes) ? new WA.Module(bytes) : null;
     } catch {
       module = null;
     }
@@ -37,11 +54,11 @@ export function wasmEnabled(): boolean {
 
 /** A block's memory and the scratch area after it. */
 export interface WasmBlock {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   /** Byte offset of the scratch area (16-byte aligned). */
   readonly scratch: number;
   readonly scratchBytes: number;
-  instance?: WebAssembly.Instance;
+  instance?: WasmInstance;
 }
 
 /** A shared memory for `dataBytes` of block plus `scratchBytes`; undefined if it cannot be had. */
@@ -50,7 +67,7 @@ export function allocWasmBlock(dataBytes: number, scratchBytes: number): WasmBlo
   const pages = Math.ceil((scratch + scratchBytes) / 65536);
   if (pages > kMaxPages || !wasmEnabled()) return undefined;
   try {
-    const memory = new WebAssembly.Memory({ initial: Math.max(1, pages), maximum: Math.max(1, pages), shared: true });
+    const memory = new WA.Memory({ initial: Math.max(1, pages), maximum: Math.max(1, pages), shared: true });
     return { memory, scratch, scratchBytes };
   } catch {
     return undefined;
@@ -67,7 +84,7 @@ type Gemv2 = (a: number, lda: number, m2: number, n4: number, x: number, y: numb
 export function gemvWasm(block: WasmBlock, aOff: number, lda: number, m: number, n: number, xs: Float64Array, y: Float64Array, yOff: number): void {
   const need = (n + m + 4) * 8;
   if (need > block.scratchBytes) throw new RangeError(`gemvWasm: scratch of ${block.scratchBytes} bytes < ${need}`);
-  block.instance ??= new WebAssembly.Instance(wasmModule()!, { env: { mem: block.memory } });
+  block.instance ??= new WA.Instance(wasmModule()!, { env: { mem: block.memory } });
   const mem = new Float64Array(block.memory.buffer);
   const xe = block.scratch >> 3;
   const ye = xe + ((n + 1) & ~1);

@@ -7,8 +7,7 @@ const me = bsp.myProcID();
 
 // Each rank owns a block of rows; blocks may differ in length (rank r has r + 1 rows).
 bsp.createArray('grid', 'float64', [me + 1, 4]);
-const local = bsp.asArray<Float64Array>('grid');
-local.fill(me);
+bsp.asArray<Float64Array>('grid').fill(me);
 
 // Collective: the blocks become one (sum of rows) x 4 array, in place. No data moves.
 const ga = await bsp.merge<Float64Array>('grid', { axis: 0 });
@@ -38,7 +37,7 @@ if (corner !== 10 * p) throw new Error(`rank ${me}: corner ${corner}, expected $
 bsp.createArray('inbox', 'int32', [p]);
 await bsp.share('inbox');
 for (let d = 0; d < p; d++) bsp.put(d, [me + 100], 'inbox', me);
-const peek = bsp.get((me + 1) % p, 'inbox') as Int32Array; // filled at the sync, with values from before its puts
+const peek = bsp.get<Int32Array>((me + 1) % p, 'inbox'); // filled at the sync, with values from before its puts
 await bsp.sync('drma');
 const inbox = Array.from(bsp.asArray<Int32Array>('inbox'));
 if (inbox.join() !== Array.from({ length: p }, (_, r) => r + 100).join()) throw new Error(`rank ${me}: inbox ${inbox}`);

@@ -66,7 +66,7 @@ export function drmaPut(pid: number, data: TypedArray | ArrayLike<number | bigin
  * (default: to its end). Returns the array that the next sync fills (`out` if given);
  * it holds the values rank `pid` had when it entered that sync.
  */
-export function drmaGet(pid: number, name: string, offset = 0, count?: number, out?: TypedArray): TypedArray {
+export function drmaGet<T extends TypedArray = TypedArray>(pid: number, name: string, offset = 0, count?: number, out?: T): T {
   const t = context().transport;
   const src = checkPid(pid, t);
   const entry = sharedEntry(name, t.rank);
@@ -81,7 +81,7 @@ export function drmaGet(pid: number, name: string, offset = 0, count?: number, o
     throw new ArgumentError('out', `a ${meta.dtype} typed array of ${n} elements`, out, t.rank);
   }
   globalState().gets[src]!.push({ name, offset, count: n, out: dst });
-  return dst;
+  return dst as T;
 }
 
 /** @internal Takes this rank's queued operations for the sync that is starting. */

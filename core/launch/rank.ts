@@ -52,9 +52,9 @@ port.on('message', async (m: ToRank) => {
     setRankState(world, rank, kFinished, m.id);
     post({ type: 'done', id: m.id, result });
   } catch (err) {
-    setRankState(world, rank, kFailed, m.id);
-    // Report first, then abort: the launcher must hear the cause before the others' echoes.
+    // Report first, then tell the peers: the launcher should hear the cause before the echoes.
     post({ type: 'error', id: m.id, error: toErrorInfo(err) });
+    setRankState(world, rank, kFailed, m.id);
     // A collective error (every rank raises it itself) must not pre-empt the others' reports.
     if (!isCollectiveError(err)) transport.abort(err instanceof Error ? err.message : String(err));
   }

@@ -5,10 +5,29 @@ import { Worker } from 'node:worker_threads';
 import { abortSabWorld, createSabWorld, kFailed, setRankState, type SabWorld } from '../../comm/sab/layout.js';
 import { ArgumentError, ClosedError, isCollectiveError, type ErrorInfo } from '../../util/errors.js';
 import type { FromRank, JobSpec, RankStatus } from './protocol.js';
+import { compilerPort, kHooksUrl } from './ts-compiler.js';
 import type { JobOptions, JobOutcome, World, WorldOptions } from './world.js';
 
 const kRankModule = new URL('./rank.ts', import.meta.url).href;
 const kTsxApi = import.meta.resolve('tsx/esm/api');
+
+/**
+ * The bootstrap every rank thread runs. By default TypeScript is compiled once by this
+ * thread and served to the ranks (ts-hooks.mjs); SUPERSTEP_LOADER=tsx uses tsx in each
+ * rank instead (slower to start: ~0.4 s of CPU per rank).
+ */
+function bootstrap(): string {
+  if (process.env.SUPERSTEP_LOADER === 'tsx') {
+    return `import { register } from ${JSON.stringify(kTsxApi)}; register(); await import(${JSON.stringify(kRankModule)});`;
+  }
+  return [
+    `import { register } from 'node:module';`,
+    `import { workerData } from 'node:worker_threads';`,
+    `process.setSourceMapsEnabled(true);`,
+    `register(${JSON.stringify(kHooksUrl)}, { data: { port: workerData.compiler }, transferList: [workerData.compiler] });`,
+    `await import(${JSON.stringify(kRankModule)});`,
+  ].join('\n');
+}
 
 /** Max ranks on one machine; each is a thread with its own V8 heap. */
 const kMaxProcs = 256;
@@ -50,9 +69,10 @@ class SabLauncher implements World {
     this.graceMs = options.graceMs ?? 2000;
     const ready: Promise<void>[] = [];
     // One bootstrap for every worker: register tsx so that TypeScript scripts load as they are.
-    const code = `import { register } from ${JSON.stringify(kTsxApi)}; register(); await import(${JSON.stringify(kRankModule)});`;
+    const code = bootstrap();
     for (let rank = 0; rank < this.size; rank++) {
-      const w = new Worker(code, { eval: true, workerData: { world: shm, rank, spin: options.spin }, env: process.env });
+      const compiler = compilerPort();
+      const w = new Worker(code, { eval: true, workerData: { world: shm, rank, spin: options.spin, compiler }, transferList: [compiler], env: process.env });
       this.workers.push(w);
       this.exited.push(false);
       ready.push(
@@ -169,8 +189,9 @@ class SabLauncher implements World {
     if (job.statuses[rank]) return;
     const isEcho = job.failure !== undefined && (error.name === 'AbortedError' || error.name === 'PeerGoneError');
     job.statuses[rank] = { rank, state: isEcho ? 'aborted' : 'failed', exitCode, error };
-    if (job.failure && job.failure.error.name === 'AbortedError' && error.name !== 'AbortedError') {
-      // The abort overtook its cause: the cause is the failure, the earlier report its echo.
+    const echo = (name: string) => name === 'AbortedError' || name === 'PeerGoneError';
+    if (job.failure && echo(job.failure.error.name) && !echo(error.name)) {
+      // An echo overtook its cause: the cause is the failure, the earlier report its echo.
       const first = job.statuses[job.failure.rank];
       if (first) first.state = 'aborted';
       job.failure = { rank, error };

@@ -77,6 +77,15 @@ describe.each(backends())('communicators and collectives on %s', (backend) => {
     const p = 3;
     const results = await callAll<unknown[]>(backend, host(p), 'comm-cases.ts', 'runCases', [p, cases], kTimeout);
     check(p, cases, results);
+    // On the whole world (the shared-memory path on sab), with user and MINLOC ops, twice in a row.
+    const worldCases = [
+      big('allreduce', 'float64', 140_000),
+      { ...big('allreduce', 'int64', 20_000), op: 'MINLOC' as const, out: true },
+      { ...big('allreduce', 'float64', 140_001), op: 'LAST' as const },
+      { ...big('allreduce', 'float32', 300_000), op: 'MAX' as const },
+    ];
+    const res4 = await callAll<unknown[]>(backend, 4, 'comm-cases.ts', 'runCases', [4, worldCases], kTimeout);
+    check(4, worldCases, res4);
   });
 
   it('float allreduce is bit-identical on every rank and close to the sum', async () => {

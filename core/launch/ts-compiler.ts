@@ -1,0 +1,50 @@
+/**
+ * The launcher's side of the rank threads' TypeScript hooks (ts-hooks.mjs): compiles a file
+ * once with esbuild and serves it to every rank that imports it.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+
+type Esbuild = typeof import('esbuild');
+let esbuild: Promise<Esbuild> | undefined;
+const cache = new Map<string, { mtimeMs: number; code: Promise<string> }>();
+
+async function compile(url: string): Promise<string> {
+  const path = fileURLToPath(url.split(/[?#]/)[0]!);
+  const { mtimeMs } = await stat(path);
+  const hit = cache.get(path);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.code;
+  const code = (async () => {
+    esbuild ??= import('esbuild');
+    const { transform } = await esbuild;
+    const source = await readFile(path, 'utf8');
+    const out = await transform(source, {
+      loader: path.endsWith('.tsx') ? 'tsx' : 'ts',
+      format: 'esm',
+      target: 'node20',
+      sourcemap: 'inline',
+      sourcefile: path,
+    });
+    return out.code;
+  })();
+  cache.set(path, { mtimeMs, code });
+  code.catch(() => cache.delete(path));
+  return code;
+}
+
+/** A port for one rank's hooks; the launcher keeps the other end serving compiles. */
+export function compilerPort(): MessagePort {
+  const { port1, port2 } = new MessageChannel();
+  port1.on('message', async (m: { id: number; url: string }) => {
+    try {
+      port1.postMessage({ id: m.id, code: await compile(m.url) });
+    } catch (err) {
+      port1.postMessage({ id: m.id, error: `cannot compile ${m.url}: ${(err as Error).message}` });
+    }
+  });
+  port1.unref();
+  return port2;
+}
+
+export const kHooksUrl = new URL('./ts-hooks.mjs', import.meta.url).href;

@@ -1,0 +1,50 @@
+/**
+ * @internal Agreement for collective file operations: every rank runs its local part, then
+ * all ranks exchange "ok or which error" so that a failure on any rank becomes the same typed
+ * error on every rank (instead of one rank throwing and the others hanging or aborting).
+ */
+import { world } from '../comm/comm.js';
+import { FileFormatError, IOError, SchemaMismatchError, SuperstepError } from '../util/errors.js';
+
+interface Failure {
+  name: string;
+  message: string;
+  code?: string;
+}
+
+/**
+ * Runs `fn` on this rank, then agrees with every rank: resolves with this rank's result if
+ * every rank succeeded, otherwise rejects on every rank with the lowest failing rank's error
+ * (FileFormatError and SchemaMismatchError keep their class; anything else becomes IOError).
+ * Must be called by all ranks.
+ */
+export async function agree<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  let result: T | undefined;
+  let local: unknown;
+  let failed = false;
+  try {
+    result = await fn();
+  } catch (err) {
+    failed = true;
+    local = err;
+  }
+  const mine: Failure | null = failed ? describe(local) : null;
+  const all = await world.allgatherObject<Failure | null>(mine);
+  const r = all.findIndex((f) => f !== null);
+  if (r < 0) return result as T;
+  throw rebuild(path, all[r]!, r, world.rank, r === world.rank ? local : undefined);
+}
+
+function describe(err: unknown): Failure {
+  if (err instanceof Error) return { name: err.name, message: err.message, code: (err as { code?: string }).code };
+  return { name: 'Error', message: String(err) };
+}
+
+function rebuild(path: string, f: Failure, failedRank: number, rank: number, cause: unknown): SuperstepError {
+  // The failing rank's message already names the path for our own file errors.
+  const msg = f.message.startsWith(`${path}: `) ? f.message.slice(path.length + 2) : f.message;
+  if (f.code === 'ERR_FILE_FORMAT') return new FileFormatError(path, `${msg} (seen by rank ${failedRank})`, rank);
+  if (f.code === 'ERR_SCHEMA_MISMATCH') return new SchemaMismatchError(msg, rank);
+  if (f.code === 'ERR_IO') return new IOError(path, msg, failedRank, rank, cause);
+  return new IOError(path, `rank ${failedRank} failed: ${f.name}: ${msg}`, failedRank, rank, cause);
+}
