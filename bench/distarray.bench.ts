@@ -18,13 +18,9 @@ const J = quick ? 512 : 2048;
 const ranks = new URL('./distarray-ranks.ts', import.meta.url).href;
 
 /** The peer runs at P = 2 and 4 only; a P = 1 line has nothing to compare with. */
-function compare(key: string, p: number): { compare?: Record<string, string> } {
+function compare(key: string, p: number, backend: Backend): { compare?: Record<string, string> } {
   if (p < 2 || quick) return {};
-  return { compare: backend2peer(key) };
-}
-let currentBackend: Backend = 'sab';
-function backend2peer(key: string): Record<string, string> {
-  return currentBackend === 'tcp' ? { mpi4py_tcp: key } : { mpi4py: key };
+  return { compare: backend === 'tcp' ? { mpi4py_tcp: key } : { mpi4py: key } };
 }
 
 function emit(o: Record<string, unknown>): void {
@@ -32,7 +28,6 @@ function emit(o: Record<string, unknown>): void {
 }
 
 for (const backend of backends) {
-  currentBackend = backend;
   for (const p of procs) {
     const w = await startWorld({ procs: p, backend, graceMs: 2000 });
     try {
@@ -41,11 +36,11 @@ for (const backend of backends) {
         if (!mv.ok) throw new Error(`matvec failed: ${mv.failure?.error.message}`);
         // The default kernel (WebAssembly SIMD) under the peer's key; plain loops beside it.
         const name = kernel === 'wasm' ? `matvec_${N}_ms` : `matvec_${N}_js_loops_ms`;
-        emit({ name, backend, p, value: +mv.results![0]!.toFixed(3), unit: 'ms', better: 'lower', ...compare(`matvec_${N}_ms`, p) });
+        emit({ name, backend, p, value: +mv.results![0]!.toFixed(3), unit: 'ms', better: 'lower', ...compare(`matvec_${N}_ms`, p, backend) });
       }
       const jb = await w.job<number>({ kind: 'call', url: ranks, fn: 'jacobiBench', args: [J, 50, 5] }, { timeoutMs: 120_000 });
       if (!jb.ok) throw new Error(`jacobi failed: ${jb.failure?.error.message}`);
-      emit({ name: `jacobi_${J}_Mcells_per_s`, backend, p, value: +jb.results![0]!.toFixed(1), unit: 'Mcells_per_s', better: 'higher', ...compare(`jacobi_${J}_Mcells_per_s`, p) });
+      emit({ name: `jacobi_${J}_Mcells_per_s`, backend, p, value: +jb.results![0]!.toFixed(1), unit: 'Mcells_per_s', better: 'higher', ...compare(`jacobi_${J}_Mcells_per_s`, p, backend) });
     } finally {
       await w.close();
     }

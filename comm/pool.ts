@@ -118,6 +118,8 @@ export class PoolExecutor {
   private stopped = false;
   private readonly serving: Promise<void> | undefined;
   private readonly rank: number;
+  /** Wakes the dispatcher while it waits for results (a task was submitted). */
+  private wake: (() => void) | undefined;
 
   constructor(comm: Communicator = world, options: { root?: number } = {}) {
     this.root = options.root ?? 0;
@@ -181,6 +183,7 @@ export class PoolExecutor {
   private enqueue(msg: TaskMsg): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.queue.push({ msg, resolve, reject });
+      if (this.idle.length) this.wake?.();
       void this.pump();
     });
   }
@@ -199,6 +202,7 @@ export class PoolExecutor {
         }
         return;
       }
+      let pending: Promise<{ res: ResultMsg; source: number }> | undefined;
       for (;;) {
         while (this.idle.length && this.queue.length) {
           const worker = this.idle.shift()!;
@@ -207,14 +211,23 @@ export class PoolExecutor {
           await comm.sendObject(p.msg, worker, kTagTask);
         }
         if (this.running.size === 0) return;
-        const status = new Status();
-        const res = await comm.recvObject<ResultMsg>(ANY_SOURCE, kTagResult, { status });
+        if (!pending) {
+          const status = new Status();
+          pending = comm.recvObject<ResultMsg>(ANY_SOURCE, kTagResult, { status }).then((res) => ({ res, source: status.source }));
+        }
+        // Wake for a result, or for a task submitted meanwhile that an idle worker can take.
+        const wake = new Promise<undefined>((resolve) => (this.wake = () => resolve(undefined)));
+        const got = await Promise.race([pending, wake]);
+        this.wake = undefined;
+        if (!got) continue;
+        pending = undefined;
+        const { res, source } = got;
         const p = this.running.get(res.id);
-        this.idle.push(status.source);
+        this.idle.push(source);
         if (!p) continue;
         this.running.delete(res.id);
         if (res.ok) p.resolve(res.v);
-        else p.reject(new TaskError(status.source, `${res.e.name}: ${res.e.message}`, res.e.stack));
+        else p.reject(new TaskError(source, `${res.e.name}: ${res.e.message}`, res.e.stack));
       }
     } catch (err) {
       for (const p of [...this.queue.splice(0), ...this.running.values()]) p.reject(err);

@@ -144,8 +144,10 @@ export function joinFromEnv(env: Env = process.env, info = detectEngine(env), op
 /** Engine-started scripts: finalize in order when the script is done, as MPI_Finalize. */
 function engineFactory(): TcpTransport | undefined {
   const info = detectEngine();
-  if (!info || info.size === 1 || process.env.SUPERSTEP_LAUNCHED === '1') return undefined;
+  // SUPERSTEP_JOINED: a process this rank starts inherits its engine variables, but is not a rank.
+  if (!info || info.size === 1 || process.env.SUPERSTEP_LAUNCHED === '1' || process.env.SUPERSTEP_JOINED === '1') return undefined;
   const joined = joinFromEnv(process.env, info, { ref: false })!;
+  process.env.SUPERSTEP_JOINED = '1';
   const t = joined.transport;
   let finalizing = false;
   process.on('beforeExit', () => {

@@ -377,11 +377,22 @@ export class TcpTransport implements Transport {
           await this.bounded(new Promise<void>((r) => { this.byeWaiters.push(r); this.checkByes(); }), this.peerTimeoutMs || 10_000);
         }
       } finally {
+        const orderly = !this.failure;
         this.closed = true;
         this.fail(new ClosedError('transport is closed', this.rank));
         clearInterval(this.heartbeat);
         clearInterval(this.keepAlive);
-        for (const p of this.peers) p.socket?.destroy();
+        for (const p of this.peers) {
+          const s = p.socket;
+          if (!s) continue;
+          if (!orderly) {
+            s.destroy();
+            continue;
+          }
+          // end() sends what is still queued (our BYE) before the FIN; destroy() would drop it.
+          s.end();
+          setTimeout(() => s.destroy(), 2000).unref();
+        }
         this.server?.close();
       }
     })();

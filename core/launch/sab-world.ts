@@ -4,8 +4,9 @@
 import { Worker } from 'node:worker_threads';
 import { abortSabWorld, createSabWorld, kFailed, setRankState, type SabWorld } from '../../comm/sab/layout.js';
 import { ArgumentError, ClosedError, isCollectiveError, type ErrorInfo } from '../../util/errors.js';
-import type { FromRank, JobSpec, RankStatus } from './protocol.js';
+import type { FromRank, JobSpec } from './protocol.js';
 import { compilerPort, kHooksUrl } from './ts-compiler.js';
+import { JobTracker, type JobHooks } from './job-tracker.js';
 import type { JobOptions, JobOutcome, World, WorldOptions } from './world.js';
 
 const kRankModule = new URL('./rank.ts', import.meta.url).href;
@@ -32,15 +33,6 @@ function bootstrap(): string {
 /** Max ranks on one machine; each is a thread with its own V8 heap. */
 const kMaxProcs = 256;
 
-interface ActiveJob {
-  id: number;
-  statuses: (RankStatus | undefined)[];
-  results: unknown[];
-  failure?: { rank: number; error: ErrorInfo };
-  settle(): void;
-  timer?: NodeJS.Timeout;
-  graceTimer?: NodeJS.Timeout;
-}
 
 export async function startSabWorld(options: WorldOptions): Promise<World> {
   const procs = options.procs;
@@ -59,7 +51,7 @@ class SabLauncher implements World {
   private readonly workers: Worker[] = [];
   private readonly exited: boolean[] = [];
   private nextJob = 1;
-  private active: ActiveJob | undefined;
+  private active: JobTracker | undefined;
   private dead = false;
   private closing: Promise<void> | undefined;
   private readonly graceMs: number;
@@ -107,41 +99,17 @@ class SabLauncher implements World {
 
   job<T>(spec: JobSpec, options: JobOptions = {}): Promise<JobOutcome<T>> {
     if (this.dead) return Promise.reject(new ClosedError('this world is closed (a previous job failed or close() was called)'));
-    if (this.active) return Promise.reject(new Error('a job is already running on this world'));
-    const id = this.nextJob++;
-    return new Promise<JobOutcome<T>>((resolve) => {
-      const job: ActiveJob = {
-        id,
-        statuses: new Array(this.size).fill(undefined),
-        results: new Array(this.size).fill(undefined),
-        settle: () => {
-          if (this.active !== job) return;
-          this.active = undefined;
-          clearTimeout(job.timer);
-          clearTimeout(job.graceTimer);
-          const statuses = job.statuses.map(
-            (s, rank) => s ?? { rank, state: 'aborted' as const, exitCode: 1, error: { name: 'AbortedError', message: 'stopped: did not finish within the grace period after the failure' } },
-          );
-          const ok = statuses.every((s) => s.state === 'ok');
-          const done = () => resolve({ ok, statuses, results: job.results as (T | undefined)[], failure: job.failure });
-          if (ok) done();
-          else void this.teardown().then(done);
-        },
-      };
-      this.active = job;
-      if (options.timeoutMs !== undefined) {
-        job.timer = setTimeout(() => {
-          for (let r = 0; r < this.size; r++) {
-            job.statuses[r] ??= { rank: r, state: 'timeout', exitCode: 124, error: { name: 'TimeoutError', message: `job did not finish within ${options.timeoutMs} ms` } };
-          }
-          job.failure ??= { rank: -1, error: { name: 'TimeoutError', message: `job did not finish within ${options.timeoutMs} ms` } };
-          abortSabWorld(this.shm, -1);
-          job.settle();
-        }, options.timeoutMs);
-      }
-      for (const w of this.workers) w.postMessage({ type: 'job', id, spec });
-    });
+    if (this.active && !this.active.done) return Promise.reject(new Error('a job is already running on this world'));
+    const job = new JobTracker<T>(this.nextJob++, this.size, this.hooks, this.graceMs, options.timeoutMs);
+    this.active = job as JobTracker;
+    for (const w of this.workers) w.postMessage({ type: 'job', id: job.id, spec });
+    return job.promise;
   }
+
+  private readonly hooks: JobHooks = {
+    abort: (rank) => abortSabWorld(this.shm, rank),
+    teardown: () => this.teardown(),
+  };
 
   private readonly shares = new Map<number, SharedArrayBuffer[]>();
 
@@ -157,54 +125,23 @@ class SabLauncher implements World {
       return;
     }
     const job = this.active;
-    if (!job || m.type === 'ready' || m.id !== job.id) return;
-    if (m.type === 'done') {
-      job.statuses[rank] ??= { rank, state: 'ok', exitCode: 0 };
-      job.results[rank] = m.result;
-    } else {
-      this.record(job, rank, m.error);
-    }
-    this.maybeSettle(job);
+    if (!job || job.done || m.type === 'ready' || m.id !== job.id) return;
+    if (m.type === 'done') job.finished(rank, m.result);
+    else job.failed(rank, m.error);
   }
 
   private onFailure(rank: number, error: ErrorInfo): void {
-    const job = this.active;
-    if (!job) return;
-    this.record(job, rank, error);
-    this.maybeSettle(job);
+    if (this.active && !this.active.done) this.active.failed(rank, error);
   }
 
   private onExit(rank: number, code: number): void {
     this.exited[rank] = true;
     const job = this.active;
-    if (!job || job.statuses[rank]) return;
-    // A rank that leaves in the middle of a job (process.exit, a crash) fails it.
+    if (!job || job.done) return;
+    // A rank that leaves in the middle of a job (process.exit, a crash) fails it; its peers
+    // see it gone at once.
     setRankState(this.shm, rank, kFailed, job.id);
-    this.record(job, rank, { name: 'ExitError', message: `rank ${rank} exited with code ${code} before its job finished` }, code || 1);
-    this.maybeSettle(job);
-  }
-
-  /** Records a failure: the first one is the cause; it aborts the job on every rank. */
-  private record(job: ActiveJob, rank: number, error: ErrorInfo, exitCode = 1): void {
-    if (job.statuses[rank]) return;
-    const isEcho = job.failure !== undefined && (error.name === 'AbortedError' || error.name === 'PeerGoneError');
-    job.statuses[rank] = { rank, state: isEcho ? 'aborted' : 'failed', exitCode, error };
-    const echo = (name: string) => name === 'AbortedError' || name === 'PeerGoneError';
-    if (job.failure && echo(job.failure.error.name) && !echo(error.name)) {
-      // An echo overtook its cause: the cause is the failure, the earlier report its echo.
-      const first = job.statuses[job.failure.rank];
-      if (first) first.state = 'aborted';
-      job.failure = { rank, error };
-    }
-    if (!job.failure) {
-      job.failure = { rank, error };
-      if (!isCollectiveError(error)) abortSabWorld(this.shm, rank);
-      job.graceTimer = setTimeout(() => job.settle(), this.graceMs);
-    }
-  }
-
-  private maybeSettle(job: ActiveJob): void {
-    if (job.statuses.every((s) => s !== undefined)) job.settle();
+    job.failed(rank, { name: 'ExitError', message: `rank ${rank} exited with code ${code} before its job finished` }, code || 1);
   }
 
   /** Terminates every worker; the world cannot run jobs afterwards. */

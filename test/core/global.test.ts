@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { BlockLayout } from '../../core/global/layout.js';
 import { copyBox, toBox } from '../../core/global/region.js';
+import { bindAddress } from '../../core/global/service/host.js';
 import { kDTypes, type DType } from '../../util/dtype.js';
 import { fileURLToPath } from 'node:url';
 import { runDetailed } from '../../core/launch/run.js';
@@ -169,6 +170,13 @@ describe('BlockLayout', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('the communication worker binds where the tcp backend does', async () => {
+    expect(await bindAddress({})).toBe('127.0.0.1');
+    expect(await bindAddress({ SUPERSTEP_BIND: '10.1.2.3', SUPERSTEP_COORD: '10.9.9.9:7650' })).toBe('10.1.2.3');
+    expect(await bindAddress({ SUPERSTEP_COORD: 'localhost:7650' })).toBe('127.0.0.1');
+    expect(await bindAddress({ SUPERSTEP_COORD: '127.0.0.1:7650' })).toBe('127.0.0.1');
   });
 
   it('regions: out of bounds or malformed is an ArgumentError naming the shape', () => {

@@ -4,6 +4,8 @@
  * are registered with it by handing over their SharedArrayBuffers (shared, not copied).
  */
 import { Worker } from 'node:worker_threads';
+import { createSocket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
 import type { DType } from '../../../util/dtype.js';
 import { AbortedError } from '../../../util/errors.js';
 
@@ -43,8 +45,9 @@ export class ServiceHost {
     });
   }
 
-  /** Starts a worker listening on `host` (SUPERSTEP_BIND, default 127.0.0.1). */
-  static async start(host = process.env.SUPERSTEP_BIND || '127.0.0.1'): Promise<ServiceHost> {
+  /** Starts a worker listening on `host` (default: see bindAddress). */
+  static async start(host?: string): Promise<ServiceHost> {
+    host ??= await bindAddress();
     // TypeScript modules load in the worker through tsx, as in the sab launcher.
     const code = `import { register } from ${JSON.stringify(kTsxApi)}; register(); await import(${JSON.stringify(kWorkerModule)});`;
     const worker = new Worker(code, { eval: true, workerData: { host } });
@@ -77,6 +80,40 @@ export class ServiceHost {
     for (const s of segs) this.jobs.delete(s);
     if (segs.length) this.worker.postMessage({ type: 'unregister', segs } satisfies ToService);
   }
+}
+
+/**
+ * Where the worker listens, as the tcp backend chooses: SUPERSTEP_BIND if set; else the local
+ * address that routes to the coordinator (SUPERSTEP_COORD), found with a connected UDP socket
+ * (which sends nothing); else loopback.
+ */
+export async function bindAddress(env: Record<string, string | undefined> = process.env): Promise<string> {
+  if (env.SUPERSTEP_BIND) return env.SUPERSTEP_BIND;
+  const coord = env.SUPERSTEP_COORD;
+  const colon = coord?.lastIndexOf(':') ?? -1;
+  if (!coord || colon <= 0) return '127.0.0.1';
+  const host = coord.slice(0, colon).replace(/^\[|\]$/g, '');
+  const port = Number(coord.slice(colon + 1));
+  if (host === 'localhost' || host.startsWith('127.') || host === '::1' || !Number.isInteger(port) || port <= 0) return '127.0.0.1';
+  return new Promise<string>((resolve) => {
+    const s = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
+    const done = (addr: string) => {
+      try {
+        s.close();
+      } catch {
+        /* already closed */
+      }
+      resolve(addr);
+    };
+    s.on('error', () => done('127.0.0.1'));
+    s.connect(port, host, () => {
+      try {
+        done(s.address().address);
+      } catch {
+        done('127.0.0.1');
+      }
+    });
+  });
 }
 
 const kKey = Symbol.for('superstep.globalService');
