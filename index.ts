@@ -31,6 +31,17 @@ export type { TaskRef, MapOptions } from './comm/pool.js';
 export { DistArray, Distribution, AxisMap, distributions, block, cyclic, blockCyclic, grid, dimsCreate, fromSpec, matvec, jacobiStep, gemv, jacobi5 } from './distarray/index.js';
 export type { AxisKind, AxisRule, DistributionSpec, Region, DistArrayOptions, HaloOptions } from './distarray/index.js';
 
+// Distributed data frames and parallel I/O (distarray/frame.ts, io/; docs/io.md)
+export { DistFrame, GroupedFrame } from './distarray/frame.js';
+export type { AggOp, AggSpec, ColumnValues, ColumnResult, FrameColumn } from './distarray/frame.js';
+export { readArrow, writeArrow } from './io/arrow.js';
+export type { ReadArrowOptions, WriteArrowOptions } from './io/arrow.js';
+export { saveNpy, loadNpy, encodeNpy, decodeNpy, npyHeader, parseNpyHeader } from './io/npy.js';
+export type { NpyHeader } from './io/npy.js';
+export { writeAtAll, readAtAll, fileView, viewCount } from './io/raw.js';
+export type { FileView } from './io/raw.js';
+export { writeCollective } from './io/atomic.js';
+
 // Global arrays (PyBSP's share/merge, one-sided get/put/acc, DRMA) and Pydsm's Cluster
 export { GlobalArray, BlockLayout, kAccOps } from './core/global.js';
 export type { AccessPath, Location, Piece, MergeOptions, AccOp, AccOpName, RegionSpec, Index, Box } from './core/global.js';
@@ -77,5 +88,8 @@ export {
   RankFailedError,
   TaskError,
   CollectiveArgumentError,
+  IOError,
+  FileFormatError,
+  SchemaMismatchError,
 } from './util/errors.js';
 export type { ErrorCode } from './util/errors.js';

@@ -6,6 +6,7 @@
  *   node --import tsx bench/cost.bench.ts [--quick]
  */
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startWorld, type Backend } from '../core/launch/world.js';
 import { probe } from '../core/cost/probe.js';
@@ -47,13 +48,13 @@ for (const { backend, p } of configs) {
     emit({ name: 'bsp_fit_rms_relative', backend, p, value: +res.rmsRelative.toFixed(4), unit: 'ratio', better: 'lower', extra: { residuals: res.residuals } });
 
     const workloads: { label: string; fn: string; args: unknown[] }[] = [
-      { label: 'empty superstep', fn: 'hrelation', args: [0, 5, quick ? 20 : 100] },
-      { label: 'h-relation 1000', fn: 'hrelation', args: [1000, 5, quick ? 10 : 40] },
-      { label: 'h-relation 20000', fn: 'hrelation', args: [20000, 3, quick ? 5 : 20] },
-      { label: 'h-relation 200000', fn: 'hrelation', args: [200000, 2, quick ? 3 : 10] },
-      { label: 'allreduce 8 MiB', fn: 'allreduce', args: [1 << 20, 1, quick ? 2 : 6] },
-      { label: 'matvec 4096', fn: 'matvec', args: [4096, 2, quick ? 5 : 20] },
-      { label: 'jacobi 2048', fn: 'jacobi', args: [2048, 3, quick ? 10 : 50] },
+      { label: 'empty superstep', fn: 'hrelation', args: [0, 5, quick ? 20 : 60] },
+      { label: 'h-relation 1000', fn: 'hrelation', args: [1000, 5, quick ? 10 : 30] },
+      { label: 'h-relation 20000', fn: 'hrelation', args: [20000, 3, quick ? 5 : 15] },
+      { label: 'h-relation 200000', fn: 'hrelation', args: [200000, 2, quick ? 3 : 8] },
+      { label: 'allreduce 8 MiB', fn: 'allreduce', args: [1 << 20, 1, quick ? 2 : 5] },
+      { label: 'matvec 4096', fn: 'matvec', args: [4096, 2, quick ? 5 : 12] },
+      { label: 'jacobi 2048', fn: 'jacobi', args: [2048, 3, quick ? 10 : 30] },
     ];
     for (const wl of workloads) {
       const out = await world.job<SuperstepRecord[]>({ kind: 'call', url: ranks, fn: wl.fn, args: wl.args }, { timeoutMs: 120_000 });
@@ -79,4 +80,5 @@ for (const { backend, p } of configs) {
     await world.close();
   }
 }
-process.stderr.write('\nFidelity: predicted (w + g·h + l, probe parameters) vs measured superstep time, medians over supersteps\n\n' + fidelity.join('\n') + '\n');
+const load = loadavg().map((x) => x.toFixed(1)).join(' / ');
+process.stderr.write(`\nFidelity: predicted (w + g·h + l, probe parameters) vs measured superstep time, medians over supersteps (load average at the end: ${load})\n\n` + fidelity.join('\n') + '\n');

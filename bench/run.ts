@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -144,6 +144,7 @@ async function main(): Promise<number> {
   const outDir = resolve(values.out ?? join(dir, 'results'));
   mkdirSync(outDir, { recursive: true });
 
+  const loadStart = loadavg();
   const lines: BenchLine[] = [];
   const runs: Record<string, { code: number | null; seconds: number; timedOut: boolean; ignored: number }> = {};
   for (const f of files) {
@@ -191,7 +192,9 @@ async function main(): Promise<number> {
   const date = today();
   const base = join(outDir, date);
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout?.trim() || undefined;
-  const result = { date: new Date().toISOString(), host: hostname(), node: process.version, commit, runs, peerRuns, lines, peers, ratios };
+  // The machine's load tells how far the figures can be trusted (other jobs share the cores).
+  const load = { start: loadStart, end: loadavg() };
+  const result = { date: new Date().toISOString(), host: hostname(), node: process.version, commit, load, runs, peerRuns, lines, peers, ratios };
   writeFileSync(`${base}.json`, JSON.stringify(result, null, 2) + '\n');
   const peerRatios = ratios.filter((r) => !r.limit);
   const limitRatios = ratios.filter((r) => r.limit);
@@ -208,7 +211,7 @@ async function main(): Promise<number> {
     ratiosMarkdown(lines, ratios, `superstep benchmarks, ${date} (${hostname()}, Node ${process.version}${commit ? `, ${commit}` : ''})`) +
     (charts.length ? '\n' + charts.join('\n\n') + '\n' : '') +
     `\nBench files: ${Object.entries(runs).map(([f, r]) => `${f} (${r.seconds} s${r.code === 0 ? '' : `, exit ${r.timedOut ? 'timeout' : r.code}`})`).join(', ') || 'none'}.` +
-    ` Peers: ${Object.keys(peers).join(', ') || 'none'}. Reproduce: \`npm run bench\` (see bench/README.md).\n`;
+    ` Peers: ${Object.keys(peers).join(', ') || 'none'}. Load average (1 min) at start / end: ${load.start[0]!.toFixed(1)} / ${load.end[0]!.toFixed(1)}. Reproduce: \`npm run bench\` (see bench/README.md).\n`;
   writeFileSync(`${base}.md`, md);
   copyFileSync(`${base}.md`, join(outDir, 'latest.md'));
   process.stdout.write(md);

@@ -22,21 +22,21 @@ import { bytesOf, DTYPES, dtypeOf, kDTypes, viewOf, type DType, type TypedArray 
 import { context, jobSlot } from '../core/context.js';
 import { packr } from '../core/package.js';
 import { ANY_SOURCE, ANY_TAG, type Message, type Payload, type Transport } from './transport.js';
-import { kernelOf, resolveOp, SUM, type Kernel, type Op } from './ops.js';
+import { kernelOf, resolveOp, SUM, type Op } from './ops.js';
 import { PROC_NULL, Request, Status, UNDEFINED } from './request.js';
 import { Group } from './group.js';
-import { blockCounts, displsOf, type Chan } from './collectives/chan.js';
+import { displsOf, type Chan } from './collectives/chan.js';
 import {
   binomialBcast,
   binomialReduce,
   disseminationBarrier,
   recursiveDoublingAllreduce,
   recursiveDoublingScan,
-  type Combiner,
 } from './collectives/tree.js';
 import { directAllgather, gatherToRoot, pairwiseAlltoall, scatterFromRoot } from './collectives/exchange.js';
 import type { CartComm } from './cart.js';
 import { shmAllreduce, shmEligible } from './collectives/shm.js';
+import { CollChan, copyElems, longAllreduce, objectCombiner, reduceScatterInto, typedCombiner } from './collectives/typed.js';
 
 /** World communicator contexts (point-to-point, collective). */
 const kWorldP2P = 2;
@@ -300,7 +300,7 @@ export class Communicator {
     const o = resolveOp(op, c.rank);
     const kernel = kernelOf(o, data, c.rank);
     const ch = this.chan(c);
-    const res = await binomialReduce(ch, root, data as TypedArray, typedCombiner(c, data, kernel), o.commutative);
+    const res = await binomialReduce(ch, root, data as TypedArray, typedCombiner(c.rank, data, kernel), o.commutative);
     if (c.rank !== root) return undefined;
     return this.result(c, res as T, data, options.out);
   }
@@ -337,7 +337,7 @@ export class Communicator {
       await longAllreduce(ch, data, out, kernel, unit);
       return out;
     }
-    const res = await recursiveDoublingAllreduce(ch, data as TypedArray, typedCombiner(c, data, kernel));
+    const res = await recursiveDoublingAllreduce(ch, data as TypedArray, typedCombiner(c.rank, data, kernel));
     return this.result(c, res as T, data, options.out);
   }
 
@@ -358,7 +358,7 @@ export class Communicator {
     this.checkArray(data, 'data');
     const o = resolveOp(op, c.rank);
     const kernel = kernelOf(o, data, c.rank);
-    const res = await recursiveDoublingScan(this.chan(c), data as TypedArray, typedCombiner(c, data, kernel), false);
+    const res = await recursiveDoublingScan(this.chan(c), data as TypedArray, typedCombiner(c.rank, data, kernel), false);
     return this.result(c, res as T, data, options.out);
   }
 
@@ -372,7 +372,7 @@ export class Communicator {
     const dt = this.checkArray(data, 'data');
     const o = resolveOp(op, c.rank);
     const kernel = kernelOf(o, data, c.rank);
-    const res = await recursiveDoublingScan(this.chan(c), data as TypedArray, typedCombiner(c, data, kernel), true);
+    const res = await recursiveDoublingScan(this.chan(c), data as TypedArray, typedCombiner(c.rank, data, kernel), true);
     if (res === undefined) {
       const out = options.out ?? (new kDTypes[dt].ctor(data.length) as T);
       this.checkOut(c, out, data.length, dt);
@@ -680,7 +680,7 @@ export class Communicator {
 
   /** @internal The next collective's channel. */
   protected chan(c: Core): Chan {
-    return new CollChan(c, c.seq++ & 0x7fffffff);
+    return new CollChan(c.t, c.ranks, c.coll, c.seq++ & 0x7fffffff, c.rank, c.size);
   }
 
   /** @internal Agrees on a fresh context pair with every member (max of next-free counters). */
@@ -847,137 +847,6 @@ function withStatus<T>(req: Request<T>, status: Status): Request<T> {
     () => {},
   );
   return req;
-}
-
-function dataOf(m: Message): Uint8Array {
-  return m.data;
-}
-
-// Classes rather than object literals of closures: collectives create these on every call,
-// and methods on a prototype cost nothing to create.
-
-/** One collective call's view of a communicator: its ranks, its context and its tag. */
-class CollChan implements Chan {
-  readonly rank: number;
-  readonly size: number;
-  constructor(private readonly c: Core, private readonly tag: number) {
-    this.rank = c.rank;
-    this.size = c.size;
-  }
-  send(to: number, data: Payload): Promise<void> {
-    const c = this.c;
-    return c.t.send(c.ranks ? c.ranks[to]! : to, c.coll, this.tag, data);
-  }
-  recv(from: number): Promise<Uint8Array> {
-    const c = this.c;
-    return c.t.recv(c.ranks ? c.ranks[from]! : from, c.coll, this.tag).then(dataOf);
-  }
-}
-
-class TypedCombiner implements Combiner<TypedArray> {
-  private readonly dt: DType;
-  private readonly n: number;
-  private readonly bpe: number;
-  constructor(private readonly rank: number, like: TypedArray, private readonly kernel: Kernel) {
-    this.dt = dtypeOf(like)!;
-    this.n = like.length;
-    this.bpe = kDTypes[this.dt].bytes;
-  }
-  encode(v: TypedArray): Payload {
-    return bytesOf(v);
-  }
-  decode(b: Uint8Array): TypedArray {
-    if (b.byteLength !== this.n * this.bpe) {
-      throw new ArgumentError('data', 'the same length on every rank of a reduction', `a contribution of ${b.byteLength / this.bpe} elements, this rank has ${this.n}`, this.rank);
-    }
-    return viewOf(this.dt, b.buffer, b.byteOffset, this.n);
-  }
-  combine(lo: TypedArray, hi: TypedArray, into: 'lo' | 'hi'): TypedArray {
-    const out = into === 'lo' ? lo : hi;
-    this.kernel(lo, hi, out);
-    return out;
-  }
-}
-
-function typedCombiner(c: Core, like: TypedArray, kernel: Kernel): Combiner<TypedArray> {
-  return new TypedCombiner(c.rank, like, kernel);
-}
-
-class ObjectCombiner implements Combiner<unknown> {
-  constructor(private readonly op: Op) {}
-  encode(v: unknown): Payload {
-    return packr.pack(v);
-  }
-  decode(b: Uint8Array): unknown {
-    return packr.unpack(b);
-  }
-  combine(lo: unknown, hi: unknown): unknown {
-    return this.op.combine(lo, hi);
-  }
-}
-
-function objectCombiner(op: Op): Combiner<unknown> {
-  return new ObjectCombiner(op);
-}
-
-/** Copies `src` into `dst` (same dtype, dst at least as long): a loop for short arrays, where set() costs more. */
-function copyElems(dst: TypedArray, src: TypedArray): void {
-  const n = src.length;
-  if (n <= 16) {
-    const d = dst as unknown as unknown[];
-    const s = src as unknown as unknown[];
-    for (let i = 0; i < n; i++) d[i] = s[i];
-  } else {
-    (dst as Float64Array).set(src as Float64Array);
-  }
-}
-
-/**
- * Pairwise reduce-scatter: block j of every rank goes to rank j, which folds the P
- * contributions in rank order into `out`. Works for any P and any counts.
- */
-async function reduceScatterInto(ch: Chan, data: TypedArray, counts: number[], displs: number[], out: TypedArray, kernel: Kernel): Promise<void> {
-  const { rank: r, size: p } = ch;
-  const dt = dtypeOf(data)!;
-  const block = (j: number) => data.subarray(displs[j]!, displs[j]! + counts[j]!);
-  const sends: Promise<void>[] = [];
-  for (let k = 1; k < p; k++) {
-    const d = (r + k) % p;
-    sends.push(ch.send(d, bytesOf(block(d))));
-  }
-  const n = counts[r]!;
-  const bpe = kDTypes[dt].bytes;
-  const recvs = Array.from({ length: p }, (_, s) => (s === r ? undefined : ch.recv(s)));
-  if (p === 1) out.set(block(r) as never);
-  let acc: TypedArray | undefined;
-  for (let s = 0; s < p; s++) {
-    let v: TypedArray;
-    if (s === r) v = block(r);
-    else {
-      const b = await recvs[s]!;
-      if (b.byteLength !== n * bpe) throw new ArgumentError('data', 'the same counts on every rank', `rank ${s} sent ${b.byteLength / bpe} elements for this rank's block, expected ${n}`, r);
-      v = viewOf(dt, b.buffer, b.byteOffset, n);
-    }
-    if (acc === undefined) acc = v;
-    else {
-      kernel(acc, v, out);
-      acc = out;
-    }
-  }
-  await Promise.all(sends);
-}
-
-/** Long allreduce: reduce-scatter into `out`'s own block, then allgather of the blocks. */
-async function longAllreduce(ch: Chan, data: TypedArray, out: TypedArray, kernel: Kernel, unit: number): Promise<void> {
-  const { rank: r, size: p } = ch;
-  const counts = blockCounts(data.length / unit, p).map((n) => n * unit);
-  const displs = displsOf(counts);
-  const mine = out.subarray(displs[r]!, displs[r]! + counts[r]!);
-  await reduceScatterInto(ch, data, counts, displs, mine, kernel);
-  const got = await directAllgather(ch, bytesOf(mine));
-  const bytes = bytesOf(out);
-  const bpe = out.BYTES_PER_ELEMENT;
-  for (let s = 0; s < p; s++) if (s !== r) bytes.set(got[s]!, displs[s]! * bpe);
 }
 
 class WorldCommunicator extends Communicator {

@@ -17,7 +17,7 @@ import { ArgumentError } from '../util/errors.js';
 import { allocArray, dtypeOf, kDTypes, resolveDType, shapeSize, viewOf, type DType, type TypedArray } from '../util/dtype.js';
 import { block, type Distribution, type Region } from './distribution.js';
 import { checkHaloDistribution, haloPlan } from './halo.js';
-import { plan, rootLayout, stridesOf, type Box, type Layout } from './regions.js';
+import { plan, rootLayout, stridesOf, type Box } from './regions.js';
 import { team, type Team } from './team.js';
 import { world } from '../comm/comm.js';
 import { execute, type Side } from './transfer.js';
@@ -614,4 +614,3 @@ function copyPadded(src: TypedArray, srcShape: readonly number[], srcStart: read
   }
 }
 
-export type { Layout };

@@ -8,7 +8,7 @@
  * compute the same plan in the same order, so packed messages need no headers.
  */
 import type { TypedArray } from '../util/dtype.js';
-import { AxisMap, type Distribution, type Region } from './distribution.js';
+import { AxisMap, type Region } from './distribution.js';
 
 export interface Layout {
   readonly axes: readonly AxisMap[];
@@ -148,10 +148,3 @@ export function copyBox(
     if (k < 0) return;
   }
 }
-
-/** Adds `pad` to every index (halo offset). */
-export function shift(start: readonly number[], pad: number): number[] {
-  return pad === 0 ? (start as number[]) : start.map((v) => v + pad);
-}
-
-export type { Distribution };

@@ -42,7 +42,8 @@ function describe(err: unknown): Failure {
 
 function rebuild(path: string, f: Failure, failedRank: number, rank: number, cause: unknown): SuperstepError {
   // The failing rank's message already names the path for our own file errors.
-  const msg = f.message.startsWith(`${path}: `) ? f.message.slice(path.length + 2) : f.message;
+  let msg = f.message.replace(/^\[rank \d+\] /, '');
+  if (msg.startsWith(`${path}: `)) msg = msg.slice(path.length + 2);
   if (f.code === 'ERR_FILE_FORMAT') return new FileFormatError(path, `${msg} (seen by rank ${failedRank})`, rank);
   if (f.code === 'ERR_SCHEMA_MISMATCH') return new SchemaMismatchError(msg, rank);
   if (f.code === 'ERR_IO') return new IOError(path, msg, failedRank, rank, cause);

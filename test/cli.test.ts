@@ -28,6 +28,12 @@ describe('superstep run', () => {
     }
   });
 
+  it('runs a plain JavaScript script too', () => {
+    const r = cli(['run', '-n', '3', 'test/fixtures/hello-js.mjs']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('js ranks: 0,1,2');
+  });
+
   it('passes script arguments through as process.argv', () => {
     const r = cli(['run', '-n', '2', '--backend', 'sab', 'test/fixtures/print-args.ts', 'a', '--flag', 'b c']);
     expect(r.status, r.stderr).toBe(0);

@@ -12,12 +12,16 @@
  */
 import { BroadcastChannel } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { jobSlot } from '../../core/context.js';
 import { bytesOf, viewOf, dtypeOf, type TypedArray } from '../../util/dtype.js';
 import type { Kernel } from '../ops.js';
 import type { Transport } from '../transport.js';
 import { blockCounts, displsOf, kEmpty, type Chan } from './chan.js';
 import { binomialBcast } from './tree.js';
+
+/** Microtask spins before sleeping: short when ranks outnumber cores, so waiters yield the core. */
+let spinBudget: number | undefined;
 
 /** Per-rank flag stride in Int32s (64 bytes, so ranks' flags sit on separate cache lines). */
 const kFlagStride = 16;
@@ -87,6 +91,7 @@ async function phase(a: Arena, me: number, p: number, target: number): Promise<v
   Atomics.store(a.flags, me * kFlagStride, target);
   Atomics.notify(a.flags, me * kFlagStride);
   let keepAlive: NodeJS.Timeout | undefined;
+  const budget = (spinBudget ??= p > availableParallelism() ? 20 : 2000);
   try {
     for (let spin = 0; ; spin++) {
       let slow = -1;
@@ -97,7 +102,7 @@ async function phase(a: Arena, me: number, p: number, target: number): Promise<v
         }
       }
       if (slow < 0) return;
-      if (spin < 2000) {
+      if (spin < budget) {
         await undefined;
         continue;
       }

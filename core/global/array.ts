@@ -19,7 +19,7 @@ import type { BlockLayout } from './layout.js';
 import { acquireWord, bumpVersion, kAccWord, kLockStripes, kVersionWord, releaseWord, tryAcquireWord } from './locks.js';
 import { boxShape, boxSize, copyBox, flatOffset, shiftBox, toBox, toDTypeArray, toIndex, type Box, type Index, type RegionSpec } from './region.js';
 import type { ServiceClient } from './service/client.js';
-import { lockBody, Op } from './service/frame.js';
+import { lockBody, Op, putAtBody } from './service/frame.js';
 import type { ServiceAddress } from './service/host.js';
 
 /** How one-sided operations reach owners. */
@@ -172,6 +172,85 @@ export class GlobalArray<T extends TypedArray = TypedArray> {
     // Direct path: done already, with no promise machinery beyond the result's.
     if (remote.length === 0) return Promise.resolve(dst);
     return this.track(Promise.all(remote).then(() => dst));
+  }
+
+  /**
+   * Reads the elements at scattered global `indices` (in that order): one request per owner
+   * involved, however many indices it holds.
+   */
+  getAt(indices: readonly Index[], out?: T): Promise<T> {
+    let groups: Map<number, { pos: number[]; offs: number[] }>;
+    let dst: T;
+    try {
+      groups = this.groupIndices(indices);
+      if (out !== undefined && (!(out instanceof kDTypes[this.dtype].ctor) || out.length !== indices.length)) {
+        throw new ArgumentError('out', `a ${this.dtype} typed array of ${indices.length} elements`, out, this.me);
+      }
+      dst = out ?? (new kDTypes[this.dtype].ctor(indices.length) as T);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const d = dst as unknown as unknown[];
+    const remote: Promise<void>[] = [];
+    for (const [rank, { pos, offs }] of groups) {
+      const b = this.blocks[rank]!;
+      if (b.view) {
+        const v = b.view as unknown as unknown[];
+        for (let i = 0; i < pos.length; i++) d[pos[i]!] = v[offs[i]!];
+        continue;
+      }
+      const body = new Uint8Array(Uint32Array.from(offs).buffer);
+      remote.push(
+        this.client!.request(rank, b.remote!.addr, Op.GetAt, 0, b.remote!.seg, [], [], [body]).then((f) => {
+          const v = viewOf(this.dtype, f.body.buffer, f.body.byteOffset, pos.length) as unknown as unknown[];
+          for (let i = 0; i < pos.length; i++) d[pos[i]!] = v[i];
+        }),
+      );
+    }
+    if (remote.length === 0) return Promise.resolve(dst);
+    return this.track(Promise.all(remote).then(() => dst));
+  }
+
+  /** Writes `values[k]` at global `indices[k]`: one request per owner involved. */
+  putAt(indices: readonly Index[], values: TypedArray | ArrayLike<number | bigint> | number | bigint): Promise<void> {
+    try {
+      const groups = this.groupIndices(indices);
+      const src = toDTypeArray(values, this.dtype, indices.length, this.me, 'values') as unknown as unknown[];
+      const pending: Promise<unknown>[] = [];
+      for (const [rank, { pos, offs }] of groups) {
+        const b = this.blocks[rank]!;
+        if (b.view) {
+          const v = b.view as unknown as unknown[];
+          for (let i = 0; i < pos.length; i++) v[offs[i]!] = src[pos[i]!];
+          if (rank !== this.me) bumpVersion(b.locks!);
+          continue;
+        }
+        const vals = new kDTypes[this.dtype].ctor(pos.length);
+        const w = vals as unknown as unknown[];
+        for (let i = 0; i < pos.length; i++) w[i] = src[pos[i]!];
+        pending.push(this.client!.request(rank, b.remote!.addr, Op.PutAt, 0, b.remote!.seg, [], [], putAtBody(Uint32Array.from(offs), bytesOf(vals))));
+      }
+      if (pending.length === 0) return Promise.resolve();
+      return this.track(Promise.all(pending).then(() => undefined));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Checks indices and groups them by owner: positions in the list, local flat offsets. */
+  private groupIndices(indices: readonly Index[]): Map<number, { pos: number[]; offs: number[] }> {
+    if (!Array.isArray(indices)) throw new ArgumentError('indices', 'an array of indices', indices, this.me);
+    const groups = new Map<number, { pos: number[]; offs: number[] }>();
+    for (let k = 0; k < indices.length; k++) {
+      const idx = toIndex(indices[k], this.shape, this.me, `indices[${k}]`);
+      const rank = this.layout.owner(idx);
+      const b = this.blocks[rank]!;
+      let g = groups.get(rank);
+      if (!g) groups.set(rank, (g = { pos: [], offs: [] }));
+      g.pos.push(k);
+      g.offs.push(flatOffset(idx.map((i, d) => i - b.box.lo[d]!), b.shape));
+    }
+    return groups;
   }
 
   /** Writes `data` (row-major over the region, or one value for all) into a region. */

@@ -8,6 +8,8 @@ import { context, jobSlot } from '../context.js';
 import { packr } from '../package.js';
 import { ServiceClient } from './service/client.js';
 
+const kClient = Symbol.for('superstep.globalServiceClient');
+
 /** Transport context of global-array metadata exchanges (merge, share). */
 export const kGlobalContext = 0x4741;
 /** Transport context of DRMA get replies at sync. */
@@ -48,15 +50,16 @@ export class GlobalState {
   seq = 0;
   /** Served-path segments registered in this job (unregistered at the next job). */
   readonly segments: number[] = [];
-  private clientInstance: ServiceClient | undefined;
 
   constructor(readonly transport: Transport) {
     this.puts = Array.from({ length: transport.size }, () => []);
     this.gets = Array.from({ length: transport.size }, () => []);
   }
 
+  /** This thread's connections to owners' workers: kept across jobs (the workers are). */
   get client(): ServiceClient {
-    return (this.clientInstance ??= new ServiceClient(this.transport.rank));
+    const g = globalThis as { [kClient]?: ServiceClient };
+    return (g[kClient] ??= new ServiceClient(this.transport.rank));
   }
 }
 

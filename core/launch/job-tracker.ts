@@ -4,7 +4,7 @@
  * echo), the grace period after a failure, and the time limit. The backend supplies how to
  * abort its ranks and how to tear them down.
  */
-import type { ErrorInfo } from '../../util/errors.js';
+import { isCollectiveError, type ErrorInfo } from '../../util/errors.js';
 import type { RankStatus } from './protocol.js';
 import type { JobOutcome } from './world.js';
 
@@ -60,7 +60,7 @@ export class JobTracker<T = unknown> {
     if (!this.failure) {
       this.failure = { rank, error };
       // A collective error (every rank raises it itself) must not pre-empt the others' reports.
-      if (error.name !== 'SyncMismatchError') this.hooks.abort(rank, error);
+      if (!isCollectiveError(error)) this.hooks.abort(rank, error);
       this.graceTimer = setTimeout(() => this.settle(), this.graceMs);
     }
     this.maybeSettle();

@@ -3,7 +3,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { abortSabWorld, createSabWorld, kFailed, setRankState, type SabWorld } from '../../comm/sab/layout.js';
-import { ArgumentError, ClosedError, isCollectiveError, type ErrorInfo } from '../../util/errors.js';
+import { ArgumentError, ClosedError, type ErrorInfo } from '../../util/errors.js';
 import type { FromRank, JobSpec } from './protocol.js';
 import { compilerPort, kHooksUrl } from './ts-compiler.js';
 import { JobTracker, type JobHooks } from './job-tracker.js';

@@ -8,7 +8,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { startCoordinator } from '../../comm/tcp/rendezvous.js';
-import { ArgumentError, ClosedError, type ErrorInfo } from '../../util/errors.js';
+import { ArgumentError, ClosedError, isCollectiveError, type ErrorInfo } from '../../util/errors.js';
 import type { FromRank, JobSpec, RankStatus } from './protocol.js';
 import type { TcpToRank } from './tcp-rank.js';
 import type { JobOptions, JobOutcome, World, WorldOptions } from './world.js';
@@ -194,7 +194,7 @@ class TcpLauncher implements TcpWorld {
     job.statuses[rank] = { rank, state: isEcho ? 'aborted' : 'failed', exitCode, error };
     if (!job.failure) {
       job.failure = { rank, error };
-      if (error.name !== 'SyncMismatchError') {
+      if (!isCollectiveError(error)) {
         for (let r = 0; r < this.size; r++) if (r !== rank) this.post(this.children[r]!, { type: 'abort', rank, reason: error.message });
       }
       job.graceTimer = setTimeout(() => job.settle(), this.graceMs);

@@ -52,13 +52,13 @@ function runModel(spec: ModelSpec, shape: number[]): { gets: number[][]; final: 
   for (let g = 0; g < n; g++) m[g] = cv(initial(g));
   const gets: number[][] = [];
   for (const op of spec.ops) {
-    const cells = [...indices(op.region)].map((i) => flat(i, shape));
-    if (op.kind === 'get') gets.push(cells.map((g) => Number(m[g])));
+    const cells = op.indices ? op.indices.map((i) => flat(i, shape)) : [...indices(op.region)].map((i) => flat(i, shape));
+    if (op.kind === 'get' || op.kind === 'getAt') gets.push(cells.map((g) => Number(m[g])));
     else {
       cells.forEach((g, k) => {
         const x = cv(op.data![k]!) as number & bigint;
         const o = m[g] as number & bigint;
-        if (op.kind === 'put') m[g] = x;
+        if (op.kind === 'put' || op.kind === 'putAt') m[g] = x;
         else if (op.op === 'sum' || op.op === undefined) m[g] = (o + x) as number;
         else if (op.op === 'prod') m[g] = (o * x) as number;
         else if (op.op === 'min') m[g] = x < o ? x : o;
@@ -113,10 +113,19 @@ const specArb = (procs: number, paths: ('direct' | 'served')[]) =>
       const blocks = Array.from({ length: procs }, (_, r) => coordsOf(r, grid).map((c, d) => extents[d]![c]!));
       const shape = extents.map((e) => e.reduce((a, b) => a + b, 0));
       const opArb: fc.Arbitrary<GaOp> = fc
-        .record({ by: fc.nat(procs - 1), kind: fc.constantFrom('get', 'put', 'acc') as fc.Arbitrary<GaOp['kind']>, region: regionArb(shape), op: fc.constantFrom('sum', 'prod', 'min', 'max') as fc.Arbitrary<'sum'> })
-        .chain((o) => {
-          const size = o.region.reduce((a, [l, h]) => a * (h - l), 1);
-          return fc.array(fc.integer({ min: 0, max: 20 }), { minLength: size, maxLength: size }).map((data) => (o.kind === 'get' ? { ...o, data: undefined } : { ...o, data }));
+        .record({
+          by: fc.nat(procs - 1),
+          kind: fc.constantFrom('get', 'put', 'acc', 'getAt', 'putAt') as fc.Arbitrary<GaOp['kind']>,
+          region: regionArb(shape),
+          indices: fc.array(fc.tuple(...shape.map((s) => fc.nat(s - 1))), { minLength: 1, maxLength: 6 }),
+          op: fc.constantFrom('sum', 'prod', 'min', 'max') as fc.Arbitrary<'sum'>,
+        })
+        .chain(({ indices: idx, ...o }) => {
+          const scattered = o.kind === 'getAt' || o.kind === 'putAt';
+          const size = scattered ? idx.length : o.region.reduce((a, [l, h]) => a * (h - l), 1);
+          return fc
+            .array(fc.integer({ min: 0, max: 20 }), { minLength: size, maxLength: size })
+            .map((data): GaOp => ({ ...o, indices: scattered ? idx : undefined, data: o.kind === 'get' || o.kind === 'getAt' ? undefined : data }));
         });
       return fc.array(opArb, { minLength: 2, maxLength: 6 }).map((ops) => ({ spec: { dtype, blocks, merge: useGrid ? { grid, path } : { axis: axis % nd, path }, ops } as ModelSpec, shape, grid }));
     });
@@ -194,7 +203,7 @@ describe('BlockLayout', () => {
 describe.each(backends())('global arrays on %s', (backend) => {
   const paths: ('direct' | 'served')[] = backend === 'sab' ? ['direct', 'served'] : ['served'];
 
-  it('random get/put/acc sequences equal a sequential model; owner/locate match (P = 1..5, uneven blocks)', async () => {
+  it('random get/put/acc/getAt/putAt sequences equal a sequential model; owner/locate match (P = 1..5, uneven blocks)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 5 }).chain((p) => specArb(p, paths).map((s) => ({ p, ...s }))), async ({ p, spec, shape, grid }) => {
         const res = await callAll<{ gets: number[][]; final: number[]; shape: number[]; owners: number[]; locate: number[][] }>(backend, p, 'global.ts', 'modelOps', [spec], 45_000);
@@ -203,7 +212,7 @@ describe.each(backends())('global arrays on %s', (backend) => {
         // Gets were issued in op order by their ranks; collect them in op order.
         const got: number[][] = [];
         const cursor = new Array<number>(p).fill(0);
-        for (const op of spec.ops) if (op.kind === 'get') got.push(res[op.by]!.gets[cursor[op.by]!++]!);
+        for (const op of spec.ops) if (op.kind === 'get' || op.kind === 'getAt') got.push(res[op.by]!.gets[cursor[op.by]!++]!);
         expect(byRank.length).toBe(want.gets.length);
         expect(got).toEqual(want.gets);
         for (const r of res) {
@@ -222,6 +231,17 @@ describe.each(backends())('global arrays on %s', (backend) => {
         };
         const owners = [...indices(shape.map((s) => [0, s] as [number, number]))].map((i) => i.reduce((r, x, d) => r * grid[d]! + coordAt(d, x), 0));
         expect(res[0]!.owners).toEqual(owners);
+        // locate(whole array): one part per non-empty block, in rank order, covering every element,
+        // each part's local region the same size as its global one and starting at the block's origin.
+        const nd = shape.length;
+        const parts = res[0]!.locate;
+        expect(parts.map((q) => q[0])).toEqual([...new Set(owners)].sort((a, b) => a - b));
+        const size = (q: number[], at: number) => Array.from({ length: nd }, (_, d) => q[at + 2 * d + 1]! - q[at + 2 * d]!).reduce((a, b) => a * b, 1);
+        expect(parts.reduce((a, q) => a + size(q, 1), 0)).toBe(owners.length);
+        for (const q of parts) {
+          expect(size(q, 1 + 2 * nd)).toBe(size(q, 1));
+          expect(Array.from({ length: nd }, (_, d) => q[1 + 2 * nd + 2 * d])).toEqual(new Array(nd).fill(0));
+        }
       }),
       { numRuns: backend === 'sab' ? 8 : 5 },
     );
@@ -240,7 +260,7 @@ describe.each(backends())('global arrays on %s', (backend) => {
   it('a region costs one request per remote owner, not one per element (served path)', async () => {
     const res = await callAll<number[]>(backend, 3, 'global.ts', 'requestCounts', [], 45_000);
     // Whole array of 9 x 2 elements: ranks 1 and 2 are remote; the put spans ranks 0 (local) and 1.
-    expect(res[0]).toEqual([2, 1, 1]);
+    expect(res[0]).toEqual([2, 1, 1, 4]); // getAt and putAt of 6 scattered elements: 2 requests each
   }, 90_000);
 
   it('DRMA: bsp.put / bsp.get take effect exactly at sync', async () => {

@@ -14,7 +14,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-type Out = { table: ProfileRow[]; records: SuperstepRecord[]; acc: boolean };
+type Out = { table: ProfileRow[]; records: SuperstepRecord[]; acc: boolean; work: number };
 const expectedH = (p: number) => [10 * p, 100 * (p - 1), 0, 7 * (p - 1)];
 
 describe.each(backends())('profile on %s', (backend) => {
@@ -30,8 +30,9 @@ describe.each(backends())('profile on %s', (backend) => {
       for (const row of r.table) {
         expect(row.t).toBeGreaterThan(0);
         expect(row.w).toBeGreaterThanOrEqual(0);
-        // w <= t on every rank, so for the maxima too (not for the first superstep, whose t is a min).
-        if (row.superstep > 0) expect(row.w).toBeLessThanOrEqual(row.t * 1.0001 + 1e-4);
+        // w <= t on every rank, so for the maxima too (not for the first superstep, whose t is a
+        // min, nor for the incomplete last one, whose t is this rank's own).
+        if (row.superstep > 0 && row.complete) expect(row.w).toBeLessThanOrEqual(row.t * 1.0001 + 1e-4);
         expect(row.predicted).toBeCloseTo(row.w + params.g * row.h + params.l, 12);
       }
       // Every rank's table agrees on w (the maxima travel in the sync headers).
@@ -45,9 +46,8 @@ describe.each(backends())('profile on %s', (backend) => {
       expect(own[2]).toEqual([0, 0]);
       expect(own[3]).toEqual([7 * (p - 1), 7 * (p - 1)]);
     }
-    // The superstep with local work has the largest w.
-    const t0 = res[0]!.table;
-    expect(t0[2]!.w).toBeGreaterThan(t0[1]!.w);
+    // w of the superstep with local work covers that work on every rank.
+    for (const r of res) expect(r.table[2]!.w).toBeGreaterThanOrEqual(Math.max(...res.map((x) => x.work)) * 0.999);
     // The launcher's merge of every rank's records is exact, last superstep included.
     const merged = mergeRecords(res.map((r) => r.records), params);
     expect(merged.map((row) => row.h)).toEqual(expectedH(p));

@@ -9,7 +9,10 @@ import { arbBlockDistribution, arbDistribution } from './arbitraries.js';
 afterAll(closeWorlds);
 
 const F = 'distarray.ts';
-const kTimeout = 20_000;
+// Bounds, generous because the first call at each P starts a world (P processes on tcp),
+// which takes seconds on a loaded 2-core machine.
+const kTimeout = 60_000;
+const kTestTimeout = 240_000;
 const dtypes: DType[] = ['float64', 'float32', 'int8', 'int16', 'int32', 'uint8', 'uint16', 'uint32', 'int64', 'uint64', 'bool'];
 
 describe.each(backends())('DistArray on %s', (backend) => {
@@ -28,7 +31,7 @@ describe.each(backends())('DistArray on %s', (backend) => {
       }),
       { numRuns: 20 },
     );
-  });
+  }, kTestTimeout);
 
   it('scatter/gather of a 1.5 MiB array at P = 3', async () => {
     const dist = { shape: [384, 512], grid: [3, 1], axes: [{ kind: 'block' as const }, { kind: 'block' as const }] };
@@ -46,7 +49,7 @@ describe.each(backends())('DistArray on %s', (backend) => {
       }),
       { numRuns: 20 },
     );
-  });
+  }, kTestTimeout);
 
   it('collective get/set of regions spanning several owners', async () => {
     const arb = arbDistribution().chain((d) => {
@@ -60,7 +63,7 @@ describe.each(backends())('DistArray on %s', (backend) => {
       }),
       { numRuns: 15 },
     );
-  });
+  }, kTestTimeout);
 
   it('sum, min, max, dot, norm, map, zip agree with the sequential values', async () => {
     await fc.assert(
@@ -77,7 +80,7 @@ describe.each(backends())('DistArray on %s', (backend) => {
       }),
       { numRuns: 12 },
     );
-  });
+  }, kTestTimeout);
 
   it('exchangeHalos fills every halo (1-3 D, any grid, periodic or fixed, width 1-2)', async () => {
     const arb = fc.integer({ min: 1, max: 5 }).chain((p) =>
@@ -93,7 +96,7 @@ describe.each(backends())('DistArray on %s', (backend) => {
       }),
       { numRuns: 20 },
     );
-  });
+  }, kTestTimeout);
 
   it('matvec equals the sequential product (row-block and 2-D block A, any x and y layouts)', async () => {
     const arb = fc.integer({ min: 1, max: 5 }).chain((p) => {
@@ -115,7 +118,7 @@ describe.each(backends())('DistArray on %s', (backend) => {
       }),
       { numRuns: 15 },
     );
-  });
+  }, kTestTimeout);
 
   // Blocks this large use the WebAssembly SIMD kernel (odd rows and n % 4 tails included).
   it.each([
@@ -140,6 +143,12 @@ describe.each(backends())('DistArray on %s', (backend) => {
       }),
       { numRuns: 15 },
     );
+  }, kTestTimeout);
+
+  // 2-D float64 blocks this large live in WebAssembly memories: halos must work on them too.
+  it('Jacobi on 256 x 256 (blocks in WebAssembly memories) equals the sequential sweeps', async () => {
+    const res = await callAll<number>(backend, 2, F, 'jacobiCheck', [256, 256, [2, 1], 3, 1.5, false, true], kTimeout);
+    expect(res).toEqual([0, 0]);
   });
 
   it('errors name the argument and the rank', async () => {

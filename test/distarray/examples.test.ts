@@ -11,7 +11,7 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 async function superstep(args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, ['bin/superstep.mjs', 'run', ...args], { cwd: root, timeout: 60_000 });
+  const { stdout } = await run(process.execPath, ['bin/superstep.mjs', 'run', ...args], { cwd: root, timeout: 120_000 });
   return stdout;
 }
 
@@ -23,10 +23,10 @@ describe.each(backends())('distarray examples on %s', (backend) => {
   it('examples/matvec.ts', async () => {
     const out = await superstep(twoD ? ['-n', '4', '--backend', backend, 'examples/matvec.ts', '70', '2', '2d'] : ['-n', '2', '--backend', backend, 'examples/matvec.ts', '96', '2']);
     expect(out).toMatch(twoD ? /matvec 70 x 70 float64 on 4 ranks \(2 x 2 grid\): [\d.]+ ms per product.*relative error/ : /matvec 96 x 96 float64 on 2 ranks \(2 x 1 grid\): [\d.]+ ms per product.*relative error/);
-  });
+  }, 150_000);
 
   it('examples/jacobi.ts', async () => {
     const out = await superstep(twoD ? ['-n', '4', '--backend', backend, 'examples/jacobi.ts', '33', '9', '2d'] : ['-n', '3', '--backend', backend, 'examples/jacobi.ts', '40', '15']);
     expect(out).toMatch(twoD ? /jacobi 33 x 33, 9 sweeps on 4 ranks \(2 x 2 grid\): .*identical to the sequential sweeps/ : /jacobi 40 x 40, 15 sweeps on 3 ranks \(3 x 1 grid\): .*identical to the sequential sweeps/);
-  });
+  }, 150_000);
 });

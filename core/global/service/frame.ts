@@ -7,14 +7,16 @@
  *
  * `arg` is the accumulate op code in ACC requests and the status (0 ok, 1 error) in
  * responses; an error response's body is the UTF-8 message. lo/hi are a box in the owner's
- * local coordinates. LOCK/UNLOCK carry `u32 word | u32 holder` as body. The body starts at
+ * local coordinates. LOCK/UNLOCK carry `u32 word | u32 holder` as body; GETAT carries u32
+ * local flat offsets (the reply: their values); PUTAT `u32 count | u32 0 | u32 offsets[count]
+ * | pad to 8 | values[count]`. The body starts at
  * an 8-byte aligned offset of the frame, and each frame is read into a buffer of its own, so
  * typed arrays view it in place.
  */
 import { ProtocolError } from '../../../util/errors.js';
 
 /** Request ops. */
-export const Op = { Auth: 0, Get: 1, Put: 2, Acc: 3, Lock: 4, Unlock: 5 } as const;
+export const Op = { Auth: 0, Get: 1, Put: 2, Acc: 3, Lock: 4, Unlock: 5, GetAt: 6, PutAt: 7 } as const;
 
 export const kStatusOk = 0;
 export const kStatusError = 1;
@@ -130,4 +132,12 @@ export function lockBody(word: number, holder: number): Uint8Array {
   v.setUint32(0, word, true);
   v.setUint32(4, holder, true);
   return b;
+}
+
+/** Body of a PUTAT request: count, offsets, then the values 8-aligned. */
+export function putAtBody(offsets: Uint32Array, values: Uint8Array): Uint8Array[] {
+  const head = new Uint32Array(2);
+  head[0] = offsets.length;
+  const pad = (8 - ((8 + offsets.byteLength) & 7)) & 7;
+  return [new Uint8Array(head.buffer), new Uint8Array(offsets.buffer, offsets.byteOffset, offsets.byteLength), new Uint8Array(pad), values];
 }

@@ -111,6 +111,7 @@ async function handle(socket: Socket, f: Frame): Promise<void> {
       else return fail(socket, f, `unlock of word ${word} by holder ${holder - 1}, which does not hold it`);
       return reply(socket, f, kStatusOk, []);
     }
+    if (f.op === Op.GetAt || f.op === Op.PutAt) return scattered(socket, f, seg);
     const nd = seg.shape.length;
     if (f.lo.length !== nd || f.lo.some((l, d) => l > f.hi[d]! || f.hi[d]! > seg.shape[d]!)) {
       return fail(socket, f, `box [${f.lo}]..[${f.hi}] is outside the block of shape [${seg.shape}]`);
@@ -146,4 +147,33 @@ async function handle(socket: Socket, f: Frame): Promise<void> {
   } catch (err) {
     return fail(socket, f, err instanceof Error ? err.message : String(err));
   }
+}
+
+/** GETAT / PUTAT: elements at scattered local offsets, one request for all of them. */
+function scattered(socket: Socket, f: Frame, seg: Segment): void {
+  const b = f.body;
+  const bytes = kDTypes[seg.dtype].bytes;
+  const n = seg.view.length;
+  const o = seg.view as unknown as unknown[];
+  if (f.op === Op.GetAt) {
+    if (b.byteLength % 4 !== 0) return fail(socket, f, `GETAT body of ${b.byteLength} bytes`);
+    const offs = new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+    const out = new kDTypes[seg.dtype].ctor(offs.length);
+    const v = out as unknown as unknown[];
+    for (let i = 0; i < offs.length; i++) {
+      if (offs[i]! >= n) return fail(socket, f, `offset ${offs[i]} outside the block of ${n} elements`);
+      v[i] = o[offs[i]!];
+    }
+    return reply(socket, f, kStatusOk, [new Uint8Array(out.buffer, out.byteOffset, out.byteLength)]);
+  }
+  if (b.byteLength < 8) return fail(socket, f, `PUTAT body of ${b.byteLength} bytes`);
+  const count = new DataView(b.buffer, b.byteOffset, 8).getUint32(0, true);
+  const valuesAt = 8 + count * 4 + ((8 - ((8 + count * 4) & 7)) & 7);
+  if (b.byteLength !== valuesAt + count * bytes) return fail(socket, f, `PUTAT body of ${b.byteLength} bytes for ${count} elements`);
+  const offs = new Uint32Array(b.buffer, b.byteOffset + 8, count);
+  const vals = viewOf(seg.dtype, b.buffer, b.byteOffset + valuesAt, count) as unknown as unknown[];
+  for (let i = 0; i < count; i++) if (offs[i]! >= n) return fail(socket, f, `offset ${offs[i]} outside the block of ${n} elements`);
+  for (let i = 0; i < count; i++) o[offs[i]!] = vals[i];
+  bumpVersion(seg.locks);
+  reply(socket, f, kStatusOk, []);
 }

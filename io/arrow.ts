@@ -1,0 +1,345 @@
+/**
+ * Parallel Arrow IPC file I/O for DistFrames.
+ *
+ * writeArrow: every rank serialises its rows as record batches; an exscan of the byte sizes
+ * gives each rank its offset in ONE Arrow IPC file; every rank writes its batches there with
+ * positioned writes, rank 0 adds the magic, schema and dictionaries in front and the footer
+ * (every rank's batch blocks) at the end. The result is an ordinary Arrow file that
+ * apache-arrow and pyarrow read unchanged, and it appears atomically.
+ *
+ * readArrow: every rank reads the footer, takes a contiguous share of the record batches
+ * (balanced by bytes) and reads only those, plus the schema and dictionaries, with positioned
+ * reads. Any number of ranks can read a file written by any number of ranks.
+ *
+ * Dataset form: a directory of part files (one per writing rank) plus `_manifest.json`.
+ */
+import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { Data, Dictionary, Message, MessageHeader, MetadataVersion, Schema, Table, Utf8, makeData, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { FileBlock, Footer } from 'apache-arrow/ipc/metadata/file';
+import { world } from '../comm/comm.js';
+import { DistFrame, checkSchemas, schemaKey } from '../distarray/frame.js';
+import { columnsOf, toTable } from '../distarray/frame-ipc.js';
+import { concat, dictStrings, emptyData, familyOf } from '../distarray/frame-kernels.js';
+import { ArgumentError, FileFormatError } from '../util/errors.js';
+import { agree } from './collective.js';
+import { maybeFault, readExactlyAt, writeAllAt, writeCollective } from './atomic.js';
+
+const kMagic = new Uint8Array([0x41, 0x52, 0x52, 0x4f, 0x57, 0x31, 0, 0]); // "ARROW1" + 2 bytes padding
+const kEOS = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+const kManifest = '_manifest.json';
+
+/** Options of writeArrow. */
+export interface WriteArrowOptions {
+  /** Rows per record batch (readers split work by batches). Default 65536. */
+  batchRows?: number;
+  /** Write a dataset: a directory of one part file per rank plus `_manifest.json`. */
+  dataset?: boolean;
+}
+
+/** Options of readArrow. */
+export interface ReadArrowOptions {
+  /** Redistribute rows into equal row blocks after reading (batches may be uneven). */
+  balance?: boolean;
+}
+
+/** One IPC message inside a serialised stream. */
+interface Msg {
+  start: number;
+  metaLength: number;
+  bodyLength: number;
+  type: MessageHeader;
+}
+
+/** Splits an IPC stream into its messages (positions, lengths, kinds). */
+function messagesOf(bytes: Uint8Array, path: string): { msgs: Msg[]; end: number } {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const msgs: Msg[] = [];
+  let pos = 0;
+  while (pos + 4 <= bytes.byteLength) {
+    let len = dv.getInt32(pos, true);
+    let pre = 4;
+    if (len === -1) {
+      len = dv.getInt32(pos + 4, true);
+      pre = 8;
+    }
+    if (len === 0) return { msgs, end: pos };
+    if (len < 0 || pos + pre + len > bytes.byteLength) throw new FileFormatError(path, `corrupt IPC message at byte ${pos}`);
+    const m = Message.decode(bytes.subarray(pos + pre, pos + pre + len));
+    msgs.push({ start: pos, metaLength: pre + len, bodyLength: m.bodyLength, type: m.headerType });
+    pos += pre + len + m.bodyLength;
+  }
+  return { msgs, end: pos };
+}
+
+/** Local table with every dictionary column re-encoded against one union dictionary (collective). */
+async function unifyDictionaries(table: Table): Promise<Table> {
+  const schema = table.schema;
+  const cols = columnsOf(table);
+  const dictCols = schema.fields.map((f, k) => (familyOf(f.type, f.name) === 'dict' ? k : -1)).filter((k) => k >= 0);
+  if (dictCols.length === 0) return toTable(schema, cols);
+  const mine = dictCols.map((k) => dictStrings(cols[k]!).map((s) => s ?? ''));
+  const all = world.size > 1 ? await world.allgatherObject(mine) : [mine];
+  dictCols.forEach((k, j) => {
+    const union: string[] = [];
+    const pos = new Map<string, number>();
+    for (const r of all) for (const s of r[j]!) if (!pos.has(s)) { pos.set(s, union.length); union.push(s); }
+    const d = cols[k]!;
+    const remap = mine[j]!.map((s) => pos.get(s)!);
+    const idx = d.values as unknown as { [i: number]: number; constructor: new (n: number) => { [i: number]: number } };
+    const out = new idx.constructor(d.length);
+    for (let i = 0; i < d.length; i++) out[i] = remap[idx[i]!] ?? 0;
+    cols[k] = makeData({ type: d.type as Dictionary, length: d.length, nullCount: d.nullCount, nullBitmap: d.nullBitmap, data: out as never, dictionary: vectorFromArray(union, new Utf8()) as never });
+  });
+  return toTable(schema, cols);
+}
+
+/** The local table split into record batches of at most `rows` rows, serialised as a stream. */
+function streamOf(table: Table, rows: number): Uint8Array {
+  const n = table.numRows;
+  if (n <= rows) return tableToIPC(table, 'stream');
+  const cols = columnsOf(table);
+  const batches: Table[] = [];
+  for (let a = 0; a < n; a += rows) batches.push(toTable(table.schema, cols.map((c) => c.slice(a, Math.min(rows, n - a)) as Data)));
+  return tableToIPC(new Table(batches.flatMap((t) => t.batches)), 'stream');
+}
+
+/**
+ * Collective: writes every rank's rows of `frame` into ONE Arrow IPC file at `path` (rank
+ * order is row order), atomically: the file is complete or the previous one is untouched.
+ * `frame` may also be each rank's own apache-arrow Table. With `{ dataset: true }`, `path`
+ * is a directory of part files plus a manifest.
+ * @throws {SchemaMismatchError} on every rank if the ranks' schemas differ
+ * @example await writeArrow('sales.arrow', frame);
+ */
+export async function writeArrow(path: string, frame: DistFrame | Table, options: WriteArrowOptions = {}): Promise<void> {
+  const batchRows = options.batchRows ?? 65536;
+  if (!Number.isSafeInteger(batchRows) || batchRows < 1) throw new ArgumentError('options.batchRows', 'a positive integer', batchRows, world.rank);
+  const local = frame instanceof DistFrame ? frame.localTable() : frame;
+  if (!(local instanceof Table)) throw new ArgumentError('frame', 'a DistFrame or an apache-arrow Table', frame, world.rank);
+  await checkSchemas(local.schema);
+  if (options.dataset) return writeDataset(path, local, batchRows);
+  const table = await unifyDictionaries(local);
+  const bytes = streamOf(table, batchRows);
+  const { msgs, end } = messagesOf(bytes, path);
+  const batches = msgs.filter((m) => m.type === MessageHeader.RecordBatch);
+  const dicts = msgs.filter((m) => m.type === MessageHeader.DictionaryBatch);
+  // Rank 0's region: magic + schema + dictionaries + its batches; others: their batches.
+  const first = batches[0]?.start ?? end;
+  const parts = world.rank === 0 ? [kMagic, bytes.subarray(0, end)] : [bytes.subarray(first, end)];
+  const size = parts.reduce((s, p) => s + p.byteLength, 0);
+  const sizes = world.size > 1 ? await world.allgather(new Float64Array([size])) : new Float64Array([size]);
+  let offset = 0;
+  for (let r = 0; r < world.rank; r++) offset += sizes[r]!;
+  const base = world.rank === 0 ? offset + kMagic.byteLength : offset - first;
+  const blocks = batches.map((m) => [m.metaLength, m.bodyLength, base + m.start] as const);
+  const allBlocks = world.size > 1 ? await world.gatherObject(blocks, 0) : [blocks];
+  let tail: Uint8Array[] = [];
+  let tailAt = 0;
+  if (world.rank === 0) {
+    const rb = allBlocks!.flat().map(([meta, body, off]) => new FileBlock(meta, body, off));
+    const db = dicts.map((m) => new FileBlock(m.metaLength, m.bodyLength, kMagic.byteLength + m.start));
+    const footer = Footer.encode(new Footer(table.schema, MetadataVersion.V5, rb, db));
+    const len = new Uint8Array(4);
+    new DataView(len.buffer).setInt32(0, footer.byteLength, true);
+    tail = [kEOS, footer, len, kMagic.subarray(0, 6)];
+    tailAt = sizes.reduce((a, b) => a + b, 0);
+  }
+  await writeCollective(path, async (fh) => {
+    if (size > 0) {
+      const half = Math.floor(size / 2);
+      const flat = parts.length === 1 ? parts[0]! : undefined;
+      if (flat) {
+        await writeAllAt(fh, [flat.subarray(0, half)], offset);
+        await maybeFault(path);
+        await writeAllAt(fh, [flat.subarray(half)], offset + half);
+      } else {
+        await writeAllAt(fh, parts, offset);
+        await maybeFault(path);
+      }
+    } else await maybeFault(path);
+    if (tail.length > 0) await writeAllAt(fh, tail, tailAt);
+  });
+}
+
+/** Dataset form: part-<rank>.arrow files and a manifest in a directory that appears atomically. */
+async function writeDataset(path: string, local: Table, batchRows: number): Promise<void> {
+  const tmp = await agree(path, async () => (world.rank === 0 ? join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`) : ''));
+  const dir = world.size > 1 ? await world.bcastObject(tmp, 0) : tmp;
+  let committed = false;
+  try {
+    await agree(path, async () => {
+      if (world.rank === 0) await mkdir(dir);
+    });
+    const file = `part-${String(world.rank).padStart(5, '0')}.arrow`;
+    const info = await agree(path, async () => {
+      const bytes = tableToIPC(batchesOf(local, batchRows), 'file');
+      const fh = await open(join(dir, file), 'wx');
+      try {
+        await writeAllAt(fh, [bytes.subarray(0, bytes.byteLength >> 1)], 0);
+        await maybeFault(path);
+        await writeAllAt(fh, [bytes.subarray(bytes.byteLength >> 1)], bytes.byteLength >> 1);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      return { file, rows: local.numRows, bytes: bytes.byteLength };
+    });
+    const parts = world.size > 1 ? await world.gatherObject(info, 0) : [info];
+    await agree(path, async () => {
+      if (world.rank !== 0) return;
+      const manifest = { format: 'superstep-arrow-dataset', version: 1, schema: schemaKey(local.schema), rows: parts!.reduce((s, p) => s + p.rows, 0), parts: parts! };
+      await writeFile(join(dir, kManifest), JSON.stringify(manifest, null, 2) + '\n', { flush: true });
+      const old = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.old`);
+      const exists = await stat(path).then(() => true, () => false);
+      if (exists) await rename(path, old);
+      await rename(dir, path);
+      committed = true;
+      if (exists) await rm(old, { recursive: true, force: true });
+    });
+  } finally {
+    if (world.rank === 0 && !committed) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function batchesOf(table: Table, rows: number): Table {
+  if (table.numRows <= rows) return table;
+  const cols = columnsOf(table);
+  const out: Table[] = [];
+  for (let a = 0; a < table.numRows; a += rows) out.push(toTable(table.schema, cols.map((c) => c.slice(a, Math.min(rows, table.numRows - a)) as Data)));
+  return new Table(out.flatMap((t) => t.batches));
+}
+
+/** What a reader knows about one Arrow file from its footer. */
+interface FileInfo {
+  path: string;
+  size: number;
+  schemaMsg: Uint8Array;
+  schema: Schema;
+  dicts: FileBlock[];
+  batches: FileBlock[];
+}
+
+async function openInfo(path: string): Promise<FileInfo> {
+  const fh = await open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    if (size < kMagic.byteLength + 10) throw new FileFormatError(path, `not an Arrow IPC file: ${size} bytes is too short (truncated?)`, world.rank);
+    const head = new Uint8Array(16);
+    await readExactlyAt(fh, head, 0, path);
+    for (let i = 0; i < 6; i++) if (head[i] !== kMagic[i]) throw new FileFormatError(path, 'not an Arrow IPC file: the leading magic ARROW1 is missing', world.rank);
+    const end = new Uint8Array(10);
+    await readExactlyAt(fh, end, size - 10, path);
+    for (let i = 0; i < 6; i++) if (end[4 + i] !== kMagic[i]) throw new FileFormatError(path, 'not a complete Arrow IPC file: the trailing magic ARROW1 is missing (truncated or still being written?)', world.rank);
+    const flen = new DataView(end.buffer).getInt32(0, true);
+    if (flen <= 0 || flen > size - 18) throw new FileFormatError(path, `corrupt Arrow footer length ${flen} in a file of ${size} bytes`, world.rank);
+    const fb = new Uint8Array(flen);
+    await readExactlyAt(fh, fb, size - 10 - flen, path);
+    let footer: Footer;
+    try {
+      footer = Footer.decode(fb);
+    } catch (err) {
+      throw new FileFormatError(path, `corrupt Arrow footer: ${(err as Error).message}`, world.rank);
+    }
+    // The schema comes from the footer (writers need not put a schema message after the magic).
+    const schemaMsg = schemaMessage(footer.schema, path);
+    const batches = [...footer.recordBatches()];
+    for (const b of [...batches, ...footer.dictionaryBatches()]) {
+      if (b.offset + b.metaDataLength + b.bodyLength > size - 10 - flen) throw new FileFormatError(path, `a record batch at byte ${b.offset} (${b.metaDataLength + b.bodyLength} bytes) runs past the data section (truncated?)`, world.rank);
+    }
+    return { path, size, schemaMsg, schema: footer.schema, dicts: [...footer.dictionaryBatches()], batches };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The IPC schema message of `schema` (dictionary ids kept, so the file's dictionary batches match). */
+function schemaMessage(schema: Schema, path: string): Uint8Array {
+  const bytes = tableToIPC(new Table(schema), 'stream');
+  const { msgs } = messagesOf(bytes, path);
+  return bytes.slice(0, msgs[0]!.metaLength);
+}
+
+/** Reads blocks of one file into one buffer laid out as an IPC stream; returns its columns. */
+async function readBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock[]): Promise<Data[]> {
+  const len = (b: FileBlock) => b.metaDataLength + b.bodyLength;
+  const all = [...info.dicts, ...blocks];
+  const total = info.schemaMsg.byteLength + all.reduce((s, b) => s + len(b), 0) + kEOS.byteLength;
+  const buf = new Uint8Array(total);
+  buf.set(info.schemaMsg, 0);
+  let at = info.schemaMsg.byteLength;
+  // Consecutive blocks are read with one positioned read.
+  for (let i = 0; i < all.length; ) {
+    let j = i + 1;
+    let bytes = len(all[i]!);
+    while (j < all.length && all[j]!.offset === all[j - 1]!.offset + len(all[j - 1]!)) bytes += len(all[j++]!);
+    await readExactlyAt(fh, buf.subarray(at, at + bytes), all[i]!.offset, info.path);
+    at += bytes;
+    i = j;
+  }
+  buf.set(kEOS, at);
+  try {
+    return columnsOf(tableFromIPC(buf));
+  } catch (err) {
+    throw new FileFormatError(info.path, `corrupt record batch: ${(err as Error).message}`, world.rank);
+  }
+}
+
+/**
+ * Collective: reads an Arrow IPC file (or a dataset directory written with
+ * `{ dataset: true }`) as a DistFrame. Every rank reads the footer, then only its own share
+ * of the record batches (contiguous, balanced by bytes), whatever number of ranks wrote it.
+ * @throws {FileFormatError} on every rank: wrong magic, truncated file, corrupt footer
+ * @throws {SchemaMismatchError} on every rank: dataset parts with different schemas
+ * @example const frame = await readArrow('sales.arrow');
+ */
+export async function readArrow(path: string, options: ReadArrowOptions = {}): Promise<DistFrame> {
+  const { infos } = await agree(path, async () => {
+    const st = await stat(path);
+    let files = [path];
+    if (st.isDirectory()) {
+      let manifest: { format?: string; parts?: { file: string }[] };
+      try {
+        manifest = JSON.parse(await readFile(join(path, kManifest), 'utf8'));
+      } catch (err) {
+        throw new FileFormatError(path, `not a dataset directory: ${kManifest} is missing or unreadable (${(err as Error).message})`, world.rank);
+      }
+      if (manifest.format !== 'superstep-arrow-dataset' || !Array.isArray(manifest.parts)) throw new FileFormatError(path, `${kManifest} is not a superstep dataset manifest`, world.rank);
+      files = manifest.parts.map((p) => join(path, p.file));
+    }
+    const infos = await Promise.all(files.map(openInfo));
+    const k0 = schemaKey(infos[0]!.schema);
+    const bad = infos.find((i) => schemaKey(i.schema) !== k0);
+    if (bad) throw new FileFormatError(path, `dataset parts have different schemas: ${basename(infos[0]!.path)} {${k0}}, ${basename(bad.path)} {${schemaKey(bad.schema)}}`, world.rank);
+    return { infos };
+  });
+  // My share: batches whose byte midpoint falls in my 1/P of the total.
+  const list = infos.flatMap((info, f) => info.batches.map((b) => ({ f, b })));
+  const total = list.reduce((s, x) => s + x.b.metaDataLength + x.b.bodyLength, 0);
+  const mine: typeof list = [];
+  let acc = 0;
+  for (const x of list) {
+    const w = x.b.metaDataLength + x.b.bodyLength;
+    const owner = total === 0 ? 0 : Math.min(world.size - 1, Math.floor(((acc + w / 2) / total) * world.size));
+    acc += w;
+    if (owner === world.rank) mine.push(x);
+  }
+  const columns = await agree(path, async () => {
+    const parts: Data[][] = [];
+    for (let f = 0; f < infos.length; f++) {
+      const blocks = mine.filter((x) => x.f === f).map((x) => x.b);
+      if (blocks.length === 0) continue;
+      const fh = await open(infos[f]!.path, 'r');
+      try {
+        parts.push(await readBlocks(fh, infos[f]!, blocks));
+      } finally {
+        await fh.close();
+      }
+    }
+    const schema = infos[0]!.schema;
+    return schema.fields.map((fld, k) => (parts.length === 0 ? emptyData(fld.type) : concat(fld.type, parts.map((p) => p[k]!))));
+  });
+  const frame = new DistFrame(infos[0]!.schema, columns);
+  return options.balance ? frame.rebalance() : frame;
+}

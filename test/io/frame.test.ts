@@ -1,0 +1,112 @@
+// DistFrame on real ranks: every operation at P in 1..4 on every backend equals the same
+// computation done in one process over the apache-arrow table (nulls included).
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { backends, callAll, closeWorlds } from '../harness.js';
+import { genTable, rowsOf, type Row } from '../fixtures/io.js';
+
+afterAll(closeWorlds);
+
+type V = Row[string];
+const cmp = (a: V, b: V): number => {
+  if (a === null || b === null) return a === b ? 0 : a === null ? 1 : -1;
+  if (typeof a === 'string' || typeof b === 'string') return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
+  return Number(a) - Number(b);
+};
+const keyOf = (r: Row, ks: string[]) => JSON.stringify(ks.map((k) => r[k] ?? null));
+const num = (v: V) => (v === null ? null : typeof v === 'boolean' ? +v : Number(v));
+
+/** Reference groupBy: nulls form a group; sum/mean/min/max of no value are null; count counts non-nulls. */
+function groupRef(rows: Row[], keys: string[], spec: [string, string, string | null][]): Row[] {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = keyOf(r, keys);
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  return [...groups.values()].map((rs) => {
+    const o: Row = {};
+    for (const k of keys) o[k] = rs[0]![k]!;
+    for (const [name, op, col] of spec) {
+      if (col === null) { o[name] = rs.length; continue; }
+      const vs = rs.map((r) => num(r[col]!)).filter((v): v is number => v !== null);
+      o[name] = op === 'count' ? vs.length : vs.length === 0 ? null
+        : op === 'sum' ? vs.reduce((a, b) => a + b, 0) : op === 'mean' ? vs.reduce((a, b) => a + b, 0) / vs.length
+        : op === 'min' ? Math.min(...vs) : Math.max(...vs);
+    }
+    return o;
+  });
+}
+
+function expectRowsClose(got: Row[], want: Row[], keys: string[]): void {
+  const sort = (rs: Row[]) => [...rs].sort((a, b) => (keyOf(a, keys) < keyOf(b, keys) ? -1 : keyOf(a, keys) > keyOf(b, keys) ? 1 : 0));
+  const g = sort(got);
+  const w = sort(want);
+  expect(g.length).toBe(w.length);
+  g.forEach((r, i) => {
+    expect(Object.keys(r)).toEqual(Object.keys(w[i]!));
+    for (const k of Object.keys(r)) {
+      const x = r[k]!;
+      const y = w[i]![k]!;
+      if (typeof x === 'number' && typeof y === 'number') expect(Math.abs(x - y)).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(y)));
+      else expect(x).toEqual(y);
+    }
+  });
+}
+
+function stableSort(rows: Row[], keys: string[], desc: boolean[]): Row[] {
+  return rows.map((r, i) => [r, i] as const).sort(([a, i], [b, j]) => {
+    for (let k = 0; k < keys.length; k++) {
+      const x = a[keys[k]!]!;
+      const y = b[keys[k]!]!;
+      if (x === null || y === null) { if (x !== y) return x === null ? 1 : -1; continue; }
+      const c = cmp(x, y);
+      if (c !== 0) return desc[k] ? -c : c;
+    }
+    return i - j;
+  }).map(([r]) => r);
+}
+
+const multiset = (rs: Row[]) => rs.map((r) => JSON.stringify(r)).sort();
+
+describe.each(backends())('DistFrame on %s', (backend) => {
+  it('every operation equals the one-process computation, P in 1..4, nulls included', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 4 }), fc.nat(10_000), fc.integer({ min: 0, max: 60 }), async (p, seed, n) => {
+        const res = await callAll<Record<string, unknown> | null>(backend, p, 'io.ts', 'frameOps', [seed, n], 30_000);
+        const got = res[0]!;
+        res.slice(1).forEach((r) => expect(r).toBeNull());
+        const rows = rowsOf(genTable(seed, n));
+        expect(got.count).toBe(n);
+        expectRowsClose(got.g1 as Row[], groupRef(rows, ['g'], [
+          ['f64_sum', 'sum', 'f64'], ['f64_mean', 'mean', 'f64'], ['f64_count', 'count', 'f64'], ['f64_min', 'min', 'f64'], ['f64_max', 'max', 'f64'],
+          ['rows', 'count', null], ['i64', 'sum', 'i64'], ['b', 'max', 'b'],
+        ]), ['g']);
+        expectRowsClose(got.g2 as Row[], groupRef(rows, ['s', 'b'], [['i32_sum', 'sum', 'i32'], ['i32_min', 'min', 'i32'], ['u8', 'mean', 'u8']]), ['s', 'b']);
+        expect(got.sorted).toEqual(stableSort(rows, ['i32', 's'], [true, false]));
+        expect(got.sorted2).toEqual(stableSort(rows, ['f64'], [false]));
+        const fw = rows.filter((r) => r.f64 !== null && (r.f64 as number) > 0).map((r) => ({ g: r.g!, s: r.s!, f64: r.f64!, z: r.i32 === null ? null : (r.i32 as number) * 2 }));
+        expect(got.fw).toEqual(fw);
+        const right: Row[] = [['a', 1], ['b', 2], ['b', 3], ['zz', 4], [null, 5]].map(([g, w]) => ({ g: g as string | null, w: w as number }));
+        const left: Row[] = [];
+        const inner: Row[] = [];
+        for (const r of rows) {
+          const hits = r.g === null ? [] : right.filter((q) => q.g === r.g);
+          for (const h of hits) { left.push({ g: r.g!, i32: r.i32!, w: h.w! }); inner.push({ g: r.g!, i32: r.i32!, w: h.w! }); }
+          if (hits.length === 0) left.push({ g: r.g!, i32: r.i32!, w: null });
+        }
+        expect(multiset(got.joined as Row[])).toEqual(multiset(left));
+        expect(multiset(got.inner as Row[])).toEqual(multiset(inner));
+        expect(got.head).toEqual(rows.slice(0, 3));
+        const f64 = rows.map((r) => r.f64).filter((v): v is number => v !== null);
+        const d = (got.describe as Record<string, { count: number; nulls: number; mean: number; min: number; max: number }>).f64!;
+        expect(d.count).toBe(f64.length);
+        expect(d.nulls).toBe(n - f64.length);
+        if (f64.length > 0) {
+          expect(Math.abs(d.mean - f64.reduce((a, b) => a + b, 0) / f64.length)).toBeLessThan(1e-9 * 100);
+          expect([d.min, d.max]).toEqual([Math.min(...f64), Math.max(...f64)]);
+        }
+      }),
+      { numRuns: backend === 'sab' ? 6 : 4 },
+    );
+  });
+});
