@@ -1,8 +1,10 @@
 // Rank-side timing loops for bench/collectives.bench.ts. Each returns the mean time per
 // operation, the maximum over ranks (as mpi4py_bench.py's timeit does).
 import { world } from '../index.js';
+import { context } from '../core/context.js';
 
-type Kind = 'barrier' | 'allreduce' | 'bcast' | 'alltoall';
+/** memcpy and transport_barrier are references measured in the same run, to normalise noisy machines. */
+type Kind = 'barrier' | 'allreduce' | 'bcast' | 'alltoall' | 'memcpy' | 'transport_barrier';
 
 export async function time(kind: Kind, bytes: number, reps: number, warmup = Math.max(2, reps >> 3)): Promise<number> {
   const n = Math.max(1, bytes / 8);
@@ -14,6 +16,8 @@ export async function time(kind: Kind, bytes: number, reps: number, warmup = Mat
       case 'allreduce': return world.allreduce(a, 'SUM', { out });
       case 'bcast': return world.bcast(world.rank === 0 ? a : null, 0, { out });
       case 'alltoall': return world.alltoall(a, { out });
+      case 'memcpy': out.set(a); return Promise.resolve();
+      case 'transport_barrier': return context().transport.barrier();
     }
   };
   for (let i = 0; i < warmup; i++) await op();

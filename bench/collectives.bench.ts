@@ -19,6 +19,9 @@ const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 const scale = quick ? 0.25 : 1;
 
 const cases: { name: string; kind: string; bytes: number; reps: number; unit: 'us' | 'ms'; key?: string }[] = [
+  // References for the ratios below: the transport's own barrier and one 8 MiB copy.
+  { name: 'transport_barrier_us', kind: 'transport_barrier', bytes: 0, reps: 4000, unit: 'us' },
+  { name: 'memcpy_8MiB_ms', kind: 'memcpy', bytes: 8 << 20, reps: 20, unit: 'ms' },
   { name: 'barrier_us', kind: 'barrier', bytes: 0, reps: 4000, unit: 'us', key: 'barrier_us' },
   { name: 'allreduce_8B_us', kind: 'allreduce', bytes: 8, reps: 4000, unit: 'us', key: 'allreduce_8B_us' },
   { name: 'allreduce_8MiB_ms', kind: 'allreduce', bytes: 8 << 20, reps: 20, unit: 'ms', key: 'allreduce_8MiB_ms' },
@@ -29,6 +32,7 @@ const cases: { name: string; kind: string; bytes: number; reps: number; unit: 'u
 for (const backend of backends.filter((b) => !only || only.includes(b))) {
   for (const p of [2, 4]) {
     const world = await startWorld({ procs: p, backend });
+    const got = new Map<string, number>();
     try {
       for (const c of cases) {
         // tcp is slower per message: fewer repetitions keep the run short.
@@ -40,7 +44,16 @@ for (const backend of backends.filter((b) => !only || only.includes(b))) {
         const peer = backend === 'tcp' ? 'mpi4py_tcp' : 'mpi4py';
         emit({ name: c.name, backend, p, value: +value.toFixed(3), unit: c.unit, better: 'lower', ...(c.key ? { compare: { [peer]: c.key } } : {}), extra: { reps } });
         process.stderr.write(`${backend} P=${p} ${c.name}: ${value.toFixed(3)} ${c.unit}\n`);
+        got.set(c.name, value);
       }
+      // Ratios to references measured in the same run: they stay meaningful on a loaded machine.
+      const ratio = (name: string, num: string, den: string) => {
+        const v = got.get(num)! / got.get(den)!;
+        emit({ name, backend, p, value: +v.toFixed(3), unit: 'ratio', better: 'lower' });
+        process.stderr.write(`${backend} P=${p} ${name}: ${v.toFixed(3)}\n`);
+      };
+      ratio('barrier_over_transport_barrier_ratio', 'barrier_us', 'transport_barrier_us');
+      ratio('allreduce_8MiB_over_memcpy_8MiB_ratio', 'allreduce_8MiB_ms', 'memcpy_8MiB_ms');
     } finally {
       await world.close();
     }

@@ -564,6 +564,22 @@ function groupIds(keys: readonly Data[], n: number): Groups {
     }
     return { gid, first: Int32Array.from(first), count: first.length };
   }
+  if (keys.length === 1 && keys[0]!.nullCount === 0 && familyOf(keys[0]!.type) === 'fixed' && !(keys[0]!.values instanceof BigInt64Array || keys[0]!.values instanceof BigUint64Array)) {
+    // Hot path: one number key without nulls, straight from the typed array.
+    const v = keys[0]!.values as unknown as { [i: number]: number };
+    const m = new Map<number, number>();
+    for (let i = 0; i < n; i++) {
+      const key = v[i]!;
+      let x = m.get(key);
+      if (x === undefined) {
+        x = first.length;
+        m.set(key, x);
+        first.push(i);
+      }
+      gid[i] = x;
+    }
+    return { gid, first: Int32Array.from(first), count: first.length };
+  }
   if (keys.length === 1 && familyOf(keys[0]!.type) !== 'utf8' && !(keys[0]!.values instanceof BigInt64Array || keys[0]!.values instanceof BigUint64Array)) {
     const get = valueGetter(keys[0]!);
     const m = new Map<KeyValue, number>();

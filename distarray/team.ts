@@ -4,17 +4,15 @@
  * small reductions, barriers and, where ranks share memory, the one-time swap of
  * SharedArrayBuffers that lets halos and matvec read neighbours' blocks directly.
  *
- * Messages use a transport context of their own and a tag drawn from a counter that every
- * rank advances in the same order (every DistArray operation is collective), so concurrent
- * BSP syncs or communicator traffic never match them.
+ * Messages go through a duplicate of the world communicator (its own message space) with a
+ * tag drawn from a counter that every rank advances in the same order (every DistArray
+ * operation is collective); reductions use the world communicator's allreduce. Only the
+ * barrier and the SharedArrayBuffer swap use the transport directly.
  */
-import { ANY_SOURCE, type Payload, type Transport } from '../comm/transport.js';
+import type { Transport } from '../comm/transport.js';
+import { waitAll } from '../comm/request.js';
 import { context, jobSlot } from '../core/context.js';
-import { ArgumentError } from '../util/errors.js';
-import { world } from '../comm/comm.js';
-
-/** Transport context reserved for distarray messages. */
-export const kDistContext = 0x0d15a;
+import { world, type Communicator } from '../comm/comm.js';
 
 export type ReduceOp = 'sum' | 'min' | 'max';
 
@@ -22,6 +20,7 @@ export class Team {
   readonly rank: number;
   readonly size: number;
   private seq = 0;
+  private comm: Communicator | undefined;
   /**
    * Direct access to peers' memory: on by default where the transport shares memory;
    * SUPERSTEP_DISTARRAY_SHARED=0 forces the message path (tests use it to cover both).
@@ -51,26 +50,26 @@ export class Team {
   }
 
   /**
-   * One superstep of point-to-point messages: sends `sends` (dest -> payload) and receives
-   * one message from every rank in `from`. Resolves with source -> bytes.
+   * One superstep of point-to-point messages: sends `sends` (dest -> bytes) and receives one
+   * message from every rank in `from`. Resolves with source -> bytes. Collective: every rank
+   * calls it for the same operation (possibly with nothing to send or receive).
    */
-  async exchange(sends: Map<number, Payload>, from: Iterable<number>, tag = this.nextTag()): Promise<Map<number, Uint8Array>> {
-    const t = this.transport;
-    const pending: Promise<void>[] = [];
-    for (const [dest, payload] of sends) pending.push(t.send(dest, kDistContext, tag, payload));
-    const got = new Map<number, Uint8Array>();
-    const want = new Set(from);
+  async exchange(sends: Map<number, Uint8Array>, from: Iterable<number>, tag = this.nextTag()): Promise<Map<number, Uint8Array>> {
+    // A communicator of our own (world.dup(), made by the first exchange on every rank), so
+    // a user's world.recv(ANY_SOURCE, ANY_TAG) can never take a DistArray message.
+    const comm = (this.comm ??= await world.dup());
+    const sent = [...sends].map(([dest, bytes]) => comm.isend(bytes, dest, tag));
+    const sources = [...from];
+    const received = sources.map((src) => comm.irecv<Uint8Array>(src, tag));
     try {
-      while (want.size > 0) {
-        const m = await t.recv(want.size === 1 ? [...want][0]! : ANY_SOURCE, kDistContext, tag);
-        if (!want.delete(m.source)) throw new ArgumentError('message', `one from ranks ${[...want].join(', ')}`, `rank ${m.source}`, this.rank);
-        got.set(m.source, m.data);
-      }
+      const data = await waitAll(received);
+      const got = new Map<number, Uint8Array>();
+      sources.forEach((src, i) => got.set(src, data[i]!));
+      return got;
     } finally {
-      await Promise.allSettled(pending);
+      await Promise.allSettled(sent.map((r) => r.wait()));
+      await waitAll(sent);
     }
-    await Promise.all(pending);
-    return got;
   }
 
   /**

@@ -7,7 +7,6 @@
  * block another rank is still reading; otherwise, boxes packed per (source, destination)
  * pair in plan order into one message each, unpacked in the same order.
  */
-import type { Payload } from '../comm/transport.js';
 import { bytesOf, kDTypes, viewOf, type DType, type TypedArray } from '../util/dtype.js';
 import { boxSize, copyBox, type Box } from './regions.js';
 import type { Team } from './team.js';
@@ -53,7 +52,7 @@ export async function execute(team: Team, dtype: DType, boxes: readonly Box[], s
     } else if (b.src === me) outCount.set(b.dst, (outCount.get(b.dst) ?? 0) + n);
     else if (b.dst === me) inCount.set(b.src, (inCount.get(b.src) ?? 0) + n);
   }
-  const sends = new Map<number, Payload>();
+  const sends = new Map<number, Uint8Array>();
   const packs = new Map<number, { buf: TypedArray; off: number }>();
   for (const [d, n] of outCount) packs.set(d, { buf: viewOf(dtype, new ArrayBuffer(n * bytes), 0, n), off: 0 });
   for (const b of boxes) {

@@ -23,7 +23,7 @@ import { DistFrame, checkSchemas, schemaKey } from '../distarray/frame.js';
 import { columnsOf, toTable } from '../distarray/frame-ipc.js';
 import { concat, dictStrings, emptyData, familyOf } from '../distarray/frame-kernels.js';
 import { ArgumentError, FileFormatError } from '../util/errors.js';
-import { agree } from './collective.js';
+import { agree, checkSamePath } from './collective.js';
 import { maybeFault, readExactlyAt, writeAllAt, writeCollective } from './atomic.js';
 
 const kMagic = new Uint8Array([0x41, 0x52, 0x52, 0x4f, 0x57, 0x31, 0, 0]); // "ARROW1" + 2 bytes padding
@@ -32,7 +32,7 @@ const kManifest = '_manifest.json';
 
 /** Options of writeArrow. */
 export interface WriteArrowOptions {
-  /** Rows per record batch (readers split work by batches). Default 65536. */
+  /** Rows per record batch (readers split work by whole batches). Default 1 << 20. */
   batchRows?: number;
   /** Write a dataset: a directory of one part file per rank plus `_manifest.json`. */
   dataset?: boolean;
@@ -114,10 +114,11 @@ function streamOf(table: Table, rows: number): Uint8Array {
  * @example await writeArrow('sales.arrow', frame);
  */
 export async function writeArrow(path: string, frame: DistFrame | Table, options: WriteArrowOptions = {}): Promise<void> {
-  const batchRows = options.batchRows ?? 65536;
+  const batchRows = options.batchRows ?? 1 << 20;
   if (!Number.isSafeInteger(batchRows) || batchRows < 1) throw new ArgumentError('options.batchRows', 'a positive integer', batchRows, world.rank);
   const local = frame instanceof DistFrame ? frame.localTable() : frame;
   if (!(local instanceof Table)) throw new ArgumentError('frame', 'a DistFrame or an apache-arrow Table', frame, world.rank);
+  await checkSamePath(path);
   await checkSchemas(local.schema);
   if (options.dataset) return writeDataset(path, local, batchRows);
   const table = await unifyDictionaries(local);
@@ -295,6 +296,7 @@ async function readBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock[]): 
  * @example const frame = await readArrow('sales.arrow');
  */
 export async function readArrow(path: string, options: ReadArrowOptions = {}): Promise<DistFrame> {
+  await checkSamePath(path);
   const { infos } = await agree(path, async () => {
     const st = await stat(path);
     let files = [path];

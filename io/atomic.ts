@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { world } from '../comm/comm.js';
 import { FileFormatError, IOError } from '../util/errors.js';
-import { agree } from './collective.js';
+import { agree, checkSamePath } from './collective.js';
 
 /** @internal Test hook: called on every rank after it wrote part of its data, before the rest. */
 export type WriteFault = (rank: number, path: string) => void | Promise<void>;
@@ -36,6 +36,7 @@ export async function maybeFault(path: string): Promise<void> {
  * `fh.write(buf, 0, n, position)`). Rejects on every rank if any rank's write failed.
  */
 export async function writeCollective(path: string, write: (fh: FileHandle) => Promise<void>): Promise<void> {
+  await checkSamePath(path);
   const dir = dirname(path);
   // Rank 0 names and creates the temporary file; everyone learns its name.
   const tmp = await agree(path, async () => {

@@ -4,7 +4,7 @@
  * error on every rank (instead of one rank throwing and the others hanging or aborting).
  */
 import { world } from '../comm/comm.js';
-import { FileFormatError, IOError, SchemaMismatchError, SuperstepError } from '../util/errors.js';
+import { CollectiveArgumentError, FileFormatError, IOError, SchemaMismatchError, SuperstepError } from '../util/errors.js';
 
 interface Failure {
   name: string;
@@ -48,4 +48,16 @@ function rebuild(path: string, f: Failure, failedRank: number, rank: number, cau
   if (f.code === 'ERR_SCHEMA_MISMATCH') return new SchemaMismatchError(msg, rank);
   if (f.code === 'ERR_IO') return new IOError(path, msg, failedRank, rank, cause);
   return new IOError(path, `rank ${failedRank} failed: ${f.name}: ${msg}`, failedRank, rank, cause);
+}
+
+/**
+ * Collective: every rank must name the same file (a per-rank path, e.g. one built from
+ * process.pid, is a common mistake on multi-process backends).
+ * @throws {CollectiveArgumentError} on every rank if the paths differ
+ */
+export async function checkSamePath(path: string): Promise<void> {
+  if (world.size === 1) return;
+  const all = await world.allgatherObject(path);
+  const r = all.findIndex((x) => x !== all[0]);
+  if (r >= 0) throw new CollectiveArgumentError(`collective file operations need the same path on every rank: rank 0 passed '${all[0]}', rank ${r} passed '${all[r]}'`, world.rank);
 }

@@ -12,7 +12,7 @@ import { DistArray } from '../distarray/distarray.js';
 import { block, type Distribution } from '../distarray/distribution.js';
 import { ArgumentError, FileFormatError } from '../util/errors.js';
 import { bytesOf, dtypeOf, kDTypes, shapeSize, type DType, type TypedArray } from '../util/dtype.js';
-import { agree } from './collective.js';
+import { agree, checkSamePath } from './collective.js';
 import { maybeFault, readExactlyAt, writeAllAt, writeCollective } from './atomic.js';
 
 const kMagic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -174,6 +174,7 @@ export async function saveNpy(path: string, a: DistArray): Promise<void> {
  * @throws {FileFormatError} on every rank: wrong magic, truncated file, unsupported dtype
  */
 export async function loadNpy(path: string, options: { dist?: Distribution } = {}): Promise<DistArray> {
+  await checkSamePath(path);
   const h = await agree(path, async () => {
     const fh = await open(path, 'r');
     try {

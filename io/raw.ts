@@ -13,7 +13,7 @@ import { world } from '../comm/comm.js';
 import { AxisMap, type AxisKind } from '../distarray/distribution.js';
 import { ArgumentError } from '../util/errors.js';
 import { bytesOf, dtypeOf, kDTypes, resolveDType, type DType, type TypedArray } from '../util/dtype.js';
-import { agree } from './collective.js';
+import { agree, checkSamePath } from './collective.js';
 import { maybeFault, readExactlyAt, writeAllAt, writeCollective } from './atomic.js';
 
 /** How a global array of `total` elements of `dtype`, starting at byte `disp`, maps to ranks. */
@@ -73,6 +73,7 @@ export async function writeAtAll(path: string, data: TypedArray | Uint8Array, at
  * omitted (a fresh array of the view's dtype is returned).
  */
 export async function readAtAll<T extends TypedArray>(path: string, at: number | FileView, out?: T): Promise<T> {
+  await checkSamePath(path);
   const local = await agree(path, async () => {
     if (typeof at === 'number') {
       if (!out || !dtypeOf(out)) throw new ArgumentError('out', 'a typed array to read into (explicit offsets)', out, world.rank);

@@ -49,7 +49,7 @@ coord="$prefix.10:7650"
 echo "netns-test: $P ranks on $prefix.10..$prefix.$((9 + P)), coordinator $coord"
 for i in $(seq 0 $((P - 1))); do
   ip netns exec "$tag-$i" env SUPERSTEP_RANK="$i" SUPERSTEP_SIZE="$P" SUPERSTEP_COORD="$coord" SUPERSTEP_SECRET="$secret" \
-    SUPERSTEP_CONNECT_TIMEOUT_MS=20000 node --import tsx "$SCRIPT" "$@" &
+    SUPERSTEP_CONNECT_TIMEOUT_MS=60000 node --import tsx "$SCRIPT" "$@" &
   pids+=($!)
 done
 status=0

@@ -53,6 +53,9 @@ export interface TcpTransportOptions {
   ref?: boolean;
 }
 
+/** Frames up to this size (header included) are staged and written with one write, not writev. */
+const kSmallBytes = 16 << 10;
+
 /** Context reserved for the barrier's messages. */
 const kBarrierContext = -0x7fff0001;
 
@@ -66,6 +69,8 @@ interface Peer {
   lastSent: number;
   /** The receive that the message now streaming in was matched to at its first frame. */
   claimed?: Posted;
+  /** Staging buffer for small frames (see writeNow). */
+  stage?: Buffer;
   /** Sent BYE: closing in order. */
   bye: boolean;
   gone: boolean;
@@ -422,6 +427,28 @@ export class TcpTransport implements Transport {
     }
     this.inflight++;
     peer.lastSent = Date.now();
+    let n = 0;
+    for (const b of bufs) n += b.byteLength;
+    if (n <= kSmallBytes && s.writableLength === 0) {
+      // Small frames: Node's single-buffer write is much cheaper than its writev, so stage
+      // them in the peer's own staging buffer (reused while writes complete at once).
+      const stage = (peer.stage ??= Buffer.allocUnsafeSlow(kSmallBytes));
+      let off = 0;
+      for (const b of bufs) {
+        stage.set(b, off);
+        off += b.byteLength;
+      }
+      s.write(stage.subarray(0, n), (err) => {
+        this.inflight--;
+        if (this.inflight === 0) for (const w of this.flushWaiters.splice(0)) w();
+        if (err) this.peerGone(peer.rank, `rank ${peer.rank} is gone: send failed: ${err.message}`);
+      });
+      // Still queued in Node (the kernel did not take it all): that buffer is in use.
+      if (s.writableLength !== 0) peer.stage = undefined;
+      // The caller's buffers were copied: they are reusable now.
+      done();
+      return;
+    }
     s.cork();
     const last = bufs.length - 1;
     for (let i = 0; i < last; i++) s.write(bufs[i]!);

@@ -243,7 +243,7 @@ describe.each(backends())('global arrays on %s', (backend) => {
           expect(Array.from({ length: nd }, (_, d) => q[1 + 2 * nd + 2 * d])).toEqual(new Array(nd).fill(0));
         }
       }),
-      { numRuns: backend === 'sab' ? 8 : 5 },
+      { numRuns: backend === 'sab' ? 6 : 4 },
     );
   }, 240_000);
 

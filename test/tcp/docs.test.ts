@@ -1,8 +1,11 @@
 // The commands docs/tcp.md tells users to run (the mpirun, --hosts and network-namespace ones
 // run in engines.test.ts, hosts.test.ts and netns.test.ts).
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { runProcs } from './procs.js';
+
+// Starting processes is slow on a loaded 2-core machine; each test bounds its own processes.
+vi.setConfig({ testTimeout: 120_000 });
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -13,7 +16,7 @@ describe('docs/tcp.md', () => {
         { command: 'npx', argv: ['superstep', 'run', '-n', '4', '--backend', 'tcp', 'examples/hello.ts'] },
         { argv: ['--import', 'tsx', 'examples/run-tcp.ts'] },
       ],
-      40_000,
+      90_000,
       root,
     );
     for (const r of [cli!, api!]) {

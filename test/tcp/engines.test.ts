@@ -2,10 +2,13 @@
 // environments of MPICH/Hydra, Slurm and Kubernetes Indexed Jobs reproduced on local processes.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { coordinatorAddress, detectEngine, firstSlurmHost, jobSecret, kDefaultCoordPort } from '../../comm/tcp/env.js';
 import { parseAddress } from '../../comm/tcp/rendezvous.js';
 import { freePort, runProcs } from './procs.js';
+
+// Starting processes is slow on a loaded 2-core machine; each test bounds its own processes.
+vi.setConfig({ testTimeout: 120_000 });
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -63,7 +66,7 @@ describe('engine environments', () => {
   ];
   it.each(engines)('a script joins its job from a %s environment, with no launcher', async (engine, env) => {
     const port = await freePort();
-    const res = await runProcs([0, 1, 2].map((r) => ({ argv: ['--import', 'tsx', 'test/fixtures/engine-job.ts'], env: env(r, 3, port) })), 20_000, root);
+    const res = await runProcs([0, 1, 2].map((r) => ({ argv: ['--import', 'tsx', 'test/fixtures/engine-job.ts'], env: env(r, 3, port) })), 90_000, root);
     for (const r of res) expect(r, r.stderr).toMatchObject({ code: 0, timedOut: false });
     expect(parseLines(res.map((r) => r.stdout).join('\n'))).toEqual([0, 1, 2].map((rank) => ({ rank, size: 3, sum: 3, engine })));
   });
@@ -75,7 +78,7 @@ describe('under a real mpirun', () => {
   it.skipIf(!mpirun)('mpirun -n 4 --oversubscribe node --import tsx script.ts runs one tcp job', async () => {
     const port = await freePort();
     const env = { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', SUPERSTEP_COORD: `127.0.0.1:${port}`, SUPERSTEP_SECRET: 'mpi' };
-    const [r] = await runProcs([{ command: 'mpirun', argv: ['-n', '4', '--oversubscribe', '-x', 'SUPERSTEP_COORD', '-x', 'SUPERSTEP_SECRET', 'node', '--import', 'tsx', 'test/fixtures/engine-job.ts'], env }], 40_000, root);
+    const [r] = await runProcs([{ command: 'mpirun', argv: ['-n', '4', '--oversubscribe', '-x', 'SUPERSTEP_COORD', '-x', 'SUPERSTEP_SECRET', 'node', '--import', 'tsx', 'test/fixtures/engine-job.ts'], env }], 90_000, root);
     expect(r!.code, r!.stderr).toBe(0);
     expect(parseLines(r!.stdout)).toEqual([0, 1, 2, 3].map((rank) => ({ rank, size: 4, sum: 6, engine: 'openmpi' })));
   });
@@ -83,7 +86,7 @@ describe('under a real mpirun', () => {
   it.skipIf(!mpirun)('the documented hello example runs under mpirun', async () => {
     const env = { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', SUPERSTEP_PORT: String(await freePort()) };
     // docs/tcp.md: mpirun -n 4 --oversubscribe node --import tsx examples/hello.ts
-    const [r] = await runProcs([{ command: 'mpirun', argv: ['-n', '4', '--oversubscribe', '-x', 'SUPERSTEP_PORT', 'node', '--import', 'tsx', 'examples/hello.ts'], env }], 40_000, root);
+    const [r] = await runProcs([{ command: 'mpirun', argv: ['-n', '4', '--oversubscribe', '-x', 'SUPERSTEP_PORT', 'node', '--import', 'tsx', 'examples/hello.ts'], env }], 90_000, root);
     expect(r!.code, r!.stderr).toBe(0);
     for (let k = 0; k < 4; k++) expect(r!.stdout).toContain(`rank ${k} got "greetings from ${(k + 3) % 4}" from rank ${(k + 3) % 4}`);
   });

@@ -2,11 +2,14 @@
 // superstep launcher (World and CLI) and without one (processes started as an engine would).
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { startWorld, type World } from '../../core/launch/world.js';
 import type { TcpWorld } from '../../core/launch/tcp-world.js';
 import { closeWorlds, fixture, tryCall } from '../harness.js';
 import { freePort, runProcs } from './procs.js';
+
+// Starting processes is slow on a loaded 2-core machine; each test bounds its own processes.
+vi.setConfig({ testTimeout: 120_000 });
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const worlds: World[] = [];
@@ -43,6 +46,7 @@ describe('tcp faults under the launcher', () => {
     const w = (await startWorld({ procs: 4, backend: 'tcp', graceMs: 3000 })) as TcpWorld;
     worlds.push(w);
     const pids = [...w.pids];
+    expect((await w.job({ kind: 'call', url: fixture('tcp-faults.ts'), fn: 'warm', args: [] }, { timeoutMs: 60_000 })).ok).toBe(true);
     // The job is bounded by 10 s: a hang shows up as 'timeout' statuses.
     const out = await w.job<string>({ kind: 'call', url: fixture('tcp-faults.ts'), fn: 'signalMidSuperstep', args: [2, 'SIGKILL'] }, { timeoutMs: 10_000 });
     expect(out.ok).toBe(false);
@@ -61,6 +65,7 @@ describe('tcp faults under the launcher', () => {
     const w = (await startWorld({ procs: 3, backend: 'tcp', graceMs: 1000, env: { SUPERSTEP_PEER_TIMEOUT_MS: '1500' } })) as TcpWorld;
     worlds.push(w);
     const pids = [...w.pids];
+    expect((await w.job({ kind: 'call', url: fixture('tcp-faults.ts'), fn: 'warm', args: [] }, { timeoutMs: 60_000 })).ok).toBe(true);
     const out = await w.job({ kind: 'call', url: fixture('tcp-faults.ts'), fn: 'signalMidSuperstep', args: [1, 'SIGSTOP'] }, { timeoutMs: 10_000 });
     expect(out.ok).toBe(false);
     expect(out.failure?.error.message).toMatch(/rank 1 is gone: no word from it for \d+ ms/);
@@ -69,6 +74,7 @@ describe('tcp faults under the launcher', () => {
   });
 
   it('a rank that throws ends the job on every rank with its message and stack', async () => {
+    await tryCall('tcp', 3, 'tcp-faults.ts', 'warm', [], 60_000);
     const out = await tryCall('tcp', 3, 'tcp-faults.ts', 'throwMidSuperstep', [1], 10_000);
     expect(out.ok).toBe(false);
     expect(out.failure?.rank).toBe(1);
@@ -83,7 +89,7 @@ describe('tcp faults under the launcher', () => {
   it('superstep run --backend tcp exits non-zero naming the killed rank, leaving no orphan', async () => {
     const mark = `SUPERSTEP_TEST_MARK=${process.pid}-${Date.now()}`;
     const [k, v] = mark.split('=') as [string, string];
-    const [r] = await runProcs([{ argv: ['bin/superstep.mjs', 'run', '-n', '3', '--backend', 'tcp', 'test/fixtures/kill-mid-superstep.ts', '1'], env: { [k]: v } }], 20_000, root);
+    const [r] = await runProcs([{ argv: ['bin/superstep.mjs', 'run', '-n', '3', '--backend', 'tcp', 'test/fixtures/kill-mid-superstep.ts', '1'], env: { [k]: v } }], 90_000, root);
     expect(r!.code).not.toBe(0);
     expect(r!.stderr).toMatch(/rank 1 failed: ExitError: rank 1 was killed by SIGKILL/);
     expect(processesWith(mark)).toEqual([]);
@@ -94,10 +100,12 @@ describe('tcp faults without a launcher (engine-started processes)', () => {
   it('SIGKILL of one rank makes every other rank exit non-zero within the bound, naming it', async () => {
     const port = await freePort();
     const env = (rank: number) => ({ SUPERSTEP_RANK: String(rank), SUPERSTEP_SIZE: '3', SUPERSTEP_COORD: `127.0.0.1:${port}`, SUPERSTEP_SECRET: 'faults' });
-    const res = await runProcs([0, 1, 2].map((rank) => ({ argv: ['--import', 'tsx', 'test/fixtures/kill-mid-superstep.ts', '1'], env: env(rank) })), 10_000, root);
+    const res = await runProcs([0, 1, 2].map((rank) => ({ argv: ['--import', 'tsx', 'test/fixtures/kill-mid-superstep.ts', '1'], env: env(rank) })), 90_000, root);
     expect(res[1]!.signal).toBe('SIGKILL');
     for (const r of [res[0]!, res[2]!]) {
       expect(r.timedOut).toBe(false);
+      // The bound the issue sets (default <= 10 s), counted from the death (not from start-up).
+      expect(r.endedAt - res[1]!.endedAt).toBeLessThan(10_000);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/PeerGoneError|rank 1 is gone/);
       expect(r.stderr).toMatch(/rank 1/);
@@ -107,11 +115,12 @@ describe('tcp faults without a launcher (engine-started processes)', () => {
   it('a throwing rank makes the others fail fast with its message', async () => {
     const port = await freePort();
     const env = (rank: number) => ({ SUPERSTEP_RANK: String(rank), SUPERSTEP_SIZE: '3', SUPERSTEP_COORD: `127.0.0.1:${port}`, SUPERSTEP_SECRET: 'faults' });
-    const res = await runProcs([0, 1, 2].map((rank) => ({ argv: ['--import', 'tsx', 'test/fixtures/throw-on-2.ts'], env: env(rank) })), 10_000, root);
+    const res = await runProcs([0, 1, 2].map((rank) => ({ argv: ['--import', 'tsx', 'test/fixtures/throw-on-2.ts'], env: env(rank) })), 90_000, root);
     expect(res[2]!.code).not.toBe(0);
     expect(res[2]!.stderr).toMatch(/boom on rank 2/);
     for (const r of [res[0]!, res[1]!]) {
       expect(r.timedOut).toBe(false);
+      expect(r.endedAt - res[2]!.endedAt).toBeLessThan(10_000);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/job aborted by rank 2: Error: boom on rank 2/);
     }

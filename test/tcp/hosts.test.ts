@@ -4,9 +4,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseHostfile, placeRanks, rankCommand, shellQuote } from '../../core/launch/hosts.js';
 import { runProcs } from './procs.js';
+
+// Starting processes is slow on a loaded 2-core machine; each test bounds its own processes.
+vi.setConfig({ testTimeout: 120_000 });
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -49,7 +52,7 @@ describe('--hosts', () => {
         { argv: ['bin/superstep.mjs', 'run', '-n', '4', '--backend', 'tcp', '--hosts', file, 'examples/hello.ts'], env },
         { argv: ['bin/superstep.mjs', 'run', '-n', '3', '--backend', 'tcp', '--hosts', file, 'test/fixtures/throw-on-2.ts'], env },
       ],
-      30_000,
+      90_000,
       root,
     );
     expect(ok!.code, ok!.stderr).toBe(0);

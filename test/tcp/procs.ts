@@ -8,6 +8,8 @@ export interface ProcResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** When the process ended (Date.now()). */
+  endedAt: number;
 }
 
 /** A TCP port that was free a moment ago. */
@@ -45,7 +47,7 @@ export function runProcs(procs: { argv: string[]; env?: Record<string, string>; 
           child.on('close', (code, signal) => {
             clearTimeout(t);
             clearTimeout(hard);
-            resolve({ code, signal, stdout, stderr, timedOut });
+            resolve({ code, signal, stdout, stderr, timedOut, endedAt: Date.now() });
           });
         }),
     ),

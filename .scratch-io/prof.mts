@@ -1,0 +1,14 @@
+import { Float64, Int32, Table, makeData, makeVector, tableToIPC, tableFromIPC } from 'apache-arrow';
+import { writeFileSync, readFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { DistFrame } from '../distarray/frame.js';
+import { writeArrow, readArrow } from '../io/arrow.js';
+const n = 10_000_000;
+const a = new Float64Array(n).map((_, i) => i * 0.5), b = new Int32Array(n).map((_, i) => i % 8);
+const t = new Table({ a: makeVector(a), b: makeVector(b) });
+const f = await DistFrame.fromLocal(t);
+let t0 = performance.now(); const bytes = tableToIPC(t, 'file'); console.log('tableToIPC', performance.now() - t0, bytes.byteLength);
+t0 = performance.now(); writeFileSync('/tmp/p1.arrow', bytes); const fd = openSync('/tmp/p1.arrow', 'r+'); fsyncSync(fd); closeSync(fd); console.log('write+fsync', performance.now() - t0);
+t0 = performance.now(); await writeArrow('/tmp/p2.arrow', f); console.log('writeArrow', performance.now() - t0);
+t0 = performance.now(); await writeArrow('/tmp/p2.arrow', f, { batchRows: 1 << 22 }); console.log('writeArrow big batches', performance.now() - t0);
+t0 = performance.now(); const r = await readArrow('/tmp/p2.arrow'); console.log('readArrow', performance.now() - t0, r.localRows);
+t0 = performance.now(); const tt = tableFromIPC(readFileSync('/tmp/p2.arrow')); console.log('arrow read', performance.now() - t0, tt.numRows);

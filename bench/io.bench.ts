@@ -1,0 +1,130 @@
+// Parallel Arrow I/O and DistFrame groupBy, against limits and single-process peers measured
+// in the same run:
+// - the disk's own sequential rate: write + fsync, then read, of a file of the same size
+//   (this machine has 24 GiB of RAM, so reads come from the page cache, for us and for it);
+// - one process doing the same with apache-arrow (tableToIPC + write + fsync; read +
+//   tableFromIPC), and grouping with a plain loop over the Arrow columns and with Arquero.
+// Run: node --import tsx bench/io.bench.ts [--quick]
+import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
+import * as aq from 'arquero';
+import { startWorld } from '../core/launch/world.js';
+import { benchTable } from './io-ranks.js';
+
+const quick = process.argv.includes('--quick');
+const rows = quick ? 1_000_000 : 10_000_000;
+const reps = quick ? 1 : 3;
+const dir = tmpdir();
+const ranks = new URL('./io-ranks.ts', import.meta.url).href;
+const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
+const log = (s: string) => process.stderr.write(s + '\n');
+const best = (f: () => number, n = reps) => Math.min(...Array.from({ length: n }, f));
+
+// One process: the table, written and read with apache-arrow.
+const table: Table = benchTable(0, rows);
+const file = join(dir, `superstep-io-bench-${process.pid}.arrow`);
+let bytes = 0;
+const arrowWriteMs = best(() => {
+  const t0 = performance.now();
+  const b = tableToIPC(table, 'file');
+  const fd = openSync(file, 'w');
+  writeSync(fd, b);
+  fsyncSync(fd);
+  closeSync(fd);
+  bytes = b.byteLength;
+  return performance.now() - t0;
+});
+const arrowReadMs = best(() => {
+  const t0 = performance.now();
+  const t = tableFromIPC(readFileSync(file));
+  if (t.numRows !== rows) throw new Error('apache-arrow read back a different table');
+  return performance.now() - t0;
+});
+const GB = bytes / 1e9;
+
+// The disk: sequential write + fsync and read of the same number of bytes, 8 MiB writes.
+const raw = join(dir, `superstep-io-bench-${process.pid}.raw`);
+const chunk = new Uint8Array(8 << 20).fill(7);
+const diskWriteMs = best(() => {
+  const t0 = performance.now();
+  const fd = openSync(raw, 'w');
+  for (let off = 0; off < bytes; off += chunk.byteLength) writeSync(fd, chunk, 0, Math.min(chunk.byteLength, bytes - off));
+  fsyncSync(fd);
+  closeSync(fd);
+  return performance.now() - t0;
+});
+const diskReadMs = best(() => {
+  const t0 = performance.now();
+  readFileSync(raw);
+  return performance.now() - t0;
+});
+rmSync(raw, { force: true });
+rmSync(file, { force: true });
+
+// One process: group by k with a loop over the Arrow columns, and with Arquero.
+const keys = table.getChild('k')!.toArray() as Int32Array;
+const vals = table.getChild('v')!.toArray() as Float64Array;
+const loopMs = best(() => {
+  const t0 = performance.now();
+  const m = new Map<number, number>();
+  const sum: number[] = [], n: number[] = [], lo: number[] = [], hi: number[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    let g = m.get(keys[i]!);
+    if (g === undefined) {
+      g = sum.length;
+      m.set(keys[i]!, g);
+      sum.push(0); n.push(0); lo.push(Infinity); hi.push(-Infinity);
+    }
+    const v = vals[i]!;
+    sum[g]! += v;
+    n[g]!++;
+    if (v < lo[g]!) lo[g] = v;
+    if (v > hi[g]!) hi[g] = v;
+  }
+  if (m.size !== 1000) throw new Error('loop: wrong group count');
+  return performance.now() - t0;
+});
+const aqt = aq.fromArrow(table as never);
+const arqueroMs = best(() => {
+  const t0 = performance.now();
+  const g = aqt.groupby('k').rollup({ s: aq.op.sum('v'), m: aq.op.mean('v'), lo: aq.op.min('v'), hi: aq.op.max('v'), n: aq.op.count() });
+  if (g.numRows() !== 1000) throw new Error('arquero: wrong group count');
+  return performance.now() - t0;
+});
+
+const gbps = (ms: number) => +(GB / (ms / 1e3)).toFixed(3);
+const mrows = (ms: number) => +(rows / 1e6 / (ms / 1e3)).toFixed(2);
+const extra = { rows, bytes, note: 'reads hit the page cache (24 GiB RAM); writes include fsync' };
+emit({ name: 'disk_seq_write_fsync_GBps', backend: 'any', p: 1, value: gbps(diskWriteMs), unit: 'GBps', better: 'higher', extra });
+emit({ name: 'disk_seq_read_GBps', backend: 'any', p: 1, value: gbps(diskReadMs), unit: 'GBps', better: 'higher', extra });
+emit({ name: 'arrow_single_write_GBps', backend: 'any', p: 1, value: gbps(arrowWriteMs), unit: 'GBps', better: 'higher', extra });
+emit({ name: 'arrow_single_read_GBps', backend: 'any', p: 1, value: gbps(arrowReadMs), unit: 'GBps', better: 'higher', extra });
+emit({ name: 'groupby_arrow_loop_Mrows_per_s', backend: 'any', p: 1, value: mrows(loopMs), unit: 'Mrows_per_s', better: 'higher', extra });
+emit({ name: 'groupby_arquero_Mrows_per_s', backend: 'any', p: 1, value: mrows(arqueroMs), unit: 'Mrows_per_s', better: 'higher', extra });
+const bestSingle = Math.min(loopMs, arqueroMs);
+
+for (const p of [1, 2]) {
+  const w = await startWorld({ procs: p, backend: 'sab', graceMs: 2000 });
+  try {
+    const out = await w.job<{ writeMs: number; readMs: number; groupMs: number; groups: number }>(
+      { kind: 'call', url: ranks, fn: 'ioBench', args: [join(dir, `superstep-io-bench-${process.pid}-p${p}.arrow`), rows, reps] }, { timeoutMs: 180_000 });
+    if (!out.ok) throw new Error(`ioBench failed: ${out.failure?.error.message}`);
+    const r = out.results![0]!;
+    if (r.groups !== 1000) throw new Error(`groupBy made ${r.groups} groups, expected 1000`);
+    const x = { ...extra };
+    emit({ name: 'io_arrow_write_GBps', backend: 'sab', p, value: gbps(r.writeMs), unit: 'GBps', better: 'higher', extra: x });
+    emit({ name: 'io_arrow_read_GBps', backend: 'sab', p, value: gbps(r.readMs), unit: 'GBps', better: 'higher', extra: x });
+    emit({ name: 'io_arrow_write_over_disk_ratio', backend: 'sab', p, value: +(diskWriteMs / r.writeMs).toFixed(3), unit: 'ratio', better: 'higher', extra: { goal: 0.7 } });
+    emit({ name: 'io_arrow_read_over_disk_ratio', backend: 'sab', p, value: +(diskReadMs / r.readMs).toFixed(3), unit: 'ratio', better: 'higher', extra: { goal: 0.7 } });
+    emit({ name: 'io_arrow_write_over_arrow_single_ratio', backend: 'sab', p, value: +(arrowWriteMs / r.writeMs).toFixed(3), unit: 'ratio', better: 'higher' });
+    emit({ name: 'io_arrow_read_over_arrow_single_ratio', backend: 'sab', p, value: +(arrowReadMs / r.readMs).toFixed(3), unit: 'ratio', better: 'higher' });
+    emit({ name: 'groupby_Mrows_per_s', backend: 'sab', p, value: mrows(r.groupMs), unit: 'Mrows_per_s', better: 'higher', extra: x });
+    emit({ name: 'groupby_over_best_single_ratio', backend: 'sab', p, value: +(bestSingle / r.groupMs).toFixed(3), unit: 'ratio', better: 'higher', extra: { goal_at_p2: 1.5, best_single: loopMs <= arqueroMs ? 'arrow_loop' : 'arquero' } });
+    log(`p=${p}: write ${r.writeMs.toFixed(0)} ms, read ${r.readMs.toFixed(0)} ms, groupBy ${r.groupMs.toFixed(0)} ms`);
+  } finally {
+    await w.close();
+  }
+}
+log(`one process: disk write+fsync ${diskWriteMs.toFixed(0)} ms, disk read ${diskReadMs.toFixed(0)} ms, arrow write ${arrowWriteMs.toFixed(0)} ms, arrow read ${arrowReadMs.toFixed(0)} ms, loop ${loopMs.toFixed(0)} ms, arquero ${arqueroMs.toFixed(0)} ms (${bytes} bytes)`);
