@@ -168,7 +168,8 @@ async function main(): Promise<number> {
         const r = await runCmd(process.execPath, [lim], { timeoutMs, label: 'node' });
         const o = lastJsonObject(r.stdout);
         if (o) peers.node = { 0: o };
-        peerRuns.node = { code: r.code, seconds: +(r.ms / 1000).toFixed(1) };
+        peerRuns.node = { code: r.code, seconds: +(r.ms / 1000).toFixed(1), timedOut: r.timedOut };
+        if (!o) process.stderr.write(`bench: node limits gave no result (${r.timedOut ? 'timed out' : `exit ${r.code}`})\n`);
       }
       const mpi = join(pdir, 'mpi4py_bench.py');
       const py = !values['no-mpi'] && existsSync(mpi) ? mpiPython() : undefined;
@@ -181,6 +182,7 @@ async function main(): Promise<number> {
             const r = await runCmd('mpirun', mpiArgs(p, tcp, py, mpi), { env: peerEnv(), timeoutMs, label: `${name} P=${p}` });
             const o = lastJsonObject(r.stdout);
             if (o) (peers[name] ??= {})[p] = addRobustFit(o);
+            else process.stderr.write(`bench: ${name} P=${p} gave no result (${r.timedOut ? 'timed out' : `exit ${r.code}`})\n`);
             peerRuns[`${name}_p${p}`] = { code: r.code, seconds: +(r.ms / 1000).toFixed(1), timedOut: r.timedOut };
           }
         }
@@ -211,7 +213,7 @@ async function main(): Promise<number> {
     ratiosMarkdown(lines, ratios, `superstep benchmarks, ${date} (${hostname()}, Node ${process.version}${commit ? `, ${commit}` : ''})`) +
     (charts.length ? '\n' + charts.join('\n\n') + '\n' : '') +
     `\nBench files: ${Object.entries(runs).map(([f, r]) => `${f} (${r.seconds} s${r.code === 0 ? '' : `, exit ${r.timedOut ? 'timeout' : r.code}`})`).join(', ') || 'none'}.` +
-    ` Peers: ${Object.keys(peers).join(', ') || 'none'}. Load average (1 min) at start / end: ${load.start[0]!.toFixed(1)} / ${load.end[0]!.toFixed(1)}. Reproduce: \`npm run bench\` (see bench/README.md).\n`;
+    ` Peers: ${Object.keys(peers).join(', ') || 'none'}${Object.entries(peerRuns).filter(([, r]) => (r as { code: number | null }).code !== 0).map(([k]) => ` (${k} failed or timed out)`).join('')}. Load average (1 min) at start / end: ${load.start[0]!.toFixed(1)} / ${load.end[0]!.toFixed(1)}. Reproduce: \`npm run bench\` (see bench/README.md).\n`;
   writeFileSync(`${base}.md`, md);
   copyFileSync(`${base}.md`, join(outDir, 'latest.md'));
   process.stdout.write(md);

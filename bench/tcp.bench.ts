@@ -5,6 +5,7 @@
  * backend is built on). One JSON line per figure (bench/README.md). Run:
  *   node --import tsx bench/tcp.bench.ts
  */
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { startWorld } from '../core/launch/world.js';
 
@@ -27,21 +28,37 @@ async function median(world: Awaited<ReturnType<typeof startWorld>>, fn: string,
  * Plain Node over loopback, as node_limits.mjs measures it: 8-byte ping-pong with an echo
  * server, and a ping-pong of `bytes` where each side reads the whole message before answering.
  */
-async function nodeTcp(bytes: number, reps: number): Promise<number> {
-  const srv = net.createServer((s) => {
-    s.setNoDelay(true);
-    let got = 0;
-    const reply = Buffer.alloc(bytes);
-    s.on('data', (d) => {
-      got += d.length;
-      if (got >= bytes) {
-        got -= bytes;
-        s.write(reply);
-      }
+const kEcho = `const net = require('node:net'); const bytes = Number(process.argv[1]);
+const srv = net.createServer((s) => { s.setNoDelay(true); let got = 0; const reply = Buffer.alloc(bytes);
+  s.on('data', (d) => { got += d.length; if (got >= bytes) { got -= bytes; s.write(reply); } }); });
+srv.listen(0, '127.0.0.1', () => console.log(srv.address().port)); process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`;
+
+/** With `separate`, the echo server runs in its own process, as two ranks do. */
+async function nodeTcp(bytes: number, reps: number, separate = false): Promise<number> {
+  let port: number;
+  let stop: () => void;
+  if (separate) {
+    const child = spawn(process.execPath, ['-e', kEcho, String(bytes)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    port = Number(await new Promise<string>((r) => child.stdout!.once('data', (d) => r(String(d)))));
+    stop = () => child.stdin!.end();
+  } else {
+    const srv = net.createServer((s) => {
+      s.setNoDelay(true);
+      let got = 0;
+      const reply = Buffer.alloc(bytes);
+      s.on('data', (d) => {
+        got += d.length;
+        if (got >= bytes) {
+          got -= bytes;
+          s.write(reply);
+        }
+      });
     });
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const c = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    port = (srv.address() as net.AddressInfo).port;
+    stop = () => srv.close();
+  }
+  const c = net.connect(port, '127.0.0.1');
   c.setNoDelay(true);
   await new Promise((r) => c.once('connect', r));
   const msg = Buffer.alloc(bytes);
@@ -60,16 +77,21 @@ async function nodeTcp(bytes: number, reps: number): Promise<number> {
   for (let i = 0; i < reps; i++) await once();
   const us = ((performance.now() - t0) * 1000) / reps / 2;
   c.destroy();
-  srv.close();
+  stop();
   return us;
 }
 
 const nodeFigures: Record<number, number> = {};
-progress('plain Node TCP loopback');
+const node2Figures: Record<number, number> = {};
+progress('plain Node TCP loopback (one process, and two processes as two ranks are)');
 for (const [bytes, reps] of [[8, 5000], [1 << 20, 100], [16 << 20, 10]] as const) {
   const xs = [await nodeTcp(bytes, reps), await nodeTcp(bytes, reps), await nodeTcp(bytes, reps)].sort((a, b) => a - b);
   nodeFigures[bytes] = xs[1]!;
+  const ys = [await nodeTcp(bytes, reps, true), await nodeTcp(bytes, reps, true), await nodeTcp(bytes, reps, true)].sort((a, b) => a - b);
+  node2Figures[bytes] = ys[1]!;
 }
+line({ name: 'node_tcp_2proc_8B_half_rtt_us', backend: 'any', p: 2, value: +node2Figures[8]!.toFixed(3), unit: 'us', better: 'lower' });
+line({ name: 'node_tcp_2proc_16MiB_GBps', backend: 'any', p: 2, value: +((16 << 20) / (node2Figures[16 << 20]! * 1e-6) / 1e9).toFixed(3), unit: 'GBps', better: 'higher' });
 line({ name: 'node_tcp_8B_half_rtt_us', backend: 'any', p: 2, value: +nodeFigures[8]!.toFixed(3), unit: 'us', better: 'lower', compare: { node: 'tcp_8B_half_rtt_us' } });
 line({ name: 'node_tcp_16MiB_GBps', backend: 'any', p: 2, value: +((16 << 20) / (nodeFigures[16 << 20]! * 1e-6) / 1e9).toFixed(3), unit: 'GBps', better: 'higher', compare: { node: 'tcp_stream_GBps', mpi4py_tcp: 'bw_16MiB_GBps' } });
 
@@ -83,7 +105,12 @@ try {
     progress(`ping-pong ${bytes} B`);
     const us = await median(w2, 'pingpong', [bytes, reps, Math.max(2, reps / 10)]);
     // Same-run ratio against plain Node moving the same bytes the same way.
-    const extra = { node_same_run_us: +nodeFigures[bytes]!.toFixed(3), ratio_to_node: +(us / nodeFigures[bytes]!).toFixed(3) };
+    const extra = {
+      node_same_run_us: +nodeFigures[bytes]!.toFixed(3),
+      ratio_to_node: +(us / nodeFigures[bytes]!).toFixed(3),
+      node_2proc_same_run_us: +node2Figures[bytes]!.toFixed(3),
+      ratio_to_node_2proc: +(us / node2Figures[bytes]!).toFixed(3),
+    };
     line({ name, p: 2, value: +us.toFixed(3), unit: 'us', better: 'lower', compare: { mpi4py_tcp: peerKey, ...(bytes === 8 ? { node: 'tcp_8B_half_rtt_us' } : {}) }, extra });
     if (bytes === 16 << 20) {
       line({ name: 'bw_16MiB_GBps', p: 2, value: +(bytes / (us * 1e-6) / 1e9).toFixed(3), unit: 'GBps', better: 'higher', compare: { mpi4py_tcp: 'bw_16MiB_GBps', node: 'tcp_stream_GBps' }, extra });

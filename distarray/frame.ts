@@ -9,14 +9,17 @@
  * rebalance, head, describe, toArrow, fromArrow) are collective: every rank calls them, in
  * the same order. Shuffles are one alltoallv of Arrow IPC streams.
  */
-import { Data, Field, Float64, Int32, Schema, Table, Type, makeData, vectorFromArray, Bool, Utf8, type DataType } from 'apache-arrow';
+import {
+  Bool, Data, Field, Float32, Float64, Int8, Int16, Int32, Int64, Schema, Table, Type, Uint8, Uint16, Uint32, Uint64, Utf8,
+  makeData, tableFromIPC, vectorFromArray, type DataType,
+} from 'apache-arrow';
 import { world } from '../comm/comm.js';
 import { ArgumentError, SchemaMismatchError } from '../util/errors.js';
 import { dtypeOf, type DType, type TypedArray } from '../util/dtype.js';
 import { DistArray } from './distarray.js';
 import { block } from './distribution.js';
 import {
-  compareValues, concat, emptyData, familyOf, hashValue, isValid, keyString, normalize, packBits, take, validBytes, valueGetter, dictStrings,
+  compareValues, concat, familyOf, hashValue, isValid, keyString, normalize, packBits, take, validBytes, valueGetter, dictStrings,
   type KeyValue,
 } from './frame-kernels.js';
 import { columnsOf, decodeColumns, encodeColumns, shuffle, toTable } from './frame-ipc.js';
@@ -113,7 +116,7 @@ export class DistFrame {
       }
     }
     const mine = p > 1 ? await world.scatterObject(parts, root) : parts![0]!;
-    const t = (await import('apache-arrow')).tableFromIPC(mine);
+    const t = tableFromIPC(mine);
     return new DistFrame(t.schema, columnsOf(t));
   }
 
@@ -788,13 +791,6 @@ function boolData(bytes: Uint8Array, valid: ArrayLike<number | boolean> | null):
   return makeData({ type: new Bool(), length: n, data: bits, nullCount: nulls, nullBitmap: nulls > 0 ? bm : undefined });
 }
 
-async function arrowTypes(): Promise<typeof import('apache-arrow')> {
-  return import('apache-arrow');
-}
-void arrowTypes;
-
-import { Int8, Int16, Int64, Uint8, Uint16, Uint32, Uint64, Float32 } from 'apache-arrow';
-
 /** The Arrow type of a typed array. */
 function arrowTypeOf(a: ArrayBufferView, dtype?: DType): DataType {
   switch (dtype ?? dtypeOf(a)) {
@@ -852,4 +848,3 @@ export async function checkSchemas(schema: Schema, what = 'tables'): Promise<voi
   if (r >= 0) throw new SchemaMismatchError(`the ranks' ${what} have different schemas: rank 0 has {${keys[0]}}, rank ${r} has {${keys[r]}}`, world.rank);
 }
 
-export { emptyData };

@@ -16,7 +16,9 @@
 import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { Data, Dictionary, Message, MessageHeader, MetadataVersion, Schema, Table, Utf8, makeData, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
+import {
+  Data, Dictionary, Message, MessageHeader, MetadataVersion, RecordBatchStreamWriter, Schema, Table, Utf8, makeData, tableFromIPC, tableToIPC, vectorFromArray,
+} from 'apache-arrow';
 import { FileBlock, Footer } from 'apache-arrow/ipc/metadata/file';
 import { world } from '../comm/comm.js';
 import { DistFrame, checkSchemas, schemaKey } from '../distarray/frame.js';
@@ -52,21 +54,79 @@ interface Msg {
   type: MessageHeader;
 }
 
+/**
+ * An IPC stream as the list of chunks the Arrow writer produced: metadata pieces and the
+ * column buffers themselves (views, not copies), so a rank writes its batches straight from
+ * its columns with one vectored write.
+ */
+class Chunks {
+  readonly starts: number[] = [];
+  readonly total: number;
+  constructor(readonly parts: readonly Uint8Array[]) {
+    let at = 0;
+    for (const p of parts) {
+      this.starts.push(at);
+      at += p.byteLength;
+    }
+    this.total = at;
+  }
+
+  /** Views of bytes [a, b). */
+  range(a: number, b: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let i = this.find(a);
+    while (a < b && i < this.parts.length) {
+      const p = this.parts[i]!;
+      const s = this.starts[i]!;
+      const lo = a - s;
+      const hi = Math.min(p.byteLength, b - s);
+      if (hi > lo) out.push(p.subarray(lo, hi));
+      a = s + hi;
+      i++;
+    }
+    return out;
+  }
+
+  /** A copy of bytes [a, a + n) (small reads: message prefixes and metadata). */
+  bytes(a: number, n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    let at = 0;
+    for (const p of this.range(a, a + n)) {
+      out.set(p, at);
+      at += p.byteLength;
+    }
+    return out;
+  }
+
+  private find(pos: number): number {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= pos) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+}
+
 /** Splits an IPC stream into its messages (positions, lengths, kinds). */
-function messagesOf(bytes: Uint8Array, path: string): { msgs: Msg[]; end: number } {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+function messagesOf(input: Uint8Array | Chunks, path: string): { msgs: Msg[]; end: number } {
+  const c = input instanceof Chunks ? input : new Chunks([input]);
   const msgs: Msg[] = [];
   let pos = 0;
-  while (pos + 4 <= bytes.byteLength) {
-    let len = dv.getInt32(pos, true);
+  while (pos + 4 <= c.total) {
+    const pre8 = c.bytes(pos, Math.min(8, c.total - pos));
+    const dv = new DataView(pre8.buffer);
+    let len = dv.getInt32(0, true);
     let pre = 4;
     if (len === -1) {
-      len = dv.getInt32(pos + 4, true);
+      len = pre8.byteLength >= 8 ? dv.getInt32(4, true) : 0;
       pre = 8;
     }
     if (len === 0) return { msgs, end: pos };
-    if (len < 0 || pos + pre + len > bytes.byteLength) throw new FileFormatError(path, `corrupt IPC message at byte ${pos}`);
-    const m = Message.decode(bytes.subarray(pos + pre, pos + pre + len));
+    if (len < 0 || pos + pre + len > c.total) throw new FileFormatError(path, `corrupt IPC message at byte ${pos}`);
+    const m = Message.decode(c.bytes(pos + pre, len));
     msgs.push({ start: pos, metaLength: pre + len, bodyLength: m.bodyLength, type: m.headerType });
     pos += pre + len + m.bodyLength;
   }
@@ -95,14 +155,25 @@ async function unifyDictionaries(table: Table): Promise<Table> {
   return toTable(schema, cols);
 }
 
-/** The local table split into record batches of at most `rows` rows, serialised as a stream. */
-function streamOf(table: Table, rows: number): Uint8Array {
+/** The local table in record batches of at most `rows` rows, as IPC stream chunks (no copy of the columns). */
+function streamOf(table: Table, rows: number): Chunks {
   const n = table.numRows;
-  if (n <= rows) return tableToIPC(table, 'stream');
-  const cols = columnsOf(table);
-  const batches: Table[] = [];
-  for (let a = 0; a < n; a += rows) batches.push(toTable(table.schema, cols.map((c) => c.slice(a, Math.min(rows, n - a)) as Data)));
-  return tableToIPC(new Table(batches.flatMap((t) => t.batches)), 'stream');
+  let t = table;
+  if (n > rows) {
+    const cols = columnsOf(table);
+    const batches: Table[] = [];
+    for (let a = 0; a < n; a += rows) batches.push(toTable(table.schema, cols.map((c) => c.slice(a, Math.min(rows, n - a)) as Data)));
+    t = new Table(batches.flatMap((b) => b.batches));
+  }
+  const w = new RecordBatchStreamWriter();
+  w.write(t);
+  w.finish();
+  // The writer's queue holds the chunks it wrote, in order, views of the column buffers.
+  const parts: Uint8Array[] = [];
+  const q = (w as unknown as { _sink: { _values: Uint8Array[] } })._sink?._values;
+  if (!Array.isArray(q)) return new Chunks([w.toUint8Array(true)]);
+  for (const v of q) parts.push(v);
+  return new Chunks(parts);
 }
 
 /**
@@ -128,7 +199,7 @@ export async function writeArrow(path: string, frame: DistFrame | Table, options
   const dicts = msgs.filter((m) => m.type === MessageHeader.DictionaryBatch);
   // Rank 0's region: magic + schema + dictionaries + its batches; others: their batches.
   const first = batches[0]?.start ?? end;
-  const parts = world.rank === 0 ? [kMagic, bytes.subarray(0, end)] : [bytes.subarray(first, end)];
+  const parts = world.rank === 0 ? [kMagic, ...bytes.range(0, end)] : bytes.range(first, end);
   const size = parts.reduce((s, p) => s + p.byteLength, 0);
   const sizes = world.size > 1 ? await world.allgather(new Float64Array([size])) : new Float64Array([size]);
   let offset = 0;
@@ -149,16 +220,12 @@ export async function writeArrow(path: string, frame: DistFrame | Table, options
   }
   await writeCollective(path, async (fh) => {
     if (size > 0) {
+      // Two halves, so tests can fail a rank between them (maybeFault).
+      const whole = new Chunks(parts);
       const half = Math.floor(size / 2);
-      const flat = parts.length === 1 ? parts[0]! : undefined;
-      if (flat) {
-        await writeAllAt(fh, [flat.subarray(0, half)], offset);
-        await maybeFault(path);
-        await writeAllAt(fh, [flat.subarray(half)], offset + half);
-      } else {
-        await writeAllAt(fh, parts, offset);
-        await maybeFault(path);
-      }
+      await writeAllAt(fh, whole.range(0, half), offset);
+      await maybeFault(path);
+      await writeAllAt(fh, whole.range(half, size), offset + half);
     } else await maybeFault(path);
     if (tail.length > 0) await writeAllAt(fh, tail, tailAt);
   });
@@ -262,6 +329,45 @@ function schemaMessage(schema: Schema, path: string): Uint8Array {
   return bytes.slice(0, msgs[0]!.metaLength);
 }
 
+/**
+ * Fast path for tables of fixed-width columns without nulls (ints, floats, timestamps): each
+ * batch's metadata says where every column buffer lies, so the rank reads each buffer straight
+ * into its place in one array per column (one copy, kernel to final array). Returns undefined
+ * when the blocks need the general path (nulls, strings, bool, dictionaries, compression).
+ */
+async function readFixedBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock[]): Promise<Data[] | undefined> {
+  const fields = info.schema.fields;
+  if (fields.some((f) => familyOf(f.type, f.name) !== 'fixed')) return undefined;
+  const metas: { rows: number; bufs: { offset: number; length: number }[]; body: number }[] = [];
+  for (const b of blocks) {
+    const meta = new Uint8Array(b.metaDataLength);
+    await readExactlyAt(fh, meta, b.offset, info.path);
+    const dv = new DataView(meta.buffer);
+    const pre = dv.getInt32(0, true) === -1 ? 8 : 4;
+    const len = pre === 8 ? dv.getInt32(4, true) : dv.getInt32(0, true);
+    const m = Message.decode(meta.subarray(pre, pre + len));
+    if (m.headerType !== MessageHeader.RecordBatch) return undefined;
+    const h = m.header() as unknown as { length: number; nodes: { length: number; nullCount: number }[]; buffers: { offset: number; length: number }[]; compression: unknown };
+    if (h.compression || h.nodes.length !== fields.length || h.nodes.some((n) => Number(n.nullCount) !== 0)) return undefined;
+    metas.push({ rows: Number(h.length), bufs: h.buffers.map((x) => ({ offset: Number(x.offset), length: Number(x.length) })), body: b.offset + b.metaDataLength });
+  }
+  const total = metas.reduce((a, m) => a + m.rows, 0);
+  const arrays = fields.map((f) => new (f.type as unknown as { ArrayType: new (n: number) => ArrayBufferView }).ArrayType(total));
+  let row = 0;
+  for (const m of metas) {
+    for (let k = 0; k < fields.length; k++) {
+      const a = arrays[k]!;
+      const bpe = (a as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+      const buf = m.bufs[2 * k + 1]!; // [validity, data] per fixed-width column
+      const n = m.rows * bpe;
+      if (buf.length < n) return undefined;
+      await readExactlyAt(fh, new Uint8Array(a.buffer, row * bpe, n), m.body + buf.offset, info.path);
+    }
+    row += m.rows;
+  }
+  return fields.map((f, k) => makeData({ type: f.type as never, length: total, data: arrays[k] as never } as never) as Data);
+}
+
 /** Reads blocks of one file into one buffer laid out as an IPC stream; returns its columns. */
 async function readBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock[]): Promise<Data[]> {
   const len = (b: FileBlock) => b.metaDataLength + b.bodyLength;
@@ -334,7 +440,7 @@ export async function readArrow(path: string, options: ReadArrowOptions = {}): P
       if (blocks.length === 0) continue;
       const fh = await open(infos[f]!.path, 'r');
       try {
-        parts.push(await readBlocks(fh, infos[f]!, blocks));
+        parts.push((await readFixedBlocks(fh, infos[f]!, blocks)) ?? (await readBlocks(fh, infos[f]!, blocks)));
       } finally {
         await fh.close();
       }

@@ -3,8 +3,11 @@
  * authenticated TCP connections (rank i connects to every j < i and accepts from every j > i).
  *
  * Messages are framed (frame.ts) and written header + payload views under cork/uncork, so
- * Node hands them to the kernel in one writev without concatenating. Receiving copies each
- * socket chunk once, straight into the message's own buffer.
+ * Node hands them to the kernel in one writev without concatenating them into a new buffer.
+ * Frames of at most 16 KiB are the exception: Node's writev costs more than copying them, so
+ * they go through a per-peer staging buffer, reused while writes complete at once. Receiving
+ * copies each socket chunk once, straight into the message's buffer (the posted receive's
+ * `into` buffer when it was matched at the first frame).
  *
  * The transport exists before its connections do: `context()` is synchronous, so sends
  * queue per peer and receives wait in the match queue until the mesh is up.

@@ -11,7 +11,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 
 describe.each(backends())('io examples on %s', (backend) => {
   it('examples/groupby.ts', async () => {
-    const p = backend === 'sab' ? 2 : 3;
+    const p = 2;
     const { stdout } = await run(process.execPath, ['bin/superstep.mjs', 'run', '-n', String(p), '--backend', backend, 'examples/groupby.ts', '30000'], { cwd: root, timeout: 120_000 });
     expect(stdout).toMatch(new RegExp(`groupby 30000 rows on ${p} ranks: write \\d+ ms, read \\d+ ms .* groupBy \\d+ ms .*matches the sequential result`));
     expect(stdout.match(/^(north|south|east|west|centre|islands|overseas|online) +rows/gm)?.length).toBe(8);
