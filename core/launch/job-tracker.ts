@@ -15,8 +15,12 @@ export interface JobHooks {
   teardown(): Promise<void>;
 }
 
-/** Errors that follow from another rank's failure rather than cause it. */
-const isEcho = (name: string) => name === 'AbortedError' || name === 'PeerGoneError';
+/**
+ * How much an error says about the cause: an abort is only an echo of another failure; a
+ * peer gone may be one (or the cause: a rank that left early); anything else is a cause.
+ */
+const weight = (name: string) => (name === 'AbortedError' ? 0 : name === 'PeerGoneError' ? 1 : 2);
+const isEcho = (name: string) => weight(name) < 2;
 
 export class JobTracker<T = unknown> {
   readonly promise: Promise<JobOutcome<T>>;
@@ -52,7 +56,7 @@ export class JobTracker<T = unknown> {
     if (this.statuses[rank]) return;
     const echo = this.failure !== undefined && isEcho(error.name);
     this.statuses[rank] = { rank, state: echo ? 'aborted' : 'failed', exitCode, error };
-    if (this.failure && isEcho(this.failure.error.name) && !isEcho(error.name)) {
+    if (this.failure && weight(error.name) > weight(this.failure.error.name)) {
       const first = this.statuses[this.failure.rank];
       if (first) first.state = 'aborted';
       this.failure = { rank, error };

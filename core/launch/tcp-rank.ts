@@ -45,10 +45,15 @@ process.on('message', async (m: TcpToRank) => {
     await transport.finishJob();
     post({ type: 'done', id: m.id, result });
   } catch (err) {
-    // A collective error (every rank raises it itself) must not pre-empt the others' reports.
-    if (!isCollectiveError(err)) transport.abort(err instanceof Error ? err.message : String(err));
-    else await transport.finishJob();
-    post({ type: 'error', id: m.id, error: toErrorInfo(err) });
+    if (isCollectiveError(err)) {
+      // Every rank raises it itself: finish in order, and let the others report theirs.
+      await transport.finishJob();
+      post({ type: 'error', id: m.id, error: toErrorInfo(err) });
+    } else {
+      // Report first, then abort: the launcher should hear the cause before the echoes.
+      post({ type: 'error', id: m.id, error: toErrorInfo(err) });
+      transport.abort(err instanceof Error ? err.message : String(err));
+    }
   }
 });
 

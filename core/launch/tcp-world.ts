@@ -8,8 +8,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { startCoordinator } from '../../comm/tcp/rendezvous.js';
-import { ArgumentError, ClosedError, isCollectiveError, type ErrorInfo } from '../../util/errors.js';
-import type { FromRank, JobSpec, RankStatus } from './protocol.js';
+import { ArgumentError, ClosedError, type ErrorInfo } from '../../util/errors.js';
+import { JobTracker, type JobHooks } from './job-tracker.js';
+import type { FromRank, JobSpec } from './protocol.js';
 import type { TcpToRank } from './tcp-rank.js';
 import type { JobOptions, JobOutcome, World, WorldOptions } from './world.js';
 
@@ -17,15 +18,6 @@ const kRankModule = new URL('./tcp-rank.ts', import.meta.url);
 const kTsx = import.meta.resolve('tsx');
 const kMaxProcs = 1024;
 
-interface ActiveJob {
-  id: number;
-  statuses: (RankStatus | undefined)[];
-  results: unknown[];
-  failure?: { rank: number; error: ErrorInfo };
-  settle(): void;
-  timer?: NodeJS.Timeout;
-  graceTimer?: NodeJS.Timeout;
-}
 
 /** A World whose ranks are local processes; `pids` lists them (for fault tests and tools). */
 export interface TcpWorld extends World {
@@ -56,7 +48,7 @@ class TcpLauncher implements TcpWorld {
   private readonly exited: Promise<void>[] = [];
   private readonly isExited: boolean[] = [];
   private nextJob = 1;
-  private active: ActiveJob | undefined;
+  private active: JobTracker | undefined;
   private dead = false;
   private closing: Promise<void> | undefined;
   private readonly graceMs: number;
@@ -120,39 +112,19 @@ class TcpLauncher implements TcpWorld {
 
   job<T>(spec: JobSpec, options: JobOptions = {}): Promise<JobOutcome<T>> {
     if (this.dead) return Promise.reject(new ClosedError('this world is closed (a previous job failed or close() was called)'));
-    if (this.active) return Promise.reject(new Error('a job is already running on this world'));
-    const id = this.nextJob++;
-    return new Promise<JobOutcome<T>>((resolve) => {
-      const job: ActiveJob = {
-        id,
-        statuses: new Array(this.size).fill(undefined),
-        results: new Array(this.size).fill(undefined),
-        settle: () => {
-          if (this.active !== job) return;
-          this.active = undefined;
-          clearTimeout(job.timer);
-          clearTimeout(job.graceTimer);
-          const statuses = job.statuses.map(
-            (s, rank) => s ?? { rank, state: 'aborted' as const, exitCode: 1, error: { name: 'AbortedError', message: 'stopped: did not finish within the grace period after the failure' } },
-          );
-          const ok = statuses.every((s) => s.state === 'ok');
-          const done = () => resolve({ ok, statuses, results: job.results as (T | undefined)[], failure: job.failure });
-          if (ok) done();
-          else void this.teardown().then(done);
-        },
-      };
-      this.active = job;
-      if (options.timeoutMs !== undefined) {
-        job.timer = setTimeout(() => {
-          const error = { name: 'TimeoutError', message: `job did not finish within ${options.timeoutMs} ms` };
-          for (let r = 0; r < this.size; r++) job.statuses[r] ??= { rank: r, state: 'timeout', exitCode: 124, error };
-          job.failure ??= { rank: -1, error };
-          job.settle();
-        }, options.timeoutMs);
-      }
-      for (const c of this.children) this.post(c, { type: 'job', id, spec });
-    });
+    if (this.active && !this.active.done) return Promise.reject(new Error('a job is already running on this world'));
+    const job = new JobTracker<T>(this.nextJob++, this.size, this.hooks, this.graceMs, options.timeoutMs);
+    this.active = job as JobTracker;
+    for (const c of this.children) this.post(c, { type: 'job', id: job.id, spec });
+    return job.promise;
   }
+
+  private readonly hooks: JobHooks = {
+    abort: (rank, error) => {
+      for (let r = 0; r < this.size; r++) if (r !== rank) this.post(this.children[r]!, { type: 'abort', rank, reason: error.message });
+    },
+    teardown: () => this.teardown(),
+  };
 
   private post(child: ChildProcess, m: TcpToRank): void {
     if (child.connected) child.send(m, (err) => void err);
@@ -160,49 +132,22 @@ class TcpLauncher implements TcpWorld {
 
   private onMessage(rank: number, m: FromRank): void {
     const job = this.active;
-    if (!job || m.type === 'ready' || !('id' in m) || m.id !== job.id) return;
-    if (m.type === 'done') {
-      job.statuses[rank] ??= { rank, state: 'ok', exitCode: 0 };
-      job.results[rank] = m.result;
-    } else if (m.type === 'error') {
-      this.record(job, rank, m.error);
-    }
-    this.maybeSettle(job);
+    if (!job || job.done || m.type === 'ready' || !('id' in m) || m.id !== job.id) return;
+    if (m.type === 'done') job.finished(rank, m.result);
+    else if (m.type === 'error') job.failed(rank, m.error);
   }
 
   private onFailure(rank: number, error: ErrorInfo): void {
-    const job = this.active;
-    if (!job) return;
-    this.record(job, rank, error);
-    this.maybeSettle(job);
+    if (this.active && !this.active.done) this.active.failed(rank, error);
   }
 
   private onExit(rank: number, code: number | null, signal: NodeJS.Signals | null): void {
     this.isExited[rank] = true;
     const job = this.active;
-    if (!job || job.statuses[rank]) return;
+    if (!job || job.done) return;
     // A rank that leaves in the middle of a job (process.exit, a crash, SIGKILL) fails it.
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    this.record(job, rank, { name: 'ExitError', message: `rank ${rank} ${how} before its job finished` }, code || 1);
-    this.maybeSettle(job);
-  }
-
-  /** Records a failure: the first one is the cause; it aborts the job on every rank. */
-  private record(job: ActiveJob, rank: number, error: ErrorInfo, exitCode = 1): void {
-    if (job.statuses[rank]) return;
-    const isEcho = job.failure !== undefined && (error.name === 'AbortedError' || error.name === 'PeerGoneError');
-    job.statuses[rank] = { rank, state: isEcho ? 'aborted' : 'failed', exitCode, error };
-    if (!job.failure) {
-      job.failure = { rank, error };
-      if (!isCollectiveError(error)) {
-        for (let r = 0; r < this.size; r++) if (r !== rank) this.post(this.children[r]!, { type: 'abort', rank, reason: error.message });
-      }
-      job.graceTimer = setTimeout(() => job.settle(), this.graceMs);
-    }
-  }
-
-  private maybeSettle(job: ActiveJob): void {
-    if (job.statuses.every((s) => s !== undefined)) job.settle();
+    job.failed(rank, { name: 'ExitError', message: `rank ${rank} ${how} before its job finished` }, code || 1);
   }
 
   /** Kills every rank process and waits until all are gone; the world cannot run jobs afterwards. */
