@@ -1,14 +1,14 @@
 /**
  * The sab backend: ranks are worker threads of one process; every ordered pair of ranks
- * has an SPSC ring (ring.ts) and every rank a doorbell slot that peers bump after they
- * write to it or read from it.
+ * has an SPSC ring (ring.ts), and every rank a doorbell that peers bump only to wake it
+ * from sleep.
  *
  * One progress engine per rank moves bytes: it pushes queued sends into outgoing rings and
  * drains incoming rings into the match queue. It runs whenever an operation is pending:
- * first a short spin that yields to microtasks between looks (so the latency of a
- * ping-pong stays well under a microsecond), then Atomics.waitAsync on the doorbell, which
- * frees the event loop. With more ranks than cores the spin is cut short so that waiting
- * ranks give their core to the ones with work.
+ * first a short spin that polls the rings themselves (no shared counter written on the hot
+ * path) and yields to microtasks between looks, then Atomics.waitAsync on the doorbell,
+ * which frees the event loop. With more ranks than cores the spin is cut short so that
+ * waiting ranks give their core to the ones with work.
  */
 import { availableParallelism } from 'node:os';
 import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../util/errors.js';
@@ -117,6 +117,8 @@ export class SabTransport implements Transport {
   private queuedSends = 0;
   private rr = 0;
   private epoch = 0;
+  /** Per destination: free ring bytes after the last attempt to push queued sends. */
+  private readonly lastFree: number[] = [];
   private slab = new Uint8Array(kSlabBytes);
   private slabOff = 0;
   /** Receives matched at header time whose payload is still streaming in. */
@@ -134,6 +136,7 @@ export class SabTransport implements Transport {
       this.in.push(i && new Ring(i, 'consumer'));
       this.sendQueues.push([]);
       this.partials.push(undefined);
+      this.lastFree.push(0);
     }
     this.barrierGen = Atomics.load(this.ctl, slot(rank, kBarrier));
     const oversubscribed = this.size > availableParallelism();
@@ -226,14 +229,8 @@ export class SabTransport implements Transport {
     const { entry, promise } = this.queue.post(source, context, tag, into);
     // Short synchronous spin: a reply that is about to land costs a fraction of a
     // microsecond this way, against tens for a trip through the event loop.
-    const bell = slot(this.rank, kDoorbell);
-    let seen = Atomics.load(this.ctl, bell);
     for (let i = 0; i < this.syncSpin && !entry.done; i++) {
-      const now = Atomics.load(this.ctl, bell);
-      if (now !== seen) {
-        seen = now;
-        this.progress();
-      }
+      if (this.anyChange()) this.progress();
     }
     if (!entry.done) this.drive();
     return promise;
@@ -322,6 +319,16 @@ export class SabTransport implements Transport {
     const ring = this.out[dest]!;
     const q = this.sendQueues[dest]!;
     let wrote = false;
+    try {
+      this.pushSendsInto(dest, ring, q, () => (wrote = true));
+    } finally {
+      // What anyChange compares with: the room left when we could write no more.
+      this.lastFree[dest] = ring.free();
+    }
+    if (wrote) this.ring(dest);
+  }
+
+  private pushSendsInto(dest: number, ring: Ring, q: OutgoingSend[], wrote: () => void): void {
     while (q.length) {
       const s = q[0]!;
       let free = ring.free();
@@ -331,7 +338,7 @@ export class SabTransport implements Transport {
         ring.publish(kRecordHeaderBytes);
         s.done = kRecordHeaderBytes;
         free -= kRecordHeaderBytes;
-        wrote = true;
+        wrote();
       }
       // Find where we are in the parts and copy chunk by chunk, publishing each.
       let skip = s.done - kRecordHeaderBytes;
@@ -350,7 +357,7 @@ export class SabTransport implements Transport {
           off += n;
           free -= n;
           s.done += n;
-          wrote = true;
+          wrote();
         }
         if (off < part.byteLength) break;
       }
@@ -359,7 +366,6 @@ export class SabTransport implements Transport {
       this.queuedSends--;
       s.resolve();
     }
-    if (wrote) this.ring(dest);
   }
 
   /** Reads whatever has arrived from `source`, completing messages in order. */
@@ -449,11 +455,33 @@ export class SabTransport implements Transport {
     this.queue.deliver(msg);
   }
 
-  /** Bumps a rank's doorbell; wakes it only if it sleeps (or when forced). */
+  /**
+   * Wakes `rank` if it sleeps. A rank that is awake polls the rings themselves (anyChange),
+   * so the common case costs one load here and no shared write at all.
+   */
   private ring(rank: number, force = false): void {
-    const i = slot(rank, kDoorbell);
-    Atomics.add(this.ctl, i, 1);
-    if (force || Atomics.load(this.ctl, slot(rank, kSleeping)) !== 0) Atomics.notify(this.ctl, i);
+    if (force || Atomics.load(this.ctl, slot(rank, kSleeping)) !== 0) {
+      const i = slot(rank, kDoorbell);
+      Atomics.add(this.ctl, i, 1);
+      Atomics.notify(this.ctl, i);
+    }
+  }
+
+  /**
+   * True if something this rank waits for may have moved since the last progress(): data in
+   * an incoming ring (progress drains them all), room freed in a ring a queued send waits
+   * on, a waiter's condition, or an abort.
+   */
+  private anyChange(): boolean {
+    for (let s = 0; s < this.size; s++) {
+      const r = this.in[s];
+      if (r !== undefined && r.used() > 0) return true;
+    }
+    if (this.queuedSends > 0) {
+      for (let d = 0; d < this.size; d++) if (this.sendQueues[d]!.length && this.out[d]!.free() > this.lastFree[d]!) return true;
+    }
+    for (const w of this.waiters) if (w.ready()) return true;
+    return Atomics.load(this.ctl, kAbort) !== 0;
   }
 
   private waitUntil(ready: () => boolean, collective = false): Promise<void> {
@@ -494,7 +522,6 @@ export class SabTransport implements Transport {
     let slept = false;
     try {
       for (;;) {
-        const seen = Atomics.load(this.ctl, bell);
         this.progress();
         this.settleWaiters();
         if (!this.hasWork()) return;
@@ -512,7 +539,7 @@ export class SabTransport implements Transport {
         let changed = false;
         for (let i = 0; i < this.spinBudget; i++) {
           await undefined;
-          if (Atomics.load(this.ctl, bell) !== seen) {
+          if (this.anyChange()) {
             changed = true;
             break;
           }
@@ -520,9 +547,13 @@ export class SabTransport implements Transport {
         }
         if (changed) continue;
         // Sleep. A pending waitAsync does not keep the event loop alive, so a timer does.
+        // Order matters: read the bell, announce sleep, look once more, then wait on the
+        // value read first; a peer that published before our look is seen by the look, one
+        // that published after it sees `sleeping` and bumps the bell, ending the wait.
         keepAlive ??= setInterval(() => {}, 1 << 30);
+        const seen = Atomics.load(this.ctl, bell);
         Atomics.store(this.ctl, sleeping, 1);
-        if (Atomics.load(this.ctl, bell) === seen) {
+        if (!this.anyChange()) {
           const w = Atomics.waitAsync(this.ctl, bell, seen, this.sleepMs);
           if (w.async) await w.value;
         }

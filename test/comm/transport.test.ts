@@ -45,10 +45,13 @@ describe.each(backends())('transport contract on %s', (backend) => {
       got.forEach((g, r) => expect(g).toEqual({ probed: ((r + p - 1) % p) + 3, after: ((r + p - 1) % p) + 3, barrier: true }));
     });
 
-    it.skipIf(p === 1)('a receive from a rank that has finished fails with PeerGoneError naming it', async () => {
-      const got = await callAll<string>(backend, p, 'transport-patterns.ts', 'receiveFromFinished', [], kTimeout);
-      expect(got).toEqual(['done', ...Array(p - 1).fill('PeerGoneError:0')]);
-    });
+    // Needs a second rank to finish first: defined for P > 1 only.
+    if (p > 1) {
+      it('a receive from a rank that has finished fails with PeerGoneError naming it', async () => {
+        const got = await callAll<string>(backend, p, 'transport-patterns.ts', 'receiveFromFinished', [], kTimeout);
+        expect(got).toEqual(['done', ...Array(p - 1).fill('PeerGoneError:0')]);
+      });
+    }
   });
 
   it('a 3 MiB message crosses every pair of a 3-rank ring intact', async () => {
