@@ -2,6 +2,7 @@
  * The bench runner's pure parts: parsing bench lines, converting units, computing ratios,
  * and rendering the markdown table and SVG charts. bench/run.ts does the running.
  */
+import type { World } from '../core/launch/world.js';
 
 /** One line a bench printed (see bench/README.md for the schema). */
 export interface BenchLine {
@@ -183,4 +184,16 @@ export function ratiosSvg(ratios: readonly Ratio[], title: string): string {
   });
   out.push('</svg>');
   return out.join('\n') + '\n';
+}
+
+/** Runs `fn` of module `url` as a job `runs` times and returns the median of rank 0's results. */
+export async function medianOfJobs(world: World, url: string, fn: string, args: unknown[], runs = 5): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const out = await world.job<number>({ kind: 'call', url, fn, args }, { timeoutMs: 60_000 });
+    if (!out.ok) throw new Error(`${fn} failed: ${out.failure?.error.message}`);
+    xs.push(out.results[0]!);
+  }
+  xs.sort((a, b) => a - b);
+  return xs[xs.length >> 1]!;
 }

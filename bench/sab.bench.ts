@@ -5,21 +5,13 @@
  *   node --import tsx bench/sab.bench.ts
  */
 import { startWorld } from '../core/launch/world.js';
+import { medianOfJobs } from './lib.js';
 
 const url = new URL('./sab-ranks.ts', import.meta.url).href;
 const line = (o: Record<string, unknown>) => console.log(JSON.stringify({ backend: 'sab', ...o }));
 const progress = (s: string) => process.stderr.write(`sab.bench: ${s}\n`);
 
-async function median(world: Awaited<ReturnType<typeof startWorld>>, fn: string, args: unknown[], runs = 5): Promise<number> {
-  const xs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const out = await world.job<number>({ kind: 'call', url, fn, args }, { timeoutMs: 60_000 });
-    if (!out.ok) throw new Error(`${fn} failed: ${out.failure?.error.message}`);
-    xs.push(out.results[0]!);
-  }
-  xs.sort((a, b) => a - b);
-  return xs[xs.length >> 1]!;
-}
+const median = (world: Awaited<ReturnType<typeof startWorld>>, fn: string, args: unknown[], runs = 5) => medianOfJobs(world, url, fn, args, runs);
 
 const w2 = await startWorld({ procs: 2 });
 try {

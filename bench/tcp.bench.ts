@@ -8,21 +8,13 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { startWorld } from '../core/launch/world.js';
+import { medianOfJobs } from './lib.js';
 
 const url = new URL('./sab-ranks.ts', import.meta.url).href; // backend-neutral rank programs
 const line = (o: Record<string, unknown>) => console.log(JSON.stringify({ backend: 'tcp', ...o }));
 const progress = (s: string) => process.stderr.write(`tcp.bench: ${s}\n`);
 
-async function median(world: Awaited<ReturnType<typeof startWorld>>, fn: string, args: unknown[], runs = 5): Promise<number> {
-  const xs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const out = await world.job<number>({ kind: 'call', url, fn, args }, { timeoutMs: 60_000 });
-    if (!out.ok) throw new Error(`${fn} failed: ${out.failure?.error.message}`);
-    xs.push(out.results[0]!);
-  }
-  xs.sort((a, b) => a - b);
-  return xs[xs.length >> 1]!;
-}
+const median = (world: Awaited<ReturnType<typeof startWorld>>, fn: string, args: unknown[], runs = 5) => medianOfJobs(world, url, fn, args, runs);
 
 /**
  * Plain Node over loopback, as node_limits.mjs measures it: 8-byte ping-pong with an echo

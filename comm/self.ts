@@ -4,7 +4,7 @@
  */
 import { AbortedError, ArgumentError, ClosedError } from '../util/errors.js';
 import { MatchQueue } from './matching.js';
-import { ANY_SOURCE, payloadLength, payloadParts, type Message, type MessageInfo, type Payload, type Transport, type TransportStats } from './transport.js';
+import { ANY_SOURCE, concatPayload, payloadLength, payloadParts, type Message, type MessageInfo, type Payload, type Transport, type TransportStats } from './transport.js';
 
 export function createSelfTransport(): Transport {
   return new SelfTransport();
@@ -22,12 +22,7 @@ class SelfTransport implements Transport {
   send(dest: number, context: number, tag: number, payload: Payload): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError('transport is closed', 0));
     if (dest !== 0) return Promise.reject(new ArgumentError('dest', 'a rank in 0..0', dest, 0));
-    const data = new Uint8Array(payloadLength(payload));
-    let off = 0;
-    for (const p of payloadParts(payload)) {
-      data.set(p, off);
-      off += p.byteLength;
-    }
+    const data = concatPayload(payloadParts(payload), payloadLength(payload));
     this.stats.bytesSent += data.byteLength;
     this.stats.messagesSent++;
     this.stats.bytesReceived += data.byteLength;

@@ -99,6 +99,17 @@ export function payloadLength(payload: Payload): number {
   return n;
 }
 
+/** The payload's parts copied into one new buffer (a send to self: the receiver owns it). */
+export function concatPayload(parts: readonly Uint8Array[], length: number): Uint8Array {
+  const data = new Uint8Array(length);
+  let off = 0;
+  for (const p of parts) {
+    data.set(p, off);
+    off += p.byteLength;
+  }
+  return data;
+}
+
 /** Payload as a list of parts. */
 export function payloadParts(payload: Payload): readonly Uint8Array[] {
   return payload instanceof Uint8Array ? [payload] : payload;

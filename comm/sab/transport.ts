@@ -15,6 +15,7 @@ import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../u
 import { MatchQueue, type Posted } from '../matching.js';
 import {
   ANY_SOURCE,
+  concatPayload,
   payloadLength,
   payloadParts,
   type Message,
@@ -71,6 +72,8 @@ export interface SabTransportOptions {
   shareRelay?: (buffer: SharedArrayBuffer) => Promise<SharedArrayBuffer[]>;
   /** Spin iterations before sleeping; default scales with ranks per core. */
   spin?: number;
+  /** How long the progress loop spins before it sleeps, in ms (default 5; 0.05 with more ranks than cores). */
+  spinMs?: number;
   /** Iterations of the synchronous spin in recv before handing over to the async loop. */
   syncSpin?: number;
   /** How long one sleep lasts before liveness is re-checked, in ms. */
@@ -109,6 +112,7 @@ export class SabTransport implements Transport {
   private readonly queue = new MatchQueue();
   private readonly waiters = new Set<Waiter>();
   private readonly spinBudget: number;
+  private readonly spinMs: number;
   private readonly syncSpin: number;
   private readonly sleepMs: number;
   private driving = false;
@@ -140,7 +144,11 @@ export class SabTransport implements Transport {
     }
     this.barrierGen = Atomics.load(this.ctl, slot(rank, kBarrier));
     const oversubscribed = this.size > availableParallelism();
-    this.spinBudget = options.spin ?? (oversubscribed ? 20 : 4000);
+    // Waking a sleeper through Atomics.waitAsync takes milliseconds here (measured 2-4 ms in
+    // a rank thread), so a wait shorter than that is cheaper spun than slept; and a short
+    // spin lets one late rank push its partner to sleep, which then wakes late in turn.
+    this.spinBudget = options.spin ?? (oversubscribed ? 20 : 1 << 30);
+    this.spinMs = options.spinMs ?? (oversubscribed ? 0.05 : 5);
     this.syncSpin = options.syncSpin ?? (oversubscribed ? 0 : 20000);
     this.sleepMs = options.sleepMs ?? 50;
     this.shareRelay = options.shareRelay;
@@ -174,13 +182,7 @@ export class SabTransport implements Transport {
     this.stats.messagesSent++;
     if (dest === this.rank) {
       // Buffered send to self: one copy into a buffer the receiver will own.
-      const data = new Uint8Array(length);
-      let off = 0;
-      for (const p of parts) {
-        data.set(p, off);
-        off += p.byteLength;
-      }
-      this.arrived(this.rank, context, tag, data);
+      this.arrived(this.rank, context, tag, concatPayload(parts, length));
       return Promise.resolve();
     }
     const q = this.sendQueues[dest]!;
@@ -537,7 +539,9 @@ export class SabTransport implements Transport {
         }
         // Spin, yielding to microtasks so that continuations of settled operations run.
         let changed = false;
+        const spinUntil = performance.now() + this.spinMs;
         for (let i = 0; i < this.spinBudget; i++) {
+          if ((i & 63) === 63 && performance.now() > spinUntil) break;
           await undefined;
           if (this.anyChange()) {
             changed = true;

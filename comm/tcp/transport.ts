@@ -21,7 +21,7 @@
 import net, { type Server, type Socket } from 'node:net';
 import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../util/errors.js';
 import { MatchQueue, type Posted } from '../matching.js';
-import { ANY_SOURCE, payloadLength, payloadParts, type Message, type MessageInfo, type Payload, type Transport, type TransportStats } from '../transport.js';
+import { ANY_SOURCE, concatPayload, payloadLength, payloadParts, type Message, type MessageInfo, type Payload, type Transport, type TransportStats } from '../transport.js';
 import { FrameDecoder, encodeFrames, kAbort, kBye, kData, kDefaultMaxFrameBytes, kDefaultMaxMessageBytes, kFin, kPing, type Frame } from './frame.js';
 import { acceptHandshake, connectHandshake, kRolePeer } from './handshake.js';
 import { connected } from './rendezvous.js';
@@ -273,13 +273,7 @@ export class TcpTransport implements Transport {
     this.stats.bytesSent += length;
     this.stats.messagesSent++;
     if (dest === this.rank) {
-      const data = new Uint8Array(length);
-      let off = 0;
-      for (const p of parts) {
-        data.set(p, off);
-        off += p.byteLength;
-      }
-      this.arrived(this.rank, context, tag, data);
+      this.arrived(this.rank, context, tag, concatPayload(parts, length));
       return Promise.resolve();
     }
     return this.write(dest, encodeFrames(kData, context, tag, this.epoch, parts, length, this.maxFrame));
