@@ -405,13 +405,18 @@ export class Communicator {
     const dt = this.checkArray(data, 'data');
     const got = await gatherToRoot(this.chan(c), root, bytesOf(data));
     if (!got) return undefined;
+    return this.concatEqual(c, 'gather', data, dt, got, options.out);
+  }
+
+  /** Every rank's equal-length part (`got`, with this rank's own `data`) laid out in rank order. */
+  private concatEqual<T extends TypedArray>(c: Core, what: string, data: T, dt: DType, got: readonly (Uint8Array | undefined)[], into?: T): T {
     const n = data.length;
-    const out = options.out ?? (new kDTypes[dt].ctor(n * c.size) as T);
+    const out = into ?? (new kDTypes[dt].ctor(n * c.size) as T);
     this.checkOut(c, out, n * c.size, dt);
     const bpe = kDTypes[dt].bytes;
     for (let r = 0; r < c.size; r++) {
       const part = r === c.rank ? bytesOf(data) : got[r]!;
-      if (part.byteLength !== n * bpe) throw this.countMismatch(c, 'gather', r, part.byteLength / bpe, n);
+      if (part.byteLength !== n * bpe) throw this.countMismatch(c, what, r, part.byteLength / bpe, n);
       bytesOf(out).set(part, r * n * bpe);
     }
     return out;
@@ -488,16 +493,7 @@ export class Communicator {
     const c = this.core();
     const dt = this.checkArray(data, 'data');
     const got = await directAllgather(this.chan(c), bytesOf(data));
-    const n = data.length;
-    const out = options.out ?? (new kDTypes[dt].ctor(n * c.size) as T);
-    this.checkOut(c, out, n * c.size, dt);
-    const bpe = kDTypes[dt].bytes;
-    for (let r = 0; r < c.size; r++) {
-      const part = r === c.rank ? bytesOf(data) : got[r]!;
-      if (part.byteLength !== n * bpe) throw this.countMismatch(c, 'allgather', r, part.byteLength / bpe, n);
-      bytesOf(out).set(part, r * n * bpe);
-    }
-    return out;
+    return this.concatEqual(c, 'allgather', data, dt, got, options.out);
   }
 
   /** Every rank gets every rank's array (any lengths): data, counts and displs. */
