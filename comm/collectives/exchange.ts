@@ -28,19 +28,8 @@ export async function scatterFromRoot(ch: Chan, root: number, parts: Payload[] |
 }
 
 /** Every rank sends `mine` to every other; returns what each sent (own slot undefined). */
-export async function directAllgather(ch: Chan, mine: Payload): Promise<(Uint8Array | undefined)[]> {
-  const { rank: r, size: p } = ch;
-  const sends: Promise<void>[] = [];
-  for (let k = 1; k < p; k++) sends.push(ch.send((r + k) % p, mine));
-  const out: (Uint8Array | undefined)[] = new Array(p).fill(undefined);
-  const recvs: Promise<void>[] = [];
-  for (let k = 1; k < p; k++) {
-    const s = (r - k + p) % p;
-    recvs.push(ch.recv(s).then((b) => void (out[s] = b)));
-  }
-  await Promise.all(recvs);
-  await Promise.all(sends);
-  return out;
+export function directAllgather(ch: Chan, mine: Payload): Promise<(Uint8Array | undefined)[]> {
+  return pairwiseAlltoall(ch, new Array<Payload>(ch.size).fill(mine));
 }
 
 /**
