@@ -23,6 +23,7 @@ import {
   type KeyValue,
 } from './frame-kernels.js';
 import { columnsOf, decodeColumns, encodeColumns, shuffle, toTable } from './frame-ipc.js';
+import { GroupTable, aggregateLocal, emptyPartial, groupIds, mergePartial } from './frame-groupby.js';
 
 /** A column's local values as given to filter/withColumn functions. */
 export type ColumnValues = TypedArray | (string | null)[];
@@ -481,14 +482,13 @@ export class GroupedFrame {
     const keyIdx = this.keys.map((k) => f.indexOf(k));
     const cols = [...new Set(outs.map((o) => o.col).filter((c): c is string => c !== undefined))];
     const colIdx = cols.map((c) => f.indexOf(c));
+    const needsNum = cols.map((c) => outs.some((o) => o.col === c && o.op !== 'count'));
     colIdx.forEach((k, j) => {
-      const needsNum = outs.some((o) => o.col === cols[j] && o.op !== 'count');
       const fam = familyOf(f.schema.fields[k]!.type);
-      if (needsNum && fam !== 'fixed' && fam !== 'bool') throw new ArgumentError(`spec (column ${cols[j]})`, 'a numeric column for sum/mean/min/max (count works on any)', String(f.schema.fields[k]!.type), world.rank);
+      if (needsNum[j] && fam !== 'fixed' && fam !== 'bool') throw new ArgumentError(`spec (column ${cols[j]})`, 'a numeric column for sum/mean/min/max (count works on any)', String(f.schema.fields[k]!.type), world.rank);
     });
     // Phase 1: local pre-aggregation into partials (keys, rows, per column: n, sum, min, max).
-    const local = groupIds(keyIdx.map((k) => f.columns[k]!), f.localRows);
-    const partial = partialAggregate(f, local, keyIdx, colIdx);
+    const partial = partialAggregate(f, keyIdx, colIdx, needsNum);
     // Phase 2: partials go to the rank owning each group's key hash; merge there.
     const pSchema = partialSchema(f, keyIdx, cols);
     const nk = keyIdx.length;
@@ -496,19 +496,13 @@ export class GroupedFrame {
     const merged = groupIds(got.slice(0, nk), got[0]?.length ?? 0);
     const g = merged.count;
     const rows = new Float64Array(g);
-    const acc = cols.map(() => ({ n: new Float64Array(g), s: new Float64Array(g), lo: new Float64Array(g).fill(Infinity), hi: new Float64Array(g).fill(-Infinity) }));
     const rowsIn = got[nk]!.values as Float64Array;
     for (let i = 0; i < merged.gid.length; i++) rows[merged.gid[i]!]! += rowsIn[i]!;
-    cols.forEach((_, j) => {
+    const acc = cols.map((_, j) => {
       const [n, s, lo, hi] = [0, 1, 2, 3].map((q) => got[nk + 1 + 4 * j + q]!.values as Float64Array);
-      const a = acc[j]!;
-      for (let i = 0; i < merged.gid.length; i++) {
-        const x = merged.gid[i]!;
-        a.n[x]! += n![i]!;
-        a.s[x]! += s![i]!;
-        if (lo![i]! < a.lo[x]! || Number.isNaN(lo![i]!)) a.lo[x] = Number.isNaN(a.lo[x]!) ? a.lo[x]! : lo![i]!;
-        if (hi![i]! > a.hi[x]! || Number.isNaN(hi![i]!)) a.hi[x] = Number.isNaN(a.hi[x]!) ? a.hi[x]! : hi![i]!;
-      }
+      const a = emptyPartial(g);
+      mergePartial(a, merged.gid, { n: n!, s: s!, lo: lo!, hi: hi! });
+      return a;
     });
     const fields = keyIdx.map((k) => f.schema.fields[k]!);
     const out = got.slice(0, nk).map((c) => take(c, merged.first));
@@ -537,82 +531,6 @@ export class GroupedFrame {
 // Helpers
 // -------
 
-interface Groups {
-  gid: Int32Array;
-  /** First row of each group. */
-  first: Int32Array;
-  count: number;
-}
-
-/** Dense group ids of rows by the values of `keys` (fast paths for one number or dictionary key). */
-function groupIds(keys: readonly Data[], n: number): Groups {
-  const gid = new Int32Array(n);
-  const first: number[] = [];
-  if (keys.length === 1 && familyOf(keys[0]!.type) === 'dict') {
-    const d = keys[0]!;
-    const idx = d.values as unknown as { [i: number]: number };
-    const strings = dictStrings(d);
-    // Equal strings may sit at several dictionary indices: map index -> first index of its string.
-    const canon = new Map<string, number>();
-    const slot = new Int32Array(strings.length + 1).fill(-1);
-    const alias = strings.map((s, j) => { const c = canon.get(s ?? ''); if (c === undefined) { canon.set(s ?? '', j); return j; } return c; });
-    for (let i = 0; i < n; i++) {
-      const s = isValid(d, i) ? alias[idx[i]!]! : strings.length;
-      let x = slot[s]!;
-      if (x < 0) {
-        x = slot[s] = first.length;
-        first.push(i);
-      }
-      gid[i] = x;
-    }
-    return { gid, first: Int32Array.from(first), count: first.length };
-  }
-  if (keys.length === 1 && keys[0]!.nullCount === 0 && familyOf(keys[0]!.type) === 'fixed' && !(keys[0]!.values instanceof BigInt64Array || keys[0]!.values instanceof BigUint64Array)) {
-    // Hot path: one number key without nulls, straight from the typed array.
-    const v = keys[0]!.values as unknown as { [i: number]: number };
-    const m = new Map<number, number>();
-    for (let i = 0; i < n; i++) {
-      const key = v[i]!;
-      let x = m.get(key);
-      if (x === undefined) {
-        x = first.length;
-        m.set(key, x);
-        first.push(i);
-      }
-      gid[i] = x;
-    }
-    return { gid, first: Int32Array.from(first), count: first.length };
-  }
-  if (keys.length === 1 && familyOf(keys[0]!.type) !== 'utf8' && !(keys[0]!.values instanceof BigInt64Array || keys[0]!.values instanceof BigUint64Array)) {
-    const get = valueGetter(keys[0]!);
-    const m = new Map<KeyValue, number>();
-    for (let i = 0; i < n; i++) {
-      const v = get(i);
-      let x = m.get(v);
-      if (x === undefined) {
-        x = first.length;
-        m.set(v, x);
-        first.push(i);
-      }
-      gid[i] = x;
-    }
-    return { gid, first: Int32Array.from(first), count: first.length };
-  }
-  const gets = keys.map(valueGetter);
-  const m = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const k = keyString(gets.map((g) => g(i)));
-    let x = m.get(k);
-    if (x === undefined) {
-      x = first.length;
-      m.set(k, x);
-      first.push(i);
-    }
-    gid[i] = x;
-  }
-  return { gid, first: Int32Array.from(first), count: first.length };
-}
-
 function partialSchema(f: DistFrame, keyIdx: number[], cols: string[]): Schema {
   const fields = keyIdx.map((k) => f.schema.fields[k]!);
   fields.push(new Field('\u0000rows', new Float64(), false));
@@ -620,39 +538,28 @@ function partialSchema(f: DistFrame, keyIdx: number[], cols: string[]): Schema {
   return new Schema(fields);
 }
 
-function partialAggregate(f: DistFrame, g: Groups, keyIdx: number[], colIdx: number[]): Data[] {
-  const m = g.count;
-  const out: Data[] = keyIdx.map((k) => take(f.columns[k]!, g.first));
-  const rows = new Float64Array(m);
-  for (let i = 0; i < g.gid.length; i++) rows[g.gid[i]!]!++;
-  out.push(makeData({ type: new Float64(), length: m, data: rows }));
-  for (const k of colIdx) {
+function partialAggregate(f: DistFrame, keyIdx: number[], colIdx: number[], needsNum: boolean[]): Data[] {
+  const table = new GroupTable(keyIdx.map((k) => f.columns[k]!), f.localRows);
+  const inputs = colIdx.map((k, j) => {
     const d = f.columns[k]!;
-    const n = new Float64Array(m);
-    const s = new Float64Array(m);
-    const lo = new Float64Array(m).fill(Infinity);
-    const hi = new Float64Array(m).fill(-Infinity);
-    const fam = familyOf(d.type);
-    if (fam === 'fixed' || fam === 'bool') {
-      const numeric = fam === 'fixed' && !(d.values instanceof BigInt64Array || d.values instanceof BigUint64Array);
-      const vals = numeric ? (d.values as unknown as { [i: number]: number }) : undefined;
-      const get = numeric ? undefined : numberGetter(d);
-      const nulls = d.nullCount > 0;
-      const gid = g.gid;
-      for (let i = 0; i < gid.length; i++) {
-        if (nulls && !isValid(d, i)) continue;
-        const x = gid[i]!;
-        const v = vals ? vals[i]! : get!(i);
-        n[x]!++;
-        s[x]! += v;
-        if (v < lo[x]! || v !== v) lo[x] = lo[x] !== lo[x] ? lo[x]! : v;
-        if (v > hi[x]! || v !== v) hi[x] = hi[x] !== hi[x] ? hi[x]! : v;
-      }
-    } else {
-      for (let i = 0; i < g.gid.length; i++) if (isValid(d, i)) n[g.gid[i]!]!++;
-    }
-    for (const a of [n, s, lo, hi]) out.push(makeData({ type: new Float64(), length: m, data: a }));
-  }
+    return { values: needsNum[j] ? numbersOf(d) : null, nulls: d.nullCount > 0 && d.nullBitmap ? d.nullBitmap : null };
+  });
+  const { rows, partials } = aggregateLocal(table, inputs, f.localRows);
+  const m = table.count;
+  const first = table.firstRows();
+  const out: Data[] = keyIdx.map((k) => take(f.columns[k]!, first));
+  out.push(makeData({ type: new Float64(), length: m, data: rows }));
+  for (const a of partials) for (const q of [a.n, a.s, a.lo, a.hi]) out.push(makeData({ type: new Float64(), length: m, data: q }));
+  return out;
+}
+
+/** A numeric column's values as numbers: the typed array itself, or converted (bool, 64-bit ints). */
+function numbersOf(d: Data): ArrayLike<number> {
+  const v = d.values as unknown as ArrayLike<number | bigint>;
+  if (familyOf(d.type) === 'fixed' && !(v instanceof BigInt64Array || v instanceof BigUint64Array)) return v as ArrayLike<number>;
+  const get = numberGetter(d);
+  const out = new Float64Array(d.length);
+  for (let i = 0; i < out.length; i++) out[i] = get(i);
   return out;
 }
 
