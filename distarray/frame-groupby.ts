@@ -104,22 +104,50 @@ export class GroupTable {
       // Runs of rows whose keys are already in the table take the tight loop.
       i = nulls === null ? probeRun(w, i, end, out, start, this.tkey, this.tgid, this.bits) : probeValidRun(w, nulls, i, end, out, start, this.tkey, this.tgid, this.bits);
       if (i < end && (nulls === null || ((nulls[i >> 3]! >> (i & 7)) & 1) === 1)) {
-        // Row i has a new key: insert it (and grow the table past a quarter full).
-        const k = w[i]!;
-        const mask = (1 << this.bits) - 1;
-        let h = Math.imul(k, kGolden) >>> (32 - this.bits);
-        while (this.tgid[h]! >= 0) h = (h + 1) & mask;
-        const g = this.newGroup(i);
-        this.tkey[h] = k;
-        this.tgid[h] = g;
-        out[i - start] = g;
-        if (4 * this.count > 1 << this.bits) {
-          const tkey = this.tkey;
-          this.rehash(this.bits + 1, (s) => Math.imul(tkey[s]!, kGolden));
-        }
+        out[i - start] = this.insert(w[i]!, i);
         i++;
       }
     }
+  }
+
+  /** Whether idsAccumulate applies: a one-word key without nulls. */
+  get fusable(): boolean {
+    return this.words.length === 1 && this.nulls === null;
+  }
+
+  /**
+   * ids() (into `out` unless it is null), and in the same pass adds the float64 values
+   * v[start, end) into `a` (n, sum, min, max per group, side by side), which must have room
+   * for end - start new groups.
+   */
+  idsAccumulate(start: number, end: number, out: Int32Array | null, a: Float64Array, v: Float64Array): void {
+    const w = this.words[0]!;
+    let i = start;
+    while (i < end) {
+      i = probeRunAccumulate(w, i, end, out, start, this.tkey, this.tgid, this.bits, a, v);
+      if (i < end) {
+        const g = this.insert(w[i]!, i);
+        if (out !== null) out[i - start] = g;
+        accumulateF64(a, Int32Array.of(g), 1, v, i);
+        i++;
+      }
+    }
+  }
+
+  /** A new group for the one-word key k first seen at `row` (the table grows past a quarter full). */
+  private insert(k: number, row: number): number {
+    const mask = (1 << this.bits) - 1;
+    let h = Math.imul(k, kGolden) >>> (32 - this.bits);
+    while (this.tgid[h]! >= 0) h = (h + 1) & mask;
+    const g = this.newGroup(row);
+    this.tkey[h] = k;
+    this.tgid[h] = g;
+    if (4 * this.count > 1 << this.bits) {
+      // At most a quarter full: probes stay short and predictable.
+      const tkey = this.tkey;
+      this.rehash(this.bits + 1, (s) => Math.imul(tkey[s]!, kGolden));
+    }
+    return g;
   }
 
   private tuples(start: number, end: number, out: Int32Array): void {
@@ -187,6 +215,32 @@ function probeRun(w: Int32Array, start: number, end: number, out: Int32Array, ba
     }
     if (g < 0) return i;
     out[i - base] = g;
+  }
+  return end;
+}
+
+/** probeRun that also adds each row's float64 value into its group's n, sum, min, max. */
+function probeRunAccumulate(w: Int32Array, start: number, end: number, out: Int32Array | null, base: number, tkey: Int32Array, tgid: Int32Array, bits: number, a: Float64Array, v: Float64Array): number {
+  const mask = (1 << bits) - 1;
+  const shift = 32 - bits;
+  for (let i = start; i < end; i++) {
+    const k = w[i]!;
+    let h = Math.imul(k, kGolden) >>> shift;
+    let g = tgid[h]!;
+    while (g >= 0 && tkey[h] !== k) {
+      h = (h + 1) & mask;
+      g = tgid[h]!;
+    }
+    if (g < 0) return i;
+    if (out !== null) out[i - base] = g;
+    const x = g << 2;
+    const y = v[i]!;
+    a[x]!++;
+    a[x + 1]! += y;
+    if (y < a[x + 2]!) a[x + 2] = y;
+    else if (y !== y) a[x + 2] = y;
+    if (y > a[x + 3]!) a[x + 3] = y;
+    else if (y !== y) a[x + 3] = y;
   }
   return end;
 }
@@ -389,17 +443,22 @@ export function aggregateLocal(table: GroupTable, inputs: readonly AggInput[], n
   let rows: Float64Array = new Float64Array(cap);
   // A column without nulls counts every row: its n is the row count.
   const counter = inputs.findIndex((c) => c.nulls === null);
+  // The common case, a one-word key and a float64 column without nulls, is one fused pass.
+  const fused = table.fusable ? inputs.findIndex((c) => c.nulls === null && c.values instanceof Float64Array) : -1;
   for (let s = 0; s < n; s += kBlock) {
     const e = Math.min(n, s + kBlock);
-    table.ids(s, e, gid);
-    if (table.count > cap) {
-      while (table.count > cap) cap *= 2;
+    const len = e - s;
+    if (table.count + len > cap) {
+      // Room for every row of the block to start a group.
+      while (table.count + len > cap) cap *= 2;
       acc = acc.map((a) => growAoS(a, cap));
       rows = growF64(rows, cap);
     }
-    const len = e - s;
+    if (fused >= 0) table.idsAccumulate(s, e, inputs.length > 1 ? gid : null, acc[fused]!, inputs[fused]!.values as Float64Array);
+    else table.ids(s, e, gid);
     if (counter < 0) for (let j = 0; j < len; j++) rows[gid[j]!]!++;
     inputs.forEach((c, k) => {
+      if (k === fused) return;
       const a = acc[k]!;
       if (c.values === null) countValid(a, gid, len, s, c.nulls);
       else if (c.nulls === null && c.values instanceof Float64Array) accumulateF64(a, gid, len, c.values, s);
