@@ -17,7 +17,7 @@ import { world } from '../comm/comm.js';
 import { ArgumentError, SchemaMismatchError } from '../util/errors.js';
 import { dtypeOf, type DType, type TypedArray } from '../util/dtype.js';
 import { DistArray } from './distarray.js';
-import { block } from './distribution.js';
+import { block, irregularBlock } from './distribution.js';
 import {
   compareValues, concat, familyOf, hashValue, isValid, keyString, normalize, packBits, take, validBytes, valueGetter, dictStrings,
   type KeyValue,
@@ -50,6 +50,16 @@ export interface FrameColumn {
   readonly data: Data;
   /** Number of this rank's rows. */
   readonly length: number;
+  /**
+   * A numeric column (ints, floats, timestamps, dates) as a 1-D DistArray whose local block
+   * IS this chunk's values (same memory, no copy), over the irregular block of every rank's
+   * row count; undefined for bool, utf8 and dictionary columns, and when the frame does not
+   * know the other ranks' row counts (after a local filter: `await frame.distArray(name)`).
+   * Null rows hold unspecified values: `validity` says which rows are null.
+   */
+  readonly array: DistArray | undefined;
+  /** Validity bitmap (Arrow's: bit i of byte i >> 3, 1 = valid), or null if no row is null. */
+  readonly validity: Uint8Array | null;
 }
 
 export class DistFrame {
@@ -58,13 +68,22 @@ export class DistFrame {
   readonly columns: readonly Data[];
   /** Number of rows on this rank. */
   readonly localRows: number;
+  /** @internal Every rank's row count, when known without communicating. */
+  private rowCounts: readonly number[] | undefined;
+  /** Column index -> its DistArray (made once, on first use). */
+  private readonly arrays = new Map<number, DistArray>();
 
-  /** @internal Use the static factories or operations. */
-  constructor(schema: Schema, columns: readonly Data[]) {
+  /**
+   * @internal Use the static factories or operations. `rowCounts`: every rank's number of
+   * rows, if the caller knows them.
+   */
+  constructor(schema: Schema, columns: readonly Data[], rowCounts?: readonly number[]) {
     this.schema = schema;
     this.columns = columns.map(normalize);
     this.localRows = columns[0]?.length ?? 0;
     schema.fields.forEach((f) => familyOf(f.type, f.name));
+    if (rowCounts && rowCounts[world.rank] !== this.localRows) throw new ArgumentError('rowCounts', `this rank's entry equal to its ${this.localRows} rows`, rowCounts[world.rank], world.rank);
+    this.rowCounts = rowCounts;
   }
 
   /** Column names, in order. */
@@ -90,8 +109,8 @@ export class DistFrame {
    */
   static async fromLocal(table: Table): Promise<DistFrame> {
     if (!(table instanceof Table)) throw new ArgumentError('table', 'an apache-arrow Table', table, world.rank);
-    await checkSchemas(table.schema);
-    return new DistFrame(table.schema, columnsOf(table));
+    const counts = await agreeSchemas(table.schema, table.numRows);
+    return new DistFrame(table.schema, columnsOf(table), counts);
   }
 
   /**
@@ -118,12 +137,13 @@ export class DistFrame {
     }
     const mine = p > 1 ? await world.scatterObject(parts, root) : parts![0]!;
     const t = tableFromIPC(mine);
-    return new DistFrame(t.schema, columnsOf(t));
+    return new DistFrame(t.schema, columnsOf(t), await rowCountsOf(t.numRows));
   }
 
   /**
    * Collective: a frame from 1-D DistArrays of one distribution (rank r's rows are its local
-   * elements, in local order; for block layouts that is global order). No copy.
+   * elements, in local order; for block layouts that is global order). No copy: each column's
+   * values are the array's local block, and `column(name).array` is that same DistArray.
    */
   static async fromDistArrays(columns: Record<string, DistArray>): Promise<DistFrame> {
     const names = Object.keys(columns);
@@ -137,17 +157,41 @@ export class DistFrame {
       fields.push(new Field(name, type, false));
       datas.push(a.dtype === 'bool' ? boolData(a.data as Uint8Array, null) : makeData({ type: type as never, length: a.data.length, data: a.data as never } as never));
     }
-    return new DistFrame(new Schema(fields), datas);
+    const d0 = names.length > 0 ? columns[names[0]!]!.dist : undefined;
+    const frame = new DistFrame(new Schema(fields), datas, d0 ? Array.from({ length: world.size }, (_, r) => d0.localSize(r)) : undefined);
+    names.forEach((name, k) => {
+      if (columns[name]!.dtype !== 'bool') frame.arrays.set(k, columns[name]!);
+    });
+    return frame;
   }
 
   // Local access
   // ------------
 
-  /** This rank's part of column `name` (an Arrow chunk: the column type behind DistFrame). */
+  /**
+   * This rank's part of column `name`: its Arrow chunk, and for numeric columns the
+   * DistArray over the same memory (see FrameColumn.array).
+   */
   column(name: string): FrameColumn {
     const k = this.indexOf(name);
     const d = this.columns[k]!;
-    return { name, type: d.type, data: d, length: d.length };
+    const validity = d.nullCount > 0 && d.nullBitmap ? d.nullBitmap : null;
+    return { name, type: d.type, data: d, length: d.length, array: this.arrayOf(k), validity };
+  }
+
+  /**
+   * Collective: numeric column `name` as a 1-D DistArray without copying: rank r's local
+   * block is its rows' values (the column's own memory), over the irregular block of every
+   * rank's row count, so rows keep their global order. Null rows hold unspecified values.
+   * Communicates only when the frame does not know the ranks' row counts (after a filter).
+   * @throws {ArgumentError} for bool, utf8 and dictionary columns
+   */
+  async distArray(name: string): Promise<DistArray> {
+    const k = this.indexOf(name);
+    const d = this.columns[k]!;
+    if (!dtypeOfArrow(d.type)) throw new ArgumentError(name, 'a numeric column (int, float, timestamp, date) for a DistArray', String(d.type), world.rank);
+    this.rowCounts ??= await rowCountsOf(this.localRows);
+    return this.arrayOf(k)!;
   }
 
   /** This rank's rows as an Arrow table (no copy). */
@@ -159,7 +203,7 @@ export class DistFrame {
   select(...names: (string | string[])[]): DistFrame {
     const flat = names.flat();
     const ks = flat.map((n) => this.indexOf(n));
-    return new DistFrame(new Schema(ks.map((k) => this.schema.fields[k]!)), ks.map((k) => this.columns[k]!));
+    return new DistFrame(new Schema(ks.map((k) => this.schema.fields[k]!)), ks.map((k) => this.columns[k]!), this.rowCounts);
   }
 
   /**
@@ -200,9 +244,9 @@ export class DistFrame {
       const cols = this.columns.slice();
       fields[k] = field;
       cols[k] = d;
-      return new DistFrame(new Schema(fields), cols);
+      return new DistFrame(new Schema(fields), cols, this.rowCounts);
     }
-    return new DistFrame(new Schema([...this.schema.fields, field]), [...this.columns, d]);
+    return new DistFrame(new Schema([...this.schema.fields, field]), [...this.columns, d], this.rowCounts);
   }
 
   // Collective operations
@@ -229,7 +273,8 @@ export class DistFrame {
       const g = first + i;
       dest[i] = g < big ? Math.floor(g / (q + 1)) : extra + Math.floor((g - big) / Math.max(q, 1));
     }
-    return new DistFrame(this.schema, await shuffle(this.schema, this.columns, dest));
+    const sizes = Array.from({ length: p }, (_, r) => q + (r < extra ? 1 : 0));
+    return new DistFrame(this.schema, await shuffle(this.schema, this.columns, dest), sizes);
   }
 
   /**
@@ -437,6 +482,20 @@ export class DistFrame {
 
   // Internals
   // ---------
+
+  /** Column k's DistArray over its own memory, if it is numeric and the row counts are known. */
+  private arrayOf(k: number): DistArray | undefined {
+    let a = this.arrays.get(k);
+    if (a || !this.rowCounts) return a;
+    const d = this.columns[k]!;
+    const dtype = dtypeOfArrow(d.type);
+    if (!dtype) return undefined;
+    const total = this.rowCounts.reduce((x, y) => x + y, 0);
+    const values = (d.values as TypedArray).subarray(0, d.length) as TypedArray;
+    a = DistArray.wrapLocal(values, irregularBlock([total], this.rowCounts), dtype);
+    this.arrays.set(k, a);
+    return a;
+  }
 
   /** @internal */
   indexOf(name: string): number {
@@ -746,6 +805,19 @@ function toData(res: ColumnResult, n: number, type: DataType | undefined, name: 
 /** Fingerprint of a schema: names, types, nullability (dictionary ids ignored). */
 export function schemaKey(schema: Schema): string {
   return schema.fields.map((f) => `${JSON.stringify(f.name)}:${String(f.type)}:${f.nullable ? 'null' : 'nonnull'}`).join(', ');
+}
+
+/** Collective: every rank's row count. */
+async function rowCountsOf(rows: number): Promise<number[]> {
+  return Array.from(await world.allgather(Float64Array.of(rows)));
+}
+
+/** Collective: checkSchemas, and every rank's row count with it (one allgather). */
+async function agreeSchemas(schema: Schema, rows: number, what = 'tables'): Promise<number[]> {
+  const all = await world.allgatherObject([schemaKey(schema), rows] as const);
+  const r = all.findIndex(([k]) => k !== all[0]![0]);
+  if (r >= 0) throw new SchemaMismatchError(`the ranks' ${what} have different schemas: rank 0 has {${all[0]![0]}}, rank ${r} has {${all[r]![0]}}`, world.rank);
+  return all.map(([, n]) => n);
 }
 
 /** Collective: every rank's schema must be the same. */

@@ -143,4 +143,28 @@ describe.each(backends())('DistFrame on %s', (backend) => {
       { numRuns: backend === 'sab' ? 6 : 3 },
     );
   });
+
+  it('numeric columns are DistArrays over their own memory (irregular block of the row counts)', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbP(backend), fc.nat(10_000), fc.integer({ min: 0, max: 50 }), async (p, seed, n) => {
+        const res = await callAll<Record<string, unknown>>(backend, p, 'io.ts', 'frameArrays', [seed, n], 30_000);
+        const rows = rowsOf(genTable(seed, n));
+        const counts = res.map((r) => r.localRows as number);
+        for (const r of res) {
+          expect(r).toMatchObject({ sameMemory: true, counts, validityIsArrows: true, boolArray: true, tsDtype: 'int64', filteredSync: true, filteredSame: true, stringError: 'ArgumentError', roundTrip: true });
+        }
+        const got = res[0]!;
+        // Null rows hold unspecified values: compare the valid ones.
+        const f64 = got.f64 as number[];
+        expect(f64.length).toBe(n);
+        rows.forEach((r, i) => { if (r.f64 !== null) expect(f64[i]).toBe(r.f64); });
+        expect(got.u16Sum).toBe(rows.reduce((s, r) => s + (r.u16 as number), 0));
+        expect(got.i8).toEqual(rows.map((r) => r.i8));
+        expect(got.filtered).toEqual(rows.map((r) => r.u16 as number).filter((x) => x % 3 === 0));
+        expect(got.x).toEqual(Array.from({ length: p }, (_, r) => Array.from({ length: r + 1 }, (_, i) => r * 10 + i)).flat());
+        expect(got.written).toBe(-1);
+      }),
+      { numRuns: backend === 'sab' ? 5 : 2 },
+    );
+  });
 });
