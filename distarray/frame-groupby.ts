@@ -29,6 +29,8 @@ interface KeyWords {
 }
 
 const kGolden = 0x9e3779b1;
+/** Most key values a direct table spans (256 KiB of group ids). */
+const kLutMax = 1 << 16;
 
 /** Dense group ids of the rows [0, n) of `keys` (nulls form a group of their own). */
 export function groupIds(keys: readonly Data[], n: number): Groups {
@@ -53,6 +55,12 @@ export class GroupTable {
   /** Slot -> group id, -1 for an empty slot. */
   private tgid = new Int32Array(1 << 6).fill(-1);
   private nullGroup = -1;
+  /**
+   * One-word keys start in direct mode: group id = lut[key - lutBase], no hashing, while the
+   * keys seen span at most kLutMax values; past that the table switches to hashing (null).
+   */
+  private lut: Int32Array | null = new Int32Array(0);
+  private lutBase = 0;
   private readonly words: Int32Array[];
   private readonly nulls: Uint8Array | null;
 
@@ -102,7 +110,9 @@ export class GroupTable {
         continue;
       }
       // Runs of rows whose keys are already in the table take the tight loop.
-      i = nulls === null ? probeRun(w, i, end, out, start, this.tkey, this.tgid, this.bits) : probeValidRun(w, nulls, i, end, out, start, this.tkey, this.tgid, this.bits);
+      const lut = this.lut;
+      if (lut !== null) i = nulls === null ? lutRun(w, i, end, out, start, lut, this.lutBase) : lutValidRun(w, nulls, i, end, out, start, lut, this.lutBase);
+      else i = nulls === null ? probeRun(w, i, end, out, start, this.tkey, this.tgid, this.bits) : probeValidRun(w, nulls, i, end, out, start, this.tkey, this.tgid, this.bits);
       if (i < end && (nulls === null || ((nulls[i >> 3]! >> (i & 7)) & 1) === 1)) {
         out[i - start] = this.insert(w[i]!, i);
         i++;
@@ -124,7 +134,9 @@ export class GroupTable {
     const w = this.words[0]!;
     let i = start;
     while (i < end) {
-      i = probeRunAccumulate(w, i, end, out, start, this.tkey, this.tgid, this.bits, a, v);
+      const lut = this.lut;
+      if (lut !== null) i = lutRunAccumulate(w, i, end, out, start, lut, this.lutBase, a, v);
+      else i = probeRunAccumulate(w, i, end, out, start, this.tkey, this.tgid, this.bits, a, v);
       if (i < end) {
         const g = this.insert(w[i]!, i);
         if (out !== null) out[i - start] = g;
@@ -136,6 +148,16 @@ export class GroupTable {
 
   /** A new group for the one-word key k first seen at `row` (the table grows past a quarter full). */
   private insert(k: number, row: number): number {
+    if (this.lut !== null) {
+      const d = (k - this.lutBase) >>> 0;
+      if (d < this.lut.length) {
+        let g = this.lut[d]!;
+        if (g < 0) g = this.lut[d] = this.newGroup(row);
+        return g;
+      }
+      if (this.widenLut(k)) return this.insert(k, row);
+      this.lutToHash();
+    }
     const mask = (1 << this.bits) - 1;
     let h = Math.imul(k, kGolden) >>> (32 - this.bits);
     while (this.tgid[h]! >= 0) h = (h + 1) & mask;
@@ -148,6 +170,42 @@ export class GroupTable {
       this.rehash(this.bits + 1, (s) => Math.imul(tkey[s]!, kGolden));
     }
     return g;
+  }
+
+  /** Makes the direct table cover key k too, if the keys then span at most kLutMax values. */
+  private widenLut(k: number): boolean {
+    const old = this.lut!;
+    const lo = old.length === 0 ? k : Math.min(this.lutBase, k);
+    const hi = old.length === 0 ? k : Math.max(this.lutBase + old.length - 1, k);
+    if (hi - lo + 1 > kLutMax) return false;
+    // Room to grow past the new key, in the direction it came from.
+    const len = Math.min(kLutMax, Math.max(hi - lo + 1, 2 * old.length, 64));
+    const base = old.length > 0 && k < this.lutBase ? hi - len + 1 : lo;
+    const lut = new Int32Array(len).fill(-1);
+    if (old.length > 0) lut.set(old, this.lutBase - base);
+    this.lut = lut;
+    this.lutBase = base;
+    return true;
+  }
+
+  /** Moves the direct table's keys into the hash table and hashes from now on. */
+  private lutToHash(): void {
+    const lut = this.lut!;
+    let bits = 6;
+    while (4 * this.count > 1 << bits) bits++;
+    const mask = (1 << bits) - 1;
+    this.bits = bits;
+    this.tkey = new Int32Array(1 << bits);
+    this.tgid = new Int32Array(1 << bits).fill(-1);
+    for (let d = 0; d < lut.length; d++) {
+      if (lut[d]! < 0) continue;
+      const k = this.lutBase + d;
+      let h = Math.imul(k, kGolden) >>> (32 - bits);
+      while (this.tgid[h]! >= 0) h = (h + 1) & mask;
+      this.tkey[h] = k;
+      this.tgid[h] = lut[d]!;
+    }
+    this.lut = null;
   }
 
   private tuples(start: number, end: number, out: Int32Array): void {
@@ -196,6 +254,54 @@ export class GroupTable {
     this.tkey = nk;
     this.tgid = ng;
   }
+}
+
+/** Direct-mode probeRun: stops at the first key outside the table or not in it yet. */
+function lutRun(w: Int32Array, start: number, end: number, out: Int32Array, base: number, lut: Int32Array, lo: number): number {
+  const len = lut.length;
+  for (let i = start; i < end; i++) {
+    const d = (w[i]! - lo) >>> 0;
+    if (d >= len) return i;
+    const g = lut[d]!;
+    if (g < 0) return i;
+    out[i - base] = g;
+  }
+  return end;
+}
+
+/** lutRun that also stops at the first null row. */
+function lutValidRun(w: Int32Array, nulls: Uint8Array, start: number, end: number, out: Int32Array, base: number, lut: Int32Array, lo: number): number {
+  const len = lut.length;
+  for (let i = start; i < end; i++) {
+    if (((nulls[i >> 3]! >> (i & 7)) & 1) === 0) return i;
+    const d = (w[i]! - lo) >>> 0;
+    if (d >= len) return i;
+    const g = lut[d]!;
+    if (g < 0) return i;
+    out[i - base] = g;
+  }
+  return end;
+}
+
+/** Direct-mode probeRunAccumulate. */
+function lutRunAccumulate(w: Int32Array, start: number, end: number, out: Int32Array | null, base: number, lut: Int32Array, lo: number, a: Float64Array, v: Float64Array): number {
+  const len = lut.length;
+  for (let i = start; i < end; i++) {
+    const d = (w[i]! - lo) >>> 0;
+    if (d >= len) return i;
+    const g = lut[d]!;
+    if (g < 0) return i;
+    if (out !== null) out[i - base] = g;
+    const x = g << 2;
+    const y = v[i]!;
+    a[x]!++;
+    a[x + 1]! += y;
+    if (y < a[x + 2]!) a[x + 2] = y;
+    else if (y !== y) a[x + 2] = y;
+    if (y > a[x + 3]!) a[x + 3] = y;
+    else if (y !== y) a[x + 3] = y;
+  }
+  return end;
 }
 
 /**

@@ -75,11 +75,15 @@ const ops = (col: string, names: string[]): Spec => names.map((op) => [`${col}_$
 
 /** The expected result of every groupCases case (test/fixtures/io.ts), from the one-process rows. */
 function groupCaseRefs(rows: Row[]): Record<string, [Row[], string[]]> {
-  const keyed = rows.map((r) => ({ ...r, k: (r.i8 as number) % 5, x: r.f32 as number, fk: Math.round(r.f32 as number) }));
+  const keyed = rows.map((r) => {
+    const u = r.u16 as number;
+    return { ...r, k: (r.i8 as number) % 5, x: r.f32 as number, fk: Math.round(r.f32 as number), wk: u % 97 === 0 ? Math.imul(u, 40503) : u % 500 };
+  });
   return {
     fused: [groupRef(keyed, ['k'], ops('x', ['sum', 'mean', 'min', 'max', 'count'])), ['k']],
     fusedMore: [groupRef(keyed, ['k'], [...ops('x', ['sum', 'max']), ...ops('f64', ['min', 'count']), ['s', 'count', 's'], ['rows', 'count', null]]), ['k']],
     floatKey: [groupRef(keyed, ['fk'], [['x', 'sum', 'x'], ...ops('i32', ['min', 'max'])]), ['fk']],
+    wideKey: [groupRef(keyed, ['wk'], [...ops('x', ['sum', 'min']), ['f64', 'max', 'f64']]), ['wk']],
     tuple: [groupRef(rows, ['g', 'i64', 'b'], [['u16', 'sum', 'u16'], ['f64', 'mean', 'f64']]), ['g', 'i64', 'b']],
     nullInt: [groupRef(rows, ['i32'], [...ops('f64', ['sum', 'min']), ['ts', 'max', 'ts']]), ['i32']],
     nullStr: [groupRef(rows, ['s'], [...ops('u8', ['sum', 'min', 'max']), ['g', 'count', 'g']]), ['s']],
