@@ -5,10 +5,11 @@
  *
  * Each rank holds a contiguous slice of rows as one Arrow chunk per column (no row need live
  * on a particular rank). A numeric column is also a 1-D DistArray over the same memory,
- * laid out by the irregular block of every rank's row count (`column(name).array`). Local operations (select, filter, withColumn) are synchronous and
- * touch only this rank's rows; operations that move rows (groupBy().agg, sortBy, join,
- * rebalance, head, describe, toArrow, fromArrow) are collective: every rank calls them, in
- * the same order. Shuffles are one alltoallv of Arrow IPC streams.
+ * laid out by the irregular block of every rank's row count (`column(name).array`). Local
+ * operations (select, filter, withColumn) are synchronous and touch only this rank's rows;
+ * operations that move rows (groupBy().agg, sortBy, join, rebalance, head, describe,
+ * toArrow, fromArrow) are collective: every rank calls them, in the same order. Shuffles are
+ * one alltoallv of Arrow IPC streams.
  */
 import {
   Bool, Data, Field, Float32, Float64, Int8, Int16, Int32, Int64, Schema, Table, Type, Uint8, Uint16, Uint32, Uint64, Utf8,
