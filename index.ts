@@ -28,7 +28,7 @@ export { PoolExecutor, registerTask } from './comm/pool.js';
 export type { TaskRef, MapOptions } from './comm/pool.js';
 
 // Distributed arrays (distarray/)
-export { DistArray, Distribution, AxisMap, distributions, block, cyclic, blockCyclic, grid, dimsCreate, fromSpec, matvec, jacobiStep, gemv, jacobi5 } from './distarray/index.js';
+export { DistArray, Distribution, AxisMap, distributions, block, irregularBlock, cyclic, blockCyclic, grid, dimsCreate, fromSpec, matvec, jacobiStep, gemv, jacobi5 } from './distarray/index.js';
 export type { AxisKind, AxisRule, DistributionSpec, Region, DistArrayOptions, HaloOptions } from './distarray/index.js';
 
 // Distributed data frames and parallel I/O (distarray/frame.ts, io/; docs/io.md)

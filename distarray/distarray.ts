@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import type { ndarray } from '@stdlib/types/ndarray';
 import { ArgumentError } from '../util/errors.js';
 import { allocArray, dtypeOf, kDTypes, resolveDType, shapeSize, viewOf, type DType, type TypedArray } from '../util/dtype.js';
-import { block, type Distribution, type Region } from './distribution.js';
+import { block, irregularBlock, type Distribution, type Region } from './distribution.js';
 import { checkHaloDistribution, haloPlan } from './halo.js';
 import { plan, rootLayout, stridesOf, type Box } from './regions.js';
 import { team, type Team } from './team.js';
@@ -89,8 +89,14 @@ export class DistArray {
   /** @internal The WebAssembly memory holding `data`, for large 2-D float64 blocks. */
   readonly wasm: WasmBlock | undefined;
 
-  /** @internal Use the static factories. */
-  constructor(t: Team, dist: Distribution, dtype: DType, halo: number, periodic: readonly boolean[], boundary: number) {
+  /**
+   * @internal False for an array over memory it was given (DistArray.fromLocal, a DistFrame
+   * column): never swapped with peers, so its collectives go by messages.
+   */
+  readonly shareable: boolean;
+
+  /** @internal Use the static factories. `local`: this rank's block, used as it is (no halo). */
+  constructor(t: Team, dist: Distribution, dtype: DType, halo: number, periodic: readonly boolean[], boundary: number, local?: TypedArray) {
     this.team = t;
     this.dist = dist;
     this.shape = dist.shape;
@@ -101,6 +107,12 @@ export class DistArray {
     this.localShape = Object.freeze(dist.localShape(t.rank));
     this.paddedShape = Object.freeze(this.localShape.map((m) => m + 2 * halo));
     const size = shapeSize(this.paddedShape);
+    this.shareable = local === undefined;
+    if (local !== undefined) {
+      this.wasm = undefined;
+      this.data = local;
+      return;
+    }
     // Large 2-D float64 blocks (matrices) live in a WebAssembly memory so the SIMD matvec
     // kernel can read them in place; everything else in a plain SharedArrayBuffer.
     if (dtype === 'float64' && this.paddedShape.length === 2 && size >= kWasmMinElements) {
@@ -130,6 +142,32 @@ export class DistArray {
    */
   static async zeros(shape: number[], options: DistArrayOptions = {}): Promise<DistArray> {
     return create(shape, options);
+  }
+
+  /**
+   * Collective: a 1-D DistArray over each rank's own typed array, without copying: rank r's
+   * local block IS `values` (same memory; writes show on both sides), and the distribution
+   * is the irregular block of every rank's length (`dist`, if given, must lay out the same
+   * counts). Such an array is not swapped with peers, so its collectives go by messages.
+   * @example const a = await DistArray.fromLocal(Float64Array.of(1, 2, 3)); // 3 elements per rank
+   */
+  static async fromLocal(values: TypedArray, options: { dist?: Distribution } = {}): Promise<DistArray> {
+    const t = team();
+    const dtype = ArrayBuffer.isView(values) ? dtypeOf(values) : undefined;
+    if (!dtype) throw new ArgumentError('values', 'a typed array', values, t.rank);
+    const counts = Array.from(await world.allgather(Float64Array.of(values.length)));
+    const total = counts.reduce((a, b) => a + b, 0);
+    const dist = options.dist ?? irregularBlock([total], counts);
+    if (dist.ndim !== 1 || dist.size !== t.size || counts.some((c, r) => dist.localSize(r) !== c)) {
+      throw new ArgumentError('options.dist', `a 1-D distribution over ${t.size} ranks holding [${counts.join(', ')}] elements`, dist.toString(), t.rank);
+    }
+    return DistArray.wrapLocal(values, dist, dtype);
+  }
+
+  /** @internal Local: this rank's block of `dist` is `values` (every rank calls it alike). */
+  static wrapLocal(values: TypedArray, dist: Distribution, dtype: DType): DistArray {
+    const t = team();
+    return new DistArray(t, dist, dtype, 0, dist.shape.map(() => false), 0, values);
   }
 
   /**
@@ -447,7 +485,7 @@ export class DistArray {
 
   /** @internal Collective on first call: swaps SharedArrayBuffers where ranks share memory. */
   async sharePeers(): Promise<void> {
-    if (this.peers || !this.team.shared) return;
+    if (this.peers || !this.team.shared || !this.shareable) return;
     const sabs = await this.team.share(this.data.buffer as SharedArrayBuffer);
     const sh = this.paddedShapes();
     this.peers = sabs.map((b, r) => viewOf(this.dtype, b, 0, shapeSize(sh[r]!)));

@@ -17,27 +17,55 @@ export type AxisKind = 'block' | 'cyclic' | 'block-cyclic';
 export interface DistributionSpec {
   shape: number[];
   grid: number[];
-  axes: { kind: AxisKind; blockSize?: number }[];
+  /** `counts`: an irregular block axis, how many indices each process coordinate holds. */
+  axes: { kind: AxisKind; blockSize?: number; counts?: number[] }[];
 }
 
 /**
  * A one-dimensional map of `n` global indices over `p` process coordinates.
  * Local indices on each coordinate are dense, 0 .. localSize(c) - 1, in global order.
+ * A block map may be irregular: `counts[c]` indices on coordinate c (gatherv's counts), as
+ * the rows of a DistFrame are after a filter or a shuffle.
  */
 export class AxisMap {
   /** Chunk size for block (q or q + 1 per coordinate) / block size for block-cyclic. */
   private readonly q: number;
   private readonly r: number;
+  /** Irregular block: every coordinate's count, and its first index (p + 1 entries). */
+  readonly counts: readonly number[] | undefined;
+  private readonly offsets: Float64Array | undefined;
 
-  constructor(readonly n: number, readonly p: number, readonly kind: AxisKind, readonly blockSize = 1) {
+  constructor(readonly n: number, readonly p: number, readonly kind: AxisKind, readonly blockSize = 1, counts?: readonly number[]) {
     this.q = Math.floor(n / p);
     this.r = n % p;
     if (kind === 'cyclic') this.blockSize = 1;
+    if (counts !== undefined) {
+      if (kind !== 'block') throw new ArgumentError('counts', "per-coordinate counts only with kind 'block'", kind);
+      if (!Array.isArray(counts) || counts.length !== p || !counts.every((c) => Number.isSafeInteger(c) && c >= 0)) {
+        throw new ArgumentError('counts', `${p} non-negative integers (one per process coordinate)`, counts);
+      }
+      const total = counts.reduce((a, b) => a + b, 0);
+      if (total !== n) throw new ArgumentError('counts', `counts summing to the axis length ${n}`, `[${counts.join(', ')}] (sum ${total})`);
+      this.counts = Object.freeze([...counts]);
+      this.offsets = new Float64Array(p + 1);
+      for (let c = 0; c < p; c++) this.offsets[c + 1] = this.offsets[c]! + counts[c]!;
+    }
   }
 
   /** The process coordinate that owns global index i. */
   owner(i: number): number {
     if (this.p === 1) return 0;
+    if (this.offsets) {
+      // The last coordinate starting at or before i (empty coordinates start where the next one does).
+      let lo = 0;
+      let hi = this.p - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (this.offsets[mid]! <= i) lo = mid;
+        else hi = mid - 1;
+      }
+      return lo;
+    }
     if (this.kind === 'block') {
       const big = this.r * (this.q + 1);
       return i < big ? Math.floor(i / (this.q + 1)) : this.r + Math.floor((i - big) / this.q);
@@ -65,6 +93,7 @@ export class AxisMap {
   /** Number of indices coordinate c owns. */
   localSize(c: number): number {
     if (this.p === 1) return this.n;
+    if (this.counts) return this.counts[c]!;
     if (this.kind === 'block') return this.q + (c < this.r ? 1 : 0);
     // ScaLAPACK's numroc: whole blocks dealt round-robin, then the last partial block.
     const b = this.blockSize;
@@ -79,6 +108,7 @@ export class AxisMap {
   /** First global index of coordinate c (block maps only: their indices are contiguous). */
   start(c: number): number {
     if (this.p === 1) return 0;
+    if (this.offsets) return this.offsets[c]!;
     return c * this.q + Math.min(c, this.r);
   }
 
@@ -107,6 +137,11 @@ export class AxisMap {
     if (this.p === 1) return true;
     const k1 = this.kind === 'cyclic' ? 'block-cyclic' : this.kind;
     const k2 = o.kind === 'cyclic' ? 'block-cyclic' : o.kind;
+    if (k1 === 'block' && k2 === 'block' && (this.counts || o.counts)) {
+      // Irregular and regular blocks with the same counts lay the axis out alike.
+      for (let c = 0; c < this.p; c++) if (this.localSize(c) !== o.localSize(c)) return false;
+      return true;
+    }
     return k1 === k2 && (k1 === 'block' || this.blockSize === o.blockSize);
   }
 }
@@ -225,12 +260,12 @@ export class Distribution {
     return {
       shape: [...this.shape],
       grid: [...this.grid],
-      axes: this.axes.map((a) => (a.kind === 'block-cyclic' ? { kind: a.kind, blockSize: a.blockSize } : { kind: a.kind })),
+      axes: this.axes.map((a) => (a.kind === 'block-cyclic' ? { kind: a.kind, blockSize: a.blockSize } : a.counts ? { kind: a.kind, counts: [...a.counts] } : { kind: a.kind })),
     };
   }
 
   toString(): string {
-    const axes = this.axes.map((a, k) => (this.grid[k] === 1 ? '*' : a.kind === 'block-cyclic' ? `block-cyclic(${a.blockSize})x${this.grid[k]}` : `${a.kind}x${this.grid[k]}`));
+    const axes = this.axes.map((a, k) => (this.grid[k] === 1 ? '*' : a.kind === 'block-cyclic' ? `block-cyclic(${a.blockSize})x${this.grid[k]}` : a.counts ? `block[${a.counts.join(', ')}]` : `${a.kind}x${this.grid[k]}`));
     return `Distribution([${this.shape.join(', ')}], ${axes.join(', ')})`;
   }
 }
@@ -271,6 +306,19 @@ export function block(shape: readonly number[], procs: number, axis = 0): Distri
   return alongAxis(s, checkProcs(procs), checkAxis(axis, s.length), 'block');
 }
 
+/**
+ * Contiguous blocks along `axis` (default 0) of `counts[r]` indices on rank r (an irregular
+ * block, like gatherv's counts); `shape[axis]` is the sum of the counts.
+ * @example irregularBlock([10], [3, 0, 7]) // 0-2 on rank 0, none on rank 1, 3-9 on rank 2
+ */
+export function irregularBlock(shape: readonly number[], counts: readonly number[], axis = 0): Distribution {
+  const s = checkShapeArg(shape);
+  const k = checkAxis(axis, s.length);
+  if (!Array.isArray(counts) || counts.length === 0) throw new ArgumentError('counts', 'a non-empty array of non-negative integers (one per rank)', counts);
+  const grid = s.map((_, j) => (j === k ? counts.length : 1));
+  return new Distribution(s, grid, s.map((n, j) => (j === k ? new AxisMap(n, counts.length, 'block', 1, counts) : new AxisMap(n, 1, 'block'))));
+}
+
 /** Index i along `axis` on rank i % procs (round-robin). */
 export function cyclic(shape: readonly number[], procs: number, axis = 0): Distribution {
   const s = checkShapeArg(shape);
@@ -284,8 +332,8 @@ export function blockCyclic(shape: readonly number[], procs: number, blockSize: 
   return alongAxis(s, checkProcs(procs), checkAxis(axis, s.length), 'block-cyclic', blockSize);
 }
 
-/** Per-axis kind for `grid`: a kind name, or a block-cyclic block size. */
-export type AxisRule = AxisKind | { kind: AxisKind; blockSize?: number };
+/** Per-axis kind for `grid`: a kind name, a block-cyclic block size, or irregular block counts. */
+export type AxisRule = AxisKind | { kind: AxisKind; blockSize?: number; counts?: readonly number[] };
 
 /**
  * A process grid: axis k is split over `dims[k]` process coordinates (1 = not distributed),
@@ -304,7 +352,8 @@ export function grid(shape: readonly number[], dims: readonly number[], rules?: 
     const b = typeof rule === 'string' ? 1 : (rule.blockSize ?? 1);
     if (kind !== 'block' && kind !== 'cyclic' && kind !== 'block-cyclic') throw new ArgumentError(`rules[${k}]`, "'block', 'cyclic' or 'block-cyclic'", rule);
     if (!Number.isSafeInteger(b) || b < 1) throw new ArgumentError(`rules[${k}].blockSize`, 'a positive integer', b);
-    return new AxisMap(n, dims[k]!, kind, b);
+    const counts = typeof rule === 'string' ? undefined : rule.counts;
+    return new AxisMap(n, dims[k]!, kind, b, counts && dims[k]! > 1 ? counts : undefined);
   });
   return new Distribution(s, dims, axes);
 }
@@ -333,8 +382,8 @@ export function dimsCreate(procs: number, ndims: number): number[] {
 
 /** Rebuilds a distribution from `describe()` output. */
 export function fromSpec(spec: DistributionSpec): Distribution {
-  return grid(spec.shape, spec.grid, spec.axes.map((a) => ({ kind: a.kind, blockSize: a.blockSize })));
+  return grid(spec.shape, spec.grid, spec.axes.map((a) => ({ kind: a.kind, blockSize: a.blockSize, counts: a.counts })));
 }
 
 /** The factories as one object: `distributions.block(shape, p)`. */
-export const distributions = { block, cyclic, blockCyclic, grid, dimsCreate, fromSpec };
+export const distributions = { block, irregularBlock, cyclic, blockCyclic, grid, dimsCreate, fromSpec };

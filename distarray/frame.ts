@@ -4,10 +4,12 @@
  * timestamps), null-aware through validity bitmaps.
  *
  * Each rank holds a contiguous slice of rows as one Arrow chunk per column (no row need live
- * on a particular rank). Local operations (select, filter, withColumn) are synchronous and
- * touch only this rank's rows; operations that move rows (groupBy().agg, sortBy, join,
- * rebalance, head, describe, toArrow, fromArrow) are collective: every rank calls them, in
- * the same order. Shuffles are one alltoallv of Arrow IPC streams.
+ * on a particular rank). A numeric column is also a 1-D DistArray over the same memory,
+ * laid out by the irregular block of every rank's row count (`column(name).array`). Local
+ * operations (select, filter, withColumn) are synchronous and touch only this rank's rows;
+ * operations that move rows (groupBy().agg, sortBy, join, rebalance, head, describe,
+ * toArrow, fromArrow) are collective: every rank calls them, in the same order. Shuffles are
+ * one alltoallv of Arrow IPC streams.
  */
 import {
   Bool, Data, Field, Float32, Float64, Int8, Int16, Int32, Int64, Schema, Table, Type, Uint8, Uint16, Uint32, Uint64, Utf8,
@@ -17,12 +19,13 @@ import { world } from '../comm/comm.js';
 import { ArgumentError, SchemaMismatchError } from '../util/errors.js';
 import { dtypeOf, type DType, type TypedArray } from '../util/dtype.js';
 import { DistArray } from './distarray.js';
-import { block } from './distribution.js';
+import { block, irregularBlock } from './distribution.js';
 import {
   compareValues, concat, familyOf, hashValue, isValid, keyString, normalize, packBits, take, validBytes, valueGetter, dictStrings,
   type KeyValue,
 } from './frame-kernels.js';
 import { columnsOf, decodeColumns, encodeColumns, shuffle, toTable } from './frame-ipc.js';
+import { GroupTable, aggregateLocal, emptyPartial, groupIds, mergePartial } from './frame-groupby.js';
 
 /** A column's local values as given to filter/withColumn functions. */
 export type ColumnValues = TypedArray | (string | null)[];
@@ -49,6 +52,16 @@ export interface FrameColumn {
   readonly data: Data;
   /** Number of this rank's rows. */
   readonly length: number;
+  /**
+   * A numeric column (ints, floats, timestamps, dates) as a 1-D DistArray whose local block
+   * IS this chunk's values (same memory, no copy), over the irregular block of every rank's
+   * row count; undefined for bool, utf8 and dictionary columns, and when the frame does not
+   * know the other ranks' row counts (after a local filter: `await frame.distArray(name)`).
+   * Null rows hold unspecified values: `validity` says which rows are null.
+   */
+  readonly array: DistArray | undefined;
+  /** Validity bitmap (Arrow's: bit i of byte i >> 3, 1 = valid), or null if no row is null. */
+  readonly validity: Uint8Array | null;
 }
 
 export class DistFrame {
@@ -57,13 +70,22 @@ export class DistFrame {
   readonly columns: readonly Data[];
   /** Number of rows on this rank. */
   readonly localRows: number;
+  /** @internal Every rank's row count, when known without communicating. */
+  private rowCounts: readonly number[] | undefined;
+  /** Column index -> its DistArray (made once, on first use). */
+  private readonly arrays = new Map<number, DistArray>();
 
-  /** @internal Use the static factories or operations. */
-  constructor(schema: Schema, columns: readonly Data[]) {
+  /**
+   * @internal Use the static factories or operations. `rowCounts`: every rank's number of
+   * rows, if the caller knows them.
+   */
+  constructor(schema: Schema, columns: readonly Data[], rowCounts?: readonly number[]) {
     this.schema = schema;
     this.columns = columns.map(normalize);
     this.localRows = columns[0]?.length ?? 0;
     schema.fields.forEach((f) => familyOf(f.type, f.name));
+    if (rowCounts && rowCounts[world.rank] !== this.localRows) throw new ArgumentError('rowCounts', `this rank's entry equal to its ${this.localRows} rows`, rowCounts[world.rank], world.rank);
+    this.rowCounts = rowCounts;
   }
 
   /** Column names, in order. */
@@ -89,8 +111,8 @@ export class DistFrame {
    */
   static async fromLocal(table: Table): Promise<DistFrame> {
     if (!(table instanceof Table)) throw new ArgumentError('table', 'an apache-arrow Table', table, world.rank);
-    await checkSchemas(table.schema);
-    return new DistFrame(table.schema, columnsOf(table));
+    const counts = await agreeSchemas(table.schema, table.numRows);
+    return new DistFrame(table.schema, columnsOf(table), counts);
   }
 
   /**
@@ -117,12 +139,13 @@ export class DistFrame {
     }
     const mine = p > 1 ? await world.scatterObject(parts, root) : parts![0]!;
     const t = tableFromIPC(mine);
-    return new DistFrame(t.schema, columnsOf(t));
+    return new DistFrame(t.schema, columnsOf(t), await rowCountsOf(t.numRows));
   }
 
   /**
    * Collective: a frame from 1-D DistArrays of one distribution (rank r's rows are its local
-   * elements, in local order; for block layouts that is global order). No copy.
+   * elements, in local order; for block layouts that is global order). No copy: each column's
+   * values are the array's local block, and `column(name).array` is that same DistArray.
    */
   static async fromDistArrays(columns: Record<string, DistArray>): Promise<DistFrame> {
     const names = Object.keys(columns);
@@ -136,17 +159,41 @@ export class DistFrame {
       fields.push(new Field(name, type, false));
       datas.push(a.dtype === 'bool' ? boolData(a.data as Uint8Array, null) : makeData({ type: type as never, length: a.data.length, data: a.data as never } as never));
     }
-    return new DistFrame(new Schema(fields), datas);
+    const d0 = names.length > 0 ? columns[names[0]!]!.dist : undefined;
+    const frame = new DistFrame(new Schema(fields), datas, d0 ? Array.from({ length: world.size }, (_, r) => d0.localSize(r)) : undefined);
+    names.forEach((name, k) => {
+      if (columns[name]!.dtype !== 'bool') frame.arrays.set(k, columns[name]!);
+    });
+    return frame;
   }
 
   // Local access
   // ------------
 
-  /** This rank's part of column `name` (an Arrow chunk: the column type behind DistFrame). */
+  /**
+   * This rank's part of column `name`: its Arrow chunk, and for numeric columns the
+   * DistArray over the same memory (see FrameColumn.array).
+   */
   column(name: string): FrameColumn {
     const k = this.indexOf(name);
     const d = this.columns[k]!;
-    return { name, type: d.type, data: d, length: d.length };
+    const validity = d.nullCount > 0 && d.nullBitmap ? d.nullBitmap : null;
+    return { name, type: d.type, data: d, length: d.length, array: this.arrayOf(k), validity };
+  }
+
+  /**
+   * Collective: numeric column `name` as a 1-D DistArray without copying: rank r's local
+   * block is its rows' values (the column's own memory), over the irregular block of every
+   * rank's row count, so rows keep their global order. Null rows hold unspecified values.
+   * Communicates only when the frame does not know the ranks' row counts (after a filter).
+   * @throws {ArgumentError} for bool, utf8 and dictionary columns
+   */
+  async distArray(name: string): Promise<DistArray> {
+    const k = this.indexOf(name);
+    const d = this.columns[k]!;
+    if (!dtypeOfArrow(d.type)) throw new ArgumentError(name, 'a numeric column (int, float, timestamp, date) for a DistArray', String(d.type), world.rank);
+    this.rowCounts ??= await rowCountsOf(this.localRows);
+    return this.arrayOf(k)!;
   }
 
   /** This rank's rows as an Arrow table (no copy). */
@@ -158,7 +205,7 @@ export class DistFrame {
   select(...names: (string | string[])[]): DistFrame {
     const flat = names.flat();
     const ks = flat.map((n) => this.indexOf(n));
-    return new DistFrame(new Schema(ks.map((k) => this.schema.fields[k]!)), ks.map((k) => this.columns[k]!));
+    return new DistFrame(new Schema(ks.map((k) => this.schema.fields[k]!)), ks.map((k) => this.columns[k]!), this.rowCounts);
   }
 
   /**
@@ -199,9 +246,9 @@ export class DistFrame {
       const cols = this.columns.slice();
       fields[k] = field;
       cols[k] = d;
-      return new DistFrame(new Schema(fields), cols);
+      return new DistFrame(new Schema(fields), cols, this.rowCounts);
     }
-    return new DistFrame(new Schema([...this.schema.fields, field]), [...this.columns, d]);
+    return new DistFrame(new Schema([...this.schema.fields, field]), [...this.columns, d], this.rowCounts);
   }
 
   // Collective operations
@@ -228,7 +275,8 @@ export class DistFrame {
       const g = first + i;
       dest[i] = g < big ? Math.floor(g / (q + 1)) : extra + Math.floor((g - big) / Math.max(q, 1));
     }
-    return new DistFrame(this.schema, await shuffle(this.schema, this.columns, dest));
+    const sizes = Array.from({ length: p }, (_, r) => q + (r < extra ? 1 : 0));
+    return new DistFrame(this.schema, await shuffle(this.schema, this.columns, dest), sizes);
   }
 
   /**
@@ -437,6 +485,20 @@ export class DistFrame {
   // Internals
   // ---------
 
+  /** Column k's DistArray over its own memory, if it is numeric and the row counts are known. */
+  private arrayOf(k: number): DistArray | undefined {
+    let a = this.arrays.get(k);
+    if (a || !this.rowCounts) return a;
+    const d = this.columns[k]!;
+    const dtype = dtypeOfArrow(d.type);
+    if (!dtype) return undefined;
+    const total = this.rowCounts.reduce((x, y) => x + y, 0);
+    const values = (d.values as TypedArray).subarray(0, d.length) as TypedArray;
+    a = DistArray.wrapLocal(values, irregularBlock([total], this.rowCounts), dtype);
+    this.arrays.set(k, a);
+    return a;
+  }
+
   /** @internal */
   indexOf(name: string): number {
     const k = this.schema.fields.findIndex((f) => f.name === name);
@@ -481,14 +543,13 @@ export class GroupedFrame {
     const keyIdx = this.keys.map((k) => f.indexOf(k));
     const cols = [...new Set(outs.map((o) => o.col).filter((c): c is string => c !== undefined))];
     const colIdx = cols.map((c) => f.indexOf(c));
+    const needsNum = cols.map((c) => outs.some((o) => o.col === c && o.op !== 'count'));
     colIdx.forEach((k, j) => {
-      const needsNum = outs.some((o) => o.col === cols[j] && o.op !== 'count');
       const fam = familyOf(f.schema.fields[k]!.type);
-      if (needsNum && fam !== 'fixed' && fam !== 'bool') throw new ArgumentError(`spec (column ${cols[j]})`, 'a numeric column for sum/mean/min/max (count works on any)', String(f.schema.fields[k]!.type), world.rank);
+      if (needsNum[j] && fam !== 'fixed' && fam !== 'bool') throw new ArgumentError(`spec (column ${cols[j]})`, 'a numeric column for sum/mean/min/max (count works on any)', String(f.schema.fields[k]!.type), world.rank);
     });
     // Phase 1: local pre-aggregation into partials (keys, rows, per column: n, sum, min, max).
-    const local = groupIds(keyIdx.map((k) => f.columns[k]!), f.localRows);
-    const partial = partialAggregate(f, local, keyIdx, colIdx);
+    const partial = partialAggregate(f, keyIdx, colIdx, needsNum);
     // Phase 2: partials go to the rank owning each group's key hash; merge there.
     const pSchema = partialSchema(f, keyIdx, cols);
     const nk = keyIdx.length;
@@ -496,19 +557,13 @@ export class GroupedFrame {
     const merged = groupIds(got.slice(0, nk), got[0]?.length ?? 0);
     const g = merged.count;
     const rows = new Float64Array(g);
-    const acc = cols.map(() => ({ n: new Float64Array(g), s: new Float64Array(g), lo: new Float64Array(g).fill(Infinity), hi: new Float64Array(g).fill(-Infinity) }));
     const rowsIn = got[nk]!.values as Float64Array;
     for (let i = 0; i < merged.gid.length; i++) rows[merged.gid[i]!]! += rowsIn[i]!;
-    cols.forEach((_, j) => {
+    const acc = cols.map((_, j) => {
       const [n, s, lo, hi] = [0, 1, 2, 3].map((q) => got[nk + 1 + 4 * j + q]!.values as Float64Array);
-      const a = acc[j]!;
-      for (let i = 0; i < merged.gid.length; i++) {
-        const x = merged.gid[i]!;
-        a.n[x]! += n![i]!;
-        a.s[x]! += s![i]!;
-        if (lo![i]! < a.lo[x]! || Number.isNaN(lo![i]!)) a.lo[x] = Number.isNaN(a.lo[x]!) ? a.lo[x]! : lo![i]!;
-        if (hi![i]! > a.hi[x]! || Number.isNaN(hi![i]!)) a.hi[x] = Number.isNaN(a.hi[x]!) ? a.hi[x]! : hi![i]!;
-      }
+      const a = emptyPartial(g);
+      mergePartial(a, merged.gid, { n: n!, s: s!, lo: lo!, hi: hi! });
+      return a;
     });
     const fields = keyIdx.map((k) => f.schema.fields[k]!);
     const out = got.slice(0, nk).map((c) => take(c, merged.first));
@@ -537,82 +592,6 @@ export class GroupedFrame {
 // Helpers
 // -------
 
-interface Groups {
-  gid: Int32Array;
-  /** First row of each group. */
-  first: Int32Array;
-  count: number;
-}
-
-/** Dense group ids of rows by the values of `keys` (fast paths for one number or dictionary key). */
-function groupIds(keys: readonly Data[], n: number): Groups {
-  const gid = new Int32Array(n);
-  const first: number[] = [];
-  if (keys.length === 1 && familyOf(keys[0]!.type) === 'dict') {
-    const d = keys[0]!;
-    const idx = d.values as unknown as { [i: number]: number };
-    const strings = dictStrings(d);
-    // Equal strings may sit at several dictionary indices: map index -> first index of its string.
-    const canon = new Map<string, number>();
-    const slot = new Int32Array(strings.length + 1).fill(-1);
-    const alias = strings.map((s, j) => { const c = canon.get(s ?? ''); if (c === undefined) { canon.set(s ?? '', j); return j; } return c; });
-    for (let i = 0; i < n; i++) {
-      const s = isValid(d, i) ? alias[idx[i]!]! : strings.length;
-      let x = slot[s]!;
-      if (x < 0) {
-        x = slot[s] = first.length;
-        first.push(i);
-      }
-      gid[i] = x;
-    }
-    return { gid, first: Int32Array.from(first), count: first.length };
-  }
-  if (keys.length === 1 && keys[0]!.nullCount === 0 && familyOf(keys[0]!.type) === 'fixed' && !(keys[0]!.values instanceof BigInt64Array || keys[0]!.values instanceof BigUint64Array)) {
-    // Hot path: one number key without nulls, straight from the typed array.
-    const v = keys[0]!.values as unknown as { [i: number]: number };
-    const m = new Map<number, number>();
-    for (let i = 0; i < n; i++) {
-      const key = v[i]!;
-      let x = m.get(key);
-      if (x === undefined) {
-        x = first.length;
-        m.set(key, x);
-        first.push(i);
-      }
-      gid[i] = x;
-    }
-    return { gid, first: Int32Array.from(first), count: first.length };
-  }
-  if (keys.length === 1 && familyOf(keys[0]!.type) !== 'utf8' && !(keys[0]!.values instanceof BigInt64Array || keys[0]!.values instanceof BigUint64Array)) {
-    const get = valueGetter(keys[0]!);
-    const m = new Map<KeyValue, number>();
-    for (let i = 0; i < n; i++) {
-      const v = get(i);
-      let x = m.get(v);
-      if (x === undefined) {
-        x = first.length;
-        m.set(v, x);
-        first.push(i);
-      }
-      gid[i] = x;
-    }
-    return { gid, first: Int32Array.from(first), count: first.length };
-  }
-  const gets = keys.map(valueGetter);
-  const m = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const k = keyString(gets.map((g) => g(i)));
-    let x = m.get(k);
-    if (x === undefined) {
-      x = first.length;
-      m.set(k, x);
-      first.push(i);
-    }
-    gid[i] = x;
-  }
-  return { gid, first: Int32Array.from(first), count: first.length };
-}
-
 function partialSchema(f: DistFrame, keyIdx: number[], cols: string[]): Schema {
   const fields = keyIdx.map((k) => f.schema.fields[k]!);
   fields.push(new Field('\u0000rows', new Float64(), false));
@@ -620,39 +599,28 @@ function partialSchema(f: DistFrame, keyIdx: number[], cols: string[]): Schema {
   return new Schema(fields);
 }
 
-function partialAggregate(f: DistFrame, g: Groups, keyIdx: number[], colIdx: number[]): Data[] {
-  const m = g.count;
-  const out: Data[] = keyIdx.map((k) => take(f.columns[k]!, g.first));
-  const rows = new Float64Array(m);
-  for (let i = 0; i < g.gid.length; i++) rows[g.gid[i]!]!++;
-  out.push(makeData({ type: new Float64(), length: m, data: rows }));
-  for (const k of colIdx) {
+function partialAggregate(f: DistFrame, keyIdx: number[], colIdx: number[], needsNum: boolean[]): Data[] {
+  const table = new GroupTable(keyIdx.map((k) => f.columns[k]!), f.localRows);
+  const inputs = colIdx.map((k, j) => {
     const d = f.columns[k]!;
-    const n = new Float64Array(m);
-    const s = new Float64Array(m);
-    const lo = new Float64Array(m).fill(Infinity);
-    const hi = new Float64Array(m).fill(-Infinity);
-    const fam = familyOf(d.type);
-    if (fam === 'fixed' || fam === 'bool') {
-      const numeric = fam === 'fixed' && !(d.values instanceof BigInt64Array || d.values instanceof BigUint64Array);
-      const vals = numeric ? (d.values as unknown as { [i: number]: number }) : undefined;
-      const get = numeric ? undefined : numberGetter(d);
-      const nulls = d.nullCount > 0;
-      const gid = g.gid;
-      for (let i = 0; i < gid.length; i++) {
-        if (nulls && !isValid(d, i)) continue;
-        const x = gid[i]!;
-        const v = vals ? vals[i]! : get!(i);
-        n[x]!++;
-        s[x]! += v;
-        if (v < lo[x]! || v !== v) lo[x] = lo[x] !== lo[x] ? lo[x]! : v;
-        if (v > hi[x]! || v !== v) hi[x] = hi[x] !== hi[x] ? hi[x]! : v;
-      }
-    } else {
-      for (let i = 0; i < g.gid.length; i++) if (isValid(d, i)) n[g.gid[i]!]!++;
-    }
-    for (const a of [n, s, lo, hi]) out.push(makeData({ type: new Float64(), length: m, data: a }));
-  }
+    return { values: needsNum[j] ? numbersOf(d) : null, nulls: d.nullCount > 0 && d.nullBitmap ? d.nullBitmap : null };
+  });
+  const { rows, partials } = aggregateLocal(table, inputs, f.localRows);
+  const m = table.count;
+  const first = table.firstRows();
+  const out: Data[] = keyIdx.map((k) => take(f.columns[k]!, first));
+  out.push(makeData({ type: new Float64(), length: m, data: rows }));
+  for (const a of partials) for (const q of [a.n, a.s, a.lo, a.hi]) out.push(makeData({ type: new Float64(), length: m, data: q }));
+  return out;
+}
+
+/** A numeric column's values as numbers: the typed array itself, or converted (bool, 64-bit ints). */
+function numbersOf(d: Data): ArrayLike<number> {
+  const v = d.values as unknown as ArrayLike<number | bigint>;
+  if (familyOf(d.type) === 'fixed' && !(v instanceof BigInt64Array || v instanceof BigUint64Array)) return v as ArrayLike<number>;
+  const get = numberGetter(d);
+  const out = new Float64Array(d.length);
+  for (let i = 0; i < out.length; i++) out[i] = get(i);
   return out;
 }
 
@@ -839,6 +807,19 @@ function toData(res: ColumnResult, n: number, type: DataType | undefined, name: 
 /** Fingerprint of a schema: names, types, nullability (dictionary ids ignored). */
 export function schemaKey(schema: Schema): string {
   return schema.fields.map((f) => `${JSON.stringify(f.name)}:${String(f.type)}:${f.nullable ? 'null' : 'nonnull'}`).join(', ');
+}
+
+/** Collective: every rank's row count. */
+async function rowCountsOf(rows: number): Promise<number[]> {
+  return Array.from(await world.allgather(Float64Array.of(rows)));
+}
+
+/** Collective: checkSchemas, and every rank's row count with it (one allgather). */
+async function agreeSchemas(schema: Schema, rows: number, what = 'tables'): Promise<number[]> {
+  const all = await world.allgatherObject([schemaKey(schema), rows] as const);
+  const r = all.findIndex(([k]) => k !== all[0]![0]);
+  if (r >= 0) throw new SchemaMismatchError(`the ranks' ${what} have different schemas: rank 0 has {${all[0]![0]}}, rank ${r} has {${all[r]![0]}}`, world.rank);
+  return all.map(([, n]) => n);
 }
 
 /** Collective: every rank's schema must be the same. */

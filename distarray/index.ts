@@ -1,5 +1,5 @@
 /** Distributed arrays: distributions, DistArray, halos, matvec, stencils. */
-export { AxisMap, Distribution, block, cyclic, blockCyclic, grid, dimsCreate, fromSpec, distributions } from './distribution.js';
+export { AxisMap, Distribution, block, irregularBlock, cyclic, blockCyclic, grid, dimsCreate, fromSpec, distributions } from './distribution.js';
 export type { AxisKind, AxisRule, DistributionSpec, Region } from './distribution.js';
 export { DistArray } from './distarray.js';
 export type { DistArrayOptions, HaloOptions } from './distarray.js';

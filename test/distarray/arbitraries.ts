@@ -1,6 +1,13 @@
 // fast-check generators of distributions, shared by the distarray suites.
 import fc from 'fast-check';
-import { block, blockCyclic, cyclic, dimsCreate, grid, type AxisRule, type Distribution } from '../../distarray/distribution.js';
+import { block, blockCyclic, cyclic, dimsCreate, grid, irregularBlock, type AxisRule, type Distribution } from '../../distarray/distribution.js';
+
+/** Random counts of p ranks summing to n (some may be 0). */
+const arbCounts = (n: number, p: number): fc.Arbitrary<number[]> =>
+  fc.array(fc.integer({ min: 0, max: n }), { minLength: p - 1, maxLength: p - 1 }).map((cuts) => {
+    const at = [0, ...cuts.sort((a, b) => a - b), n];
+    return at.slice(1).map((x, r) => x - at[r]!);
+  });
 
 const arbShape = (ndim?: number) =>
   (ndim ? fc.constant(ndim) : fc.integer({ min: 1, max: 3 })).chain((nd) => fc.array(fc.integer({ min: 0, max: nd === 1 ? 20 : nd === 2 ? 9 : 5 }), { minLength: nd, maxLength: nd }));
@@ -28,6 +35,7 @@ export function arbDistribution(p?: number, shape?: readonly number[]): fc.Arbit
           fc.constant(block(s, procs, axis)),
           fc.constant(cyclic(s, procs, axis)),
           fc.integer({ min: 1, max: 4 }).map((b) => blockCyclic(s, procs, b, axis)),
+          arbCounts(s[axis]!, procs).map((counts) => irregularBlock(s, counts, axis)),
         ),
       ),
       fc.tuple(arbDims(procs, s.length), fc.array(arbRule, { minLength: s.length, maxLength: s.length })).map(([dims, rules]) => grid(s, dims, rules)),

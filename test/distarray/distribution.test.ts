@@ -1,7 +1,7 @@
 // Distributions, transfer plans and halo plans: pure code, checked exhaustively per case.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AxisMap, block, blockCyclic, cyclic, dimsCreate, fromSpec, grid, type Distribution } from '../../distarray/distribution.js';
+import { AxisMap, block, blockCyclic, cyclic, dimsCreate, fromSpec, grid, irregularBlock, type Distribution } from '../../distarray/distribution.js';
 import { haloPlan } from '../../distarray/halo.js';
 import { copyBox, plan, rootLayout } from '../../distarray/regions.js';
 import { ArgumentError } from '../../util/errors.js';
@@ -55,6 +55,21 @@ describe('AxisMap', () => {
     const a = new AxisMap(10, 4, 'block');
     expect([0, 1, 2, 3].map((c) => a.localSize(c))).toEqual([3, 3, 2, 2]);
     expect([0, 1, 2, 3].map((c) => a.start(c))).toEqual([0, 3, 6, 8]);
+  });
+
+  it('an irregular block holds counts[c] indices on coordinate c, empty coordinates included', () => {
+    const a = new AxisMap(10, 4, 'block', 1, [3, 0, 7, 0]);
+    expect([...Array(10).keys()].map((i) => a.owner(i))).toEqual([0, 0, 0, 2, 2, 2, 2, 2, 2, 2]);
+    expect([0, 1, 2, 3].map((c) => a.start(c))).toEqual([0, 3, 3, 10]);
+    expect(a.toLocal(5)).toBe(2);
+    expect(a.equals(new AxisMap(10, 4, 'block'))).toBe(false);
+    expect(new AxisMap(10, 4, 'block', 1, [3, 3, 2, 2]).equals(new AxisMap(10, 4, 'block'))).toBe(true);
+    const d = irregularBlock([10, 2], [4, 6]);
+    expect([d.localShape(0), d.localShape(1)]).toEqual([[4, 2], [6, 2]]);
+    expect(fromSpec(d.describe()).equals(d)).toBe(true);
+    expect(d.toString()).toBe('Distribution([10, 2], block[4, 6], *)');
+    expect(() => irregularBlock([10], [4, 5])).toThrow(ArgumentError);
+    expect(() => new AxisMap(10, 2, 'cyclic', 1, [5, 5])).toThrow(ArgumentError);
   });
 
   it('block-cyclic deals blocks round-robin (ScaLAPACK numroc)', () => {

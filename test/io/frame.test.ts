@@ -70,6 +70,27 @@ function stableSort(rows: Row[], keys: string[], desc: boolean[]): Row[] {
 const arbP = (backend: string) => (backend === 'sab' ? fc.integer({ min: 1, max: 4 }) : fc.constantFrom(2, 3));
 const multiset = (rs: Row[]) => rs.map((r) => JSON.stringify(r)).sort();
 
+type Spec = [string, string, string | null][];
+const ops = (col: string, names: string[]): Spec => names.map((op) => [`${col}_${op}`, op, col]);
+
+/** The expected result of every groupCases case (test/fixtures/io.ts), from the one-process rows. */
+function groupCaseRefs(rows: Row[]): Record<string, [Row[], string[]]> {
+  const keyed = rows.map((r) => {
+    const u = r.u16 as number;
+    return { ...r, k: (r.i8 as number) % 5, x: r.f32 as number, fk: Math.round(r.f32 as number), wk: u % 97 === 0 ? Math.imul(u, 40503) : u % 500 };
+  });
+  return {
+    fused: [groupRef(keyed, ['k'], ops('x', ['sum', 'mean', 'min', 'max', 'count'])), ['k']],
+    fusedMore: [groupRef(keyed, ['k'], [...ops('x', ['sum', 'max']), ...ops('f64', ['min', 'count']), ['s', 'count', 's'], ['rows', 'count', null]]), ['k']],
+    floatKey: [groupRef(keyed, ['fk'], [['x', 'sum', 'x'], ...ops('i32', ['min', 'max'])]), ['fk']],
+    wideKey: [groupRef(keyed, ['wk'], [...ops('x', ['sum', 'min']), ['f64', 'max', 'f64']]), ['wk']],
+    tuple: [groupRef(rows, ['g', 'i64', 'b'], [['u16', 'sum', 'u16'], ['f64', 'mean', 'f64']]), ['g', 'i64', 'b']],
+    nullInt: [groupRef(rows, ['i32'], [...ops('f64', ['sum', 'min']), ['ts', 'max', 'ts']]), ['i32']],
+    nullStr: [groupRef(rows, ['s'], [...ops('u8', ['sum', 'min', 'max']), ['g', 'count', 'g']]), ['s']],
+    many: [groupRef(rows, ['u16'], [...ops('f64', ['sum', 'mean', 'min', 'max', 'count']), ['rows', 'count', null]]), ['u16']],
+  };
+}
+
 describe.each(backends())('DistFrame on %s', (backend) => {
   it('every operation equals the one-process computation, P in 1..4, nulls included', async () => {
     await fc.assert(
@@ -109,6 +130,45 @@ describe.each(backends())('DistFrame on %s', (backend) => {
         }
       }),
       { numRuns: backend === 'sab' ? 5 : 3 },
+    );
+  });
+
+  it('groupBy equals the one-process computation on every kernel path, few to many rows, P in 1..4', async () => {
+    // Few rows leave ranks empty; thousands make ~one group per row, so partials cross the shuffle.
+    const arbN = fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1000, max: 4000 }));
+    await fc.assert(
+      fc.asyncProperty(arbP(backend), fc.nat(10_000), arbN, async (p, seed, n) => {
+        const res = await callAll<Record<string, Row[]> | null>(backend, p, 'io.ts', 'groupOps', [seed, n], 30_000);
+        res.slice(1).forEach((r) => expect(r).toBeNull());
+        const refs = groupCaseRefs(rowsOf(genTable(seed, n)));
+        expect(Object.keys(res[0]!)).toEqual(Object.keys(refs));
+        for (const [k, [want, keys]] of Object.entries(refs)) expectRowsClose(res[0]![k]!, want, keys);
+      }),
+      { numRuns: backend === 'sab' ? 6 : 3 },
+    );
+  });
+
+  it('numeric columns are DistArrays over their own memory (irregular block of the row counts)', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbP(backend), fc.nat(10_000), fc.integer({ min: 0, max: 50 }), async (p, seed, n) => {
+        const res = await callAll<Record<string, unknown>>(backend, p, 'io.ts', 'frameArrays', [seed, n], 30_000);
+        const rows = rowsOf(genTable(seed, n));
+        const counts = res.map((r) => r.localRows as number);
+        for (const r of res) {
+          expect(r).toMatchObject({ sameMemory: true, counts, validityIsArrows: true, boolArray: true, tsDtype: 'int64', filteredSync: true, filteredSame: true, stringError: 'ArgumentError', roundTrip: true });
+        }
+        const got = res[0]!;
+        // Null rows hold unspecified values: compare the valid ones.
+        const f64 = got.f64 as number[];
+        expect(f64.length).toBe(n);
+        rows.forEach((r, i) => { if (r.f64 !== null) expect(f64[i]).toBe(r.f64); });
+        expect(got.u16Sum).toBe(rows.reduce((s, r) => s + (r.u16 as number), 0));
+        expect(got.i8).toEqual(rows.map((r) => r.i8));
+        expect(got.filtered).toEqual(rows.map((r) => r.u16 as number).filter((x) => x % 3 === 0));
+        expect(got.x).toEqual(Array.from({ length: p }, (_, r) => Array.from({ length: r + 1 }, (_, i) => r * 10 + i)).flat());
+        expect(got.written).toBe(-1);
+      }),
+      { numRuns: backend === 'sab' ? 5 : 2 },
     );
   });
 });
