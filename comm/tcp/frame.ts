@@ -20,7 +20,8 @@ export const kFin = 2; // the sender finished its job `epoch`; nothing more will
 export const kAbort = 3; // the sender aborts the job; tag = failed rank (-1 unknown), payload = utf8 reason
 export const kPing = 4; // liveness, no payload
 export const kBye = 5; // the sender closes its transport in order (MPI_Finalize)
-const kMaxType = 5;
+export const kBeatAddr = 6; // where the sender's heartbeat worker listens: payload = port u32 LE | token (heartbeat.ts)
+const kMaxType = 6;
 
 /** Defaults: one frame at most 4 MiB; one message at most 4 GiB - 1 (as on sab). */
 export const kDefaultMaxFrameBytes = 4 << 20;

@@ -23,8 +23,9 @@ import { availableParallelism } from 'node:os';
 import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../util/errors.js';
 import { MatchQueue, type Posted } from '../matching.js';
 import { ANY_SOURCE, concatPayload, payloadLength, payloadParts, type Message, type MessageInfo, type Payload, type Transport, type TransportStats } from '../transport.js';
-import { FrameDecoder, encodeFrames, kAbort, kBye, kData, kDefaultMaxFrameBytes, kDefaultMaxMessageBytes, kFin, kPing, type Frame } from './frame.js';
+import { FrameDecoder, encodeFrames, kAbort, kBeatAddr, kBye, kData, kDefaultMaxFrameBytes, kDefaultMaxMessageBytes, kFin, kPing, type Frame } from './frame.js';
 import { acceptHandshake, connectHandshake, kRolePeer } from './handshake.js';
+import { Heartbeat } from './heartbeat.js';
 import { connected } from './rendezvous.js';
 
 /** Host and port where a rank accepts mesh connections. */
@@ -121,6 +122,8 @@ export class TcpTransport implements Transport {
   private inflight = 0;
   private flushWaiters: (() => void)[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
+  /** The worker that keeps heartbeats going while this thread is busy (see heartbeat.ts). */
+  private beats: Heartbeat | undefined;
   private lastTick = Date.now();
   private pending = 0;
   private keepAlive: NodeJS.Timeout | undefined;
@@ -162,6 +165,9 @@ export class TcpTransport implements Transport {
     return new Promise((resolve, reject) => {
       const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.onIncoming(s));
       this.server = server;
+      if (this.peerTimeoutMs > 0 && this.size > 1 && !this.beats) {
+        this.beats = new Heartbeat({ host, rank: this.rank, size: this.size, everyMs: this.beatEvery(), log: this.log });
+      }
       server.once('error', reject);
       server.listen({ host, port, exclusive: true }, () => {
         server.off('error', reject);
@@ -269,6 +275,14 @@ export class TcpTransport implements Transport {
     if (rest.byteLength) socket.emit('data', Buffer.from(rest.buffer, rest.byteOffset, rest.byteLength));
     socket.resume();
     for (const w of peer.backlog.splice(0)) this.writeNow(peer, w.bufs, w.done);
+    void this.beats?.address.then((a) => {
+      if (!a || rank < this.rank || socket.destroyed || this.failure) return;
+      // Only higher ranks open heartbeat links: the lower one tells them where.
+      const payload = new Uint8Array(4 + a.token.byteLength);
+      new DataView(payload.buffer).setUint32(0, a.port, true);
+      payload.set(a.token, 4);
+      this.writeNow(peer, encodeFrames(kBeatAddr, 0, 0, this.epoch, [payload], payload.byteLength, this.maxFrame), () => {});
+    });
     if (this.peers.every((p) => p.rank === this.rank || p.socket)) this.readyResolve();
   }
 
@@ -398,6 +412,7 @@ export class TcpTransport implements Transport {
         this.fail(new ClosedError('transport is closed', this.rank));
         clearInterval(this.heartbeat);
         clearInterval(this.keepAlive);
+        this.beats?.close();
         for (const p of this.peers) {
           const s = p.socket;
           if (!s) continue;
@@ -473,6 +488,13 @@ export class TcpTransport implements Transport {
 
   private onFrame(source: number, f: Frame): void {
     if (f.type === kPing) return;
+    if (f.type === kBeatAddr) {
+      const s = this.peers[source]!.socket;
+      if (source < this.rank && f.data.byteLength > 4 && s?.remoteAddress) {
+        this.beats?.connect(source, s.remoteAddress, new DataView(f.data.buffer, f.data.byteOffset).getUint32(0, true), f.data.subarray(4));
+      }
+      return;
+    }
     if (f.type === kBye) {
       this.peers[source]!.bye = true;
       this.finished[source] = true;
@@ -604,20 +626,27 @@ export class TcpTransport implements Transport {
     setImmediate(tick);
   }
 
+  private beatEvery(): number {
+    return Math.max(50, Math.min(1000, this.peerTimeoutMs / 4));
+  }
+
   private startHeartbeat(): void {
     if (this.peerTimeoutMs <= 0 || this.size === 1 || this.heartbeat) return;
-    const every = Math.max(50, Math.min(1000, this.peerTimeoutMs / 4));
+    const every = this.beatEvery();
     this.lastTick = Date.now();
     this.heartbeat = setInterval(() => {
       const now = Date.now();
       // If this process itself was blocked, the silence was ours: do not blame the peers.
       if (now - this.lastTick > 2 * every) for (const p of this.peers) p.lastHeard = Math.max(p.lastHeard, now - every);
       this.lastTick = now;
+      const workerHeard = this.beats?.heard;
       for (const p of this.peers) {
         if (p.rank === this.rank || !p.socket || p.gone || p.bye || p.socket.destroyed) continue;
-        if (now - p.lastHeard > this.peerTimeoutMs) {
+        // A peer busy computing is still heard through its heartbeat worker.
+        const heard = Math.max(p.lastHeard, workerHeard?.[p.rank] ?? 0);
+        if (now - heard > this.peerTimeoutMs) {
           p.socket.destroy();
-          this.peerGone(p.rank, `rank ${p.rank} is gone: no word from it for ${now - p.lastHeard} ms (peer timeout ${this.peerTimeoutMs} ms)`);
+          this.peerGone(p.rank, `rank ${p.rank} is gone: no word from it for ${now - heard} ms (peer timeout ${this.peerTimeoutMs} ms)`);
           continue;
         }
         if (now - p.lastSent >= every) this.writeNow(p, encodeFrames(kPing, 0, 0, this.epoch, [], 0, this.maxFrame), () => {});
