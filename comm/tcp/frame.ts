@@ -152,6 +152,24 @@ export class FrameDecoder {
     }
   }
 
+  /**
+   * Where the payload bytes still due in the current frame go, when at least `min` are due:
+   * a caller that reads them straight there reports them with advance() instead of push().
+   */
+  pending(min: number): Uint8Array | undefined {
+    if (this.frameLeft < min || this.broken) return undefined;
+    return this.msg!.data.subarray(this.filled, this.filled + this.frameLeft);
+  }
+
+  /** `n` payload bytes landed in the buffer pending() returned. */
+  advance(n: number): void {
+    if (this.broken) throw this.broken;
+    if (n > this.frameLeft) this.fail(`${n} bytes read past the frame's end`);
+    this.filled += n;
+    this.frameLeft -= n;
+    if (this.frameLeft === 0 && this.filled === this.msg!.data.byteLength) this.finish();
+  }
+
   private fail(what: string): never {
     this.broken = new ProtocolError(`malformed frame from ${this.peer}: ${what}; closing the connection`);
     throw this.broken;

@@ -26,6 +26,7 @@ import { ANY_SOURCE, concatPayload, payloadLength, payloadParts, type Message, t
 import { FrameDecoder, encodeFrames, kAbort, kBeatAddr, kBye, kData, kDefaultMaxFrameBytes, kDefaultMaxMessageBytes, kFin, kPing, type Frame } from './frame.js';
 import { acceptHandshake, connectHandshake, kRolePeer } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
+import { ReadSink, adoptInto, connectInto } from './reads.js';
 import { connected } from './rendezvous.js';
 
 /** Host and port where a rank accepts mesh connections. */
@@ -68,6 +69,9 @@ export interface TcpTransportOptions {
 
 /** Frames up to this size (header included) are staged and written with one write, not writev. */
 const kSmallBytes = 16 << 10;
+
+/** Frame payloads with at least this much still to come are read straight into their message. */
+const kDirectReadBytes = 64 << 10;
 
 /** Context reserved for the barrier's messages. */
 const kBarrierContext = -0x7fff0001;
@@ -193,13 +197,14 @@ export class TcpTransport implements Transport {
     const deadline = Date.now() + this.connectTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       if (this.failure) throw this.failure;
-      const socket = net.connect({ host: addr.host, port: addr.port, noDelay: true });
+      const reads = new ReadSink();
+      const socket = connectInto(addr.host, addr.port, reads);
       try {
         await connected(socket, Math.max(100, deadline - Date.now()));
         socket.removeAllListeners('error');
         socket.on('error', () => {});
         const rest = await connectHandshake(socket, this.secret, this.rank, kRolePeer, this.handshakeTimeoutMs);
-        this.attach(peer, socket, rest);
+        this.attach(peer, socket, rest, reads);
         return;
       } catch (err) {
         socket.destroy();
@@ -215,8 +220,10 @@ export class TcpTransport implements Transport {
     }
   }
 
-  private onIncoming(socket: Socket): void {
-    const from = `${socket.remoteAddress}:${socket.remotePort}`;
+  private onIncoming(accepted: Socket): void {
+    const from = `${accepted.remoteAddress}:${accepted.remotePort}`;
+    const reads = new ReadSink();
+    const socket = adoptInto(accepted, reads) ?? accepted;
     socket.on('error', () => {});
     acceptHandshake(socket, this.secret, kRolePeer, this.handshakeTimeoutMs).then(
       ({ rank, rest }) => {
@@ -225,7 +232,7 @@ export class TcpTransport implements Transport {
           socket.destroy();
           return;
         }
-        this.attach(rank, socket, rest);
+        this.attach(rank, socket, rest, socket === accepted ? undefined : reads);
       },
       (err: Error) => {
         // A stranger or a broken peer: refuse it, and the job goes on.
@@ -235,7 +242,8 @@ export class TcpTransport implements Transport {
     );
   }
 
-  private attach(rank: number, socket: Socket, rest: Uint8Array): void {
+  /** Takes over an authenticated connection; `reads` when its bytes come through a ReadSink. */
+  private attach(rank: number, socket: Socket, rest: Uint8Array, reads?: ReadSink): void {
     const peer = this.peers[rank]!;
     peer.socket = socket;
     peer.lastHeard = peer.lastSent = Date.now();
@@ -250,16 +258,25 @@ export class TcpTransport implements Transport {
       return peer.claimed?.into;
     });
     socket.removeAllListeners('error');
-    socket.on('data', (chunk: Buffer) => {
+    const decoder = peer.decoder;
+    const onChunk = (chunk: Uint8Array, direct: boolean) => {
       peer.lastHeard = Date.now();
       try {
-        peer.decoder!.push(chunk);
+        if (direct) decoder.advance(chunk.byteLength);
+        else decoder.push(chunk);
       } catch (err) {
         this.log(`superstep[rank ${this.rank}]: ${(err as Error).message}`);
         socket.destroy();
         this.peerGone(rank, (err as Error).message);
       }
-    });
+    };
+    if (reads) {
+      reads.onBytes = onChunk;
+      // A large payload is read straight into its message's buffer; headers and small frames via scratch.
+      reads.target = () => decoder.pending(kDirectReadBytes);
+    } else {
+      socket.on('data', (chunk: Buffer) => onChunk(chunk, false));
+    }
     socket.on('error', (err: NodeJS.ErrnoException) => {
       const how = err.code === 'ECONNRESET' || err.code === 'EPIPE' ? 'its connection was reset (killed or crashed?)' : `its connection failed: ${err.message}`;
       this.peerGone(rank, `rank ${rank} is gone: ${how}`);
@@ -272,7 +289,7 @@ export class TcpTransport implements Transport {
       }
       this.peerGone(rank, `rank ${rank} is gone: its connection closed without an orderly shutdown (killed or crashed?)`);
     });
-    if (rest.byteLength) socket.emit('data', Buffer.from(rest.buffer, rest.byteOffset, rest.byteLength));
+    if (rest.byteLength) onChunk(rest, false);
     socket.resume();
     for (const w of peer.backlog.splice(0)) this.writeNow(peer, w.bufs, w.done);
     void this.beats?.address.then((a) => {
