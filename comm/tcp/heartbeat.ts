@@ -62,12 +62,14 @@ server.listen(0, host, () => parentPort.postMessage({ type: 'listening', port: s
 parentPort.on('message', (m) => {
   if (m.type !== 'connect') return;
   const s = net.connect({ host: m.host, port: m.port, noDelay: true });
-  s.on('error', () => {});
+  let linked = false;
+  s.on('error', (e) => { if (!linked) parentPort.postMessage({ type: 'unreachable', peer: m.peer, message: e.message }); });
   s.once('connect', () => {
     const hello = Buffer.alloc(${kTokenBytes} + 4);
     Buffer.from(m.token).copy(hello);
     hello.writeUInt32LE(rank, ${kTokenBytes});
     s.write(hello);
+    linked = true;
     live(s, m.peer);
   });
 });
@@ -110,9 +112,12 @@ export class Heartbeat {
         options.log(`superstep[rank ${options.rank}]: heartbeat worker unavailable (${why}); heartbeats come from the main thread only, so a rank busy longer than the peer timeout looks gone`);
         resolve(undefined);
       };
-      this.worker.on('message', (m: { type: string; port?: number; message?: string }) => {
+      this.worker.on('message', (m: { type: string; port?: number; peer?: number; message?: string }) => {
         if (m.type === 'listening') resolve({ port: m.port!, token });
         else if (m.type === 'failed') failed(m.message!);
+        else if (m.type === 'unreachable' && !this.stopped) {
+          options.log(`superstep[rank ${options.rank}]: no heartbeat link to rank ${m.peer} (${m.message}); its heartbeats come from its main thread only, so if it is busy longer than the peer timeout it looks gone`);
+        }
       });
       this.worker.on('error', (e) => failed(e.message));
       this.worker.once('exit', (code) => failed(`exited with code ${code}`));
