@@ -6,8 +6,14 @@
  * Node hands them to the kernel in one writev without concatenating them into a new buffer.
  * Frames of at most 16 KiB are the exception: Node's writev costs more than copying them, so
  * they go through a per-peer staging buffer, reused while writes complete at once. Receiving
- * copies each socket chunk once, straight into the message's buffer (the posted receive's
- * `into` buffer when it was matched at the first frame).
+ * (reads.ts): the kernel copies a large frame's payload straight into the message's buffer
+ * (the posted receive's `into` when it was matched at the first frame); headers and small
+ * frames go through a per-connection scratch buffer and are copied once into place.
+ *
+ * Waiting: while an operation is pending the event loop keeps polling for a few ms (spin)
+ * rather than sleeping in epoll, since waking a sleeping process costs more than a small
+ * message's whole round trip. Liveness: heartbeats come from a worker thread (heartbeat.ts),
+ * so that a rank computing without awaiting is not mistaken for a dead one.
  *
  * The transport exists before its connections do: `context()` is synchronous, so sends
  * queue per peer and receives wait in the match queue until the mesh is up.
