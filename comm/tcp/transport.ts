@@ -71,6 +71,8 @@ export interface TcpTransportOptions {
   spinMs?: number;
   /** Ranks of this job on this host, for the spin default (default: all of them). */
   localRanks?: number;
+  /** Read large payloads straight into their message's buffer (default true; false: Node's 'data' chunks). */
+  inPlaceReads?: boolean;
 }
 
 /** Frames up to this size (header included) are staged and written with one write, not writev. */
@@ -120,6 +122,7 @@ export class TcpTransport implements Transport {
   private readonly handshakeTimeoutMs: number;
   private readonly log: (line: string) => void;
   private readonly keepRef: boolean;
+  private readonly inPlaceReads: boolean;
   private readonly peers: Peer[] = [];
   private readonly queue = new MatchQueue();
   private readonly finished: boolean[];
@@ -159,6 +162,7 @@ export class TcpTransport implements Transport {
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5_000;
     this.log = options.log ?? ((line) => process.stderr.write(line + '\n'));
     this.keepRef = options.ref ?? true;
+    this.inPlaceReads = options.inPlaceReads ?? true;
     const local = options.localRanks ?? size;
     this.spinMs = options.spinMs ?? (local > availableParallelism() ? 0 : 5);
     this.finished = new Array(size).fill(false);
@@ -203,8 +207,8 @@ export class TcpTransport implements Transport {
     const deadline = Date.now() + this.connectTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       if (this.failure) throw this.failure;
-      const reads = new ReadSink();
-      const socket = connectInto(addr.host, addr.port, reads);
+      const reads = this.inPlaceReads ? new ReadSink() : undefined;
+      const socket = reads ? connectInto(addr.host, addr.port, reads) : net.connect({ host: addr.host, port: addr.port, noDelay: true });
       try {
         await connected(socket, Math.max(100, deadline - Date.now()));
         socket.removeAllListeners('error');
@@ -228,8 +232,8 @@ export class TcpTransport implements Transport {
 
   private onIncoming(accepted: Socket): void {
     const from = `${accepted.remoteAddress}:${accepted.remotePort}`;
-    const reads = new ReadSink();
-    const socket = adoptInto(accepted, reads) ?? accepted;
+    const reads = this.inPlaceReads ? new ReadSink() : undefined;
+    const socket = (reads && adoptInto(accepted, reads)) || accepted;
     socket.on('error', () => {});
     acceptHandshake(socket, this.secret, kRolePeer, this.handshakeTimeoutMs).then(
       ({ rank, rest }) => {
