@@ -6,8 +6,8 @@
  * peer was last heard of in shared memory, which the transport's checker reads.
  *
  * Busy is then told from gone: a SIGKILLed rank closes its sockets (the mesh notices at
- * once); a SIGSTOPped or hung process stops its worker too, so its heartbeats stop and the
- * peer timeout still fires. If the heartbeat links cannot be made (a firewall allowing only
+ * once); a SIGSTOPped process or a frozen host stops its worker too, so its heartbeats stop
+ * and the peer timeout still fires. If the heartbeat links cannot be made (a firewall allowing only
  * the mesh ports), the mesh heartbeats still work as before, busy ranks excepted.
  *
  * A link is opened with the accepting worker's random token, which only reached the job's
