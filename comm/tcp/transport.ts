@@ -182,9 +182,14 @@ export class TcpTransport implements Transport {
       if (this.peerTimeoutMs > 0 && this.size > 1 && !this.beats) {
         this.beats = new Heartbeat({ host, rank: this.rank, size: this.size, everyMs: this.beatEvery(), log: this.log });
       }
-      server.once('error', reject);
+      const failed = (err: Error) => {
+        this.beats?.close();
+        this.beats = undefined;
+        reject(err);
+      };
+      server.once('error', failed);
       server.listen({ host, port, exclusive: true }, () => {
-        server.off('error', reject);
+        server.off('error', failed);
         server.on('error', (e) => this.log(`superstep[rank ${this.rank}]: listener error: ${e.message}`));
         if (!this.keepRef) server.unref();
         const a = server.address() as net.AddressInfo;
