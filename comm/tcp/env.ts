@@ -97,6 +97,15 @@ function safeUser(): string {
   }
 }
 
+/** Ranks of this job on this host, as the engine tells it (undefined: unknown). */
+export function localRanks(env: Env = process.env): number | undefined {
+  for (const name of ['SUPERSTEP_LOCAL_SIZE', 'OMPI_COMM_WORLD_LOCAL_SIZE', 'MPI_LOCALNRANKS', 'SLURM_NTASKS_PER_NODE']) {
+    const n = int(env, name);
+    if (n !== undefined && n > 0) return n;
+  }
+  return undefined;
+}
+
 export interface EnvTransport {
   transport: TcpTransport;
   /** Resolves when the mesh is up; rejects if joining failed (the transport is failed too). */
@@ -112,7 +121,18 @@ export function joinFromEnv(env: Env = process.env, info = detectEngine(env), op
   const peerTimeoutMs = int(env, 'SUPERSTEP_PEER_TIMEOUT_MS');
   const timeoutMs = int(env, 'SUPERSTEP_CONNECT_TIMEOUT_MS') ?? 60_000;
   const maxFrameBytes = int(env, 'SUPERSTEP_MAX_FRAME_BYTES');
-  const transport = createTcpTransport({ rank: info.rank, size: info.size, secret, peerTimeoutMs, maxFrameBytes, connectTimeoutMs: timeoutMs, ref: options.ref });
+  const spinUs = int(env, 'SUPERSTEP_SPIN_US');
+  const transport = createTcpTransport({
+    rank: info.rank,
+    size: info.size,
+    secret,
+    peerTimeoutMs,
+    maxFrameBytes,
+    connectTimeoutMs: timeoutMs,
+    ref: options.ref,
+    spinMs: spinUs === undefined ? undefined : spinUs / 1000,
+    localRanks: localRanks(env),
+  });
   if (derived && info.rank === 0 && info.engine !== 'superstep') {
     process.stderr.write('superstep: SUPERSTEP_SECRET is not set; ranks authenticate with a key derived from the job id, which is not secret. Set SUPERSTEP_SECRET on shared networks.\n');
   }

@@ -20,7 +20,8 @@ export const kFin = 2; // the sender finished its job `epoch`; nothing more will
 export const kAbort = 3; // the sender aborts the job; tag = failed rank (-1 unknown), payload = utf8 reason
 export const kPing = 4; // liveness, no payload
 export const kBye = 5; // the sender closes its transport in order (MPI_Finalize)
-const kMaxType = 5;
+export const kBeatAddr = 6; // where the sender's heartbeat worker listens: payload = port u32 LE | token (heartbeat.ts)
+const kMaxType = 6;
 
 /** Defaults: one frame at most 4 MiB; one message at most 4 GiB - 1 (as on sab). */
 export const kDefaultMaxFrameBytes = 4 << 20;
@@ -149,6 +150,24 @@ export class FrameDecoder {
       pos += k;
       if (this.frameLeft === 0 && this.filled === m.data.byteLength) this.finish();
     }
+  }
+
+  /**
+   * Where the payload bytes still due in the current frame go, when at least `min` are due:
+   * a caller that reads them straight there reports them with advance() instead of push().
+   */
+  pending(min: number): Uint8Array | undefined {
+    if (this.frameLeft < min || this.broken) return undefined;
+    return this.msg!.data.subarray(this.filled, this.filled + this.frameLeft);
+  }
+
+  /** `n` payload bytes landed in the buffer pending() returned. */
+  advance(n: number): void {
+    if (this.broken) throw this.broken;
+    if (n > this.frameLeft) this.fail(`${n} bytes read past the frame's end`);
+    this.filled += n;
+    this.frameLeft -= n;
+    if (this.frameLeft === 0 && this.filled === this.msg!.data.byteLength) this.finish();
   }
 
   private fail(what: string): never {

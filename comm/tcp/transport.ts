@@ -6,8 +6,14 @@
  * Node hands them to the kernel in one writev without concatenating them into a new buffer.
  * Frames of at most 16 KiB are the exception: Node's writev costs more than copying them, so
  * they go through a per-peer staging buffer, reused while writes complete at once. Receiving
- * copies each socket chunk once, straight into the message's buffer (the posted receive's
- * `into` buffer when it was matched at the first frame).
+ * (reads.ts): the kernel copies a large frame's payload straight into the message's buffer
+ * (the posted receive's `into` when it was matched at the first frame); headers and small
+ * frames go through a per-connection scratch buffer and are copied once into place.
+ *
+ * Waiting: while an operation is pending the event loop keeps polling for a few ms (spin)
+ * rather than sleeping in epoll, since waking a sleeping process costs more than a small
+ * message's whole round trip. Liveness: heartbeats come from a worker thread (heartbeat.ts),
+ * so that a rank computing without awaiting is not mistaken for a dead one.
  *
  * The transport exists before its connections do: `context()` is synchronous, so sends
  * queue per peer and receives wait in the match queue until the mesh is up.
@@ -19,11 +25,14 @@
  * it then fail instead of hanging, as on sab.
  */
 import net, { type Server, type Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../util/errors.js';
 import { MatchQueue, type Posted } from '../matching.js';
 import { ANY_SOURCE, concatPayload, payloadLength, payloadParts, type Message, type MessageInfo, type Payload, type Transport, type TransportStats } from '../transport.js';
-import { FrameDecoder, encodeFrames, kAbort, kBye, kData, kDefaultMaxFrameBytes, kDefaultMaxMessageBytes, kFin, kPing, type Frame } from './frame.js';
+import { FrameDecoder, encodeFrames, kAbort, kBeatAddr, kBye, kData, kDefaultMaxFrameBytes, kDefaultMaxMessageBytes, kFin, kPing, type Frame } from './frame.js';
 import { acceptHandshake, connectHandshake, kRolePeer } from './handshake.js';
+import { Heartbeat } from './heartbeat.js';
+import { ReadSink, adoptInto, connectInto } from './reads.js';
 import { connected } from './rendezvous.js';
 
 /** Host and port where a rank accepts mesh connections. */
@@ -54,10 +63,23 @@ export interface TcpTransportOptions {
    * engine pass false, so that the process may end when the script does.
    */
   ref?: boolean;
+  /**
+   * How long a waiting rank keeps its event loop polling (no sleep in epoll) before it
+   * sleeps, in ms (default 5; 0 when the ranks on this host outnumber its cores, where a
+   * spinning rank takes the core a busy one needs; 0: never).
+   */
+  spinMs?: number;
+  /** Ranks of this job on this host, for the spin default (default: all of them). */
+  localRanks?: number;
+  /** Read large payloads straight into their message's buffer (default true; false: Node's 'data' chunks). */
+  inPlaceReads?: boolean;
 }
 
 /** Frames up to this size (header included) are staged and written with one write, not writev. */
 const kSmallBytes = 16 << 10;
+
+/** Frame payloads with at least this much still to come are read straight into their message. */
+const kDirectReadBytes = 64 << 10;
 
 /** Context reserved for the barrier's messages. */
 const kBarrierContext = -0x7fff0001;
@@ -100,6 +122,7 @@ export class TcpTransport implements Transport {
   private readonly handshakeTimeoutMs: number;
   private readonly log: (line: string) => void;
   private readonly keepRef: boolean;
+  private readonly inPlaceReads: boolean;
   private readonly peers: Peer[] = [];
   private readonly queue = new MatchQueue();
   private readonly finished: boolean[];
@@ -112,9 +135,14 @@ export class TcpTransport implements Transport {
   private inflight = 0;
   private flushWaiters: (() => void)[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
+  /** The worker that keeps heartbeats going while this thread is busy (see heartbeat.ts). */
+  private beats: Heartbeat | undefined;
   private lastTick = Date.now();
   private pending = 0;
   private keepAlive: NodeJS.Timeout | undefined;
+  private readonly spinMs: number;
+  private spinUntil = 0;
+  private spinning = false;
   private byeWaiters: (() => void)[] = [];
   private readyResolve!: () => void;
   /** Resolves when every mesh connection is up. */
@@ -134,6 +162,9 @@ export class TcpTransport implements Transport {
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5_000;
     this.log = options.log ?? ((line) => process.stderr.write(line + '\n'));
     this.keepRef = options.ref ?? true;
+    this.inPlaceReads = options.inPlaceReads ?? true;
+    const local = options.localRanks ?? size;
+    this.spinMs = options.spinMs ?? (local > availableParallelism() ? 0 : 5);
     this.finished = new Array(size).fill(false);
     for (let r = 0; r < size; r++) this.peers.push({ rank: r, backlog: [], lastHeard: 0, lastSent: 0, bye: false, gone: false });
     this.ready = new Promise<void>((resolve) => (this.readyResolve = resolve));
@@ -148,9 +179,17 @@ export class TcpTransport implements Transport {
     return new Promise((resolve, reject) => {
       const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.onIncoming(s));
       this.server = server;
-      server.once('error', reject);
+      if (this.peerTimeoutMs > 0 && this.size > 1 && !this.beats) {
+        this.beats = new Heartbeat({ host, rank: this.rank, size: this.size, everyMs: this.beatEvery(), log: this.log });
+      }
+      const failed = (err: Error) => {
+        this.beats?.close();
+        this.beats = undefined;
+        reject(err);
+      };
+      server.once('error', failed);
       server.listen({ host, port, exclusive: true }, () => {
-        server.off('error', reject);
+        server.off('error', failed);
         server.on('error', (e) => this.log(`superstep[rank ${this.rank}]: listener error: ${e.message}`));
         if (!this.keepRef) server.unref();
         const a = server.address() as net.AddressInfo;
@@ -173,13 +212,14 @@ export class TcpTransport implements Transport {
     const deadline = Date.now() + this.connectTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       if (this.failure) throw this.failure;
-      const socket = net.connect({ host: addr.host, port: addr.port, noDelay: true });
+      const reads = this.inPlaceReads ? new ReadSink() : undefined;
+      const socket = reads ? connectInto(addr.host, addr.port, reads) : net.connect({ host: addr.host, port: addr.port, noDelay: true });
       try {
         await connected(socket, Math.max(100, deadline - Date.now()));
         socket.removeAllListeners('error');
         socket.on('error', () => {});
         const rest = await connectHandshake(socket, this.secret, this.rank, kRolePeer, this.handshakeTimeoutMs);
-        this.attach(peer, socket, rest);
+        this.attach(peer, socket, rest, reads);
         return;
       } catch (err) {
         socket.destroy();
@@ -195,8 +235,10 @@ export class TcpTransport implements Transport {
     }
   }
 
-  private onIncoming(socket: Socket): void {
-    const from = `${socket.remoteAddress}:${socket.remotePort}`;
+  private onIncoming(accepted: Socket): void {
+    const from = `${accepted.remoteAddress}:${accepted.remotePort}`;
+    const reads = this.inPlaceReads ? new ReadSink() : undefined;
+    const socket = (reads && adoptInto(accepted, reads)) || accepted;
     socket.on('error', () => {});
     acceptHandshake(socket, this.secret, kRolePeer, this.handshakeTimeoutMs).then(
       ({ rank, rest }) => {
@@ -205,7 +247,7 @@ export class TcpTransport implements Transport {
           socket.destroy();
           return;
         }
-        this.attach(rank, socket, rest);
+        this.attach(rank, socket, rest, socket === accepted ? undefined : reads);
       },
       (err: Error) => {
         // A stranger or a broken peer: refuse it, and the job goes on.
@@ -215,7 +257,8 @@ export class TcpTransport implements Transport {
     );
   }
 
-  private attach(rank: number, socket: Socket, rest: Uint8Array): void {
+  /** Takes over an authenticated connection; `reads` when its bytes come through a ReadSink. */
+  private attach(rank: number, socket: Socket, rest: Uint8Array, reads?: ReadSink): void {
     const peer = this.peers[rank]!;
     peer.socket = socket;
     peer.lastHeard = peer.lastSent = Date.now();
@@ -230,16 +273,25 @@ export class TcpTransport implements Transport {
       return peer.claimed?.into;
     });
     socket.removeAllListeners('error');
-    socket.on('data', (chunk: Buffer) => {
+    const decoder = peer.decoder;
+    const onChunk = (chunk: Uint8Array, direct: boolean) => {
       peer.lastHeard = Date.now();
       try {
-        peer.decoder!.push(chunk);
+        if (direct) decoder.advance(chunk.byteLength);
+        else decoder.push(chunk);
       } catch (err) {
         this.log(`superstep[rank ${this.rank}]: ${(err as Error).message}`);
         socket.destroy();
         this.peerGone(rank, (err as Error).message);
       }
-    });
+    };
+    if (reads) {
+      reads.onBytes = onChunk;
+      // A large payload is read straight into its message's buffer; headers and small frames via scratch.
+      reads.target = () => decoder.pending(kDirectReadBytes);
+    } else {
+      socket.on('data', (chunk: Buffer) => onChunk(chunk, false));
+    }
     socket.on('error', (err: NodeJS.ErrnoException) => {
       const how = err.code === 'ECONNRESET' || err.code === 'EPIPE' ? 'its connection was reset (killed or crashed?)' : `its connection failed: ${err.message}`;
       this.peerGone(rank, `rank ${rank} is gone: ${how}`);
@@ -252,9 +304,17 @@ export class TcpTransport implements Transport {
       }
       this.peerGone(rank, `rank ${rank} is gone: its connection closed without an orderly shutdown (killed or crashed?)`);
     });
-    if (rest.byteLength) socket.emit('data', Buffer.from(rest.buffer, rest.byteOffset, rest.byteLength));
+    if (rest.byteLength) onChunk(rest, false);
     socket.resume();
     for (const w of peer.backlog.splice(0)) this.writeNow(peer, w.bufs, w.done);
+    void this.beats?.address.then((a) => {
+      if (!a || rank < this.rank || socket.destroyed || this.failure) return;
+      // Only higher ranks open heartbeat links: the lower one tells them where.
+      const payload = new Uint8Array(4 + a.token.byteLength);
+      new DataView(payload.buffer).setUint32(0, a.port, true);
+      payload.set(a.token, 4);
+      this.writeNow(peer, encodeFrames(kBeatAddr, 0, 0, this.epoch, [payload], payload.byteLength, this.maxFrame), () => {});
+    });
     if (this.peers.every((p) => p.rank === this.rank || p.socket)) this.readyResolve();
   }
 
@@ -384,6 +444,7 @@ export class TcpTransport implements Transport {
         this.fail(new ClosedError('transport is closed', this.rank));
         clearInterval(this.heartbeat);
         clearInterval(this.keepAlive);
+        this.beats?.close();
         for (const p of this.peers) {
           const s = p.socket;
           if (!s) continue;
@@ -459,6 +520,13 @@ export class TcpTransport implements Transport {
 
   private onFrame(source: number, f: Frame): void {
     if (f.type === kPing) return;
+    if (f.type === kBeatAddr) {
+      const s = this.peers[source]!.socket;
+      if (source < this.rank && f.data.byteLength > 4 && s?.remoteAddress) {
+        this.beats?.connect(source, s.remoteAddress, new DataView(f.data.buffer, f.data.byteOffset).getUint32(0, true), f.data.subarray(4));
+      }
+      return;
+    }
     if (f.type === kBye) {
       this.peers[source]!.bye = true;
       this.finished[source] = true;
@@ -556,31 +624,61 @@ export class TcpTransport implements Transport {
     });
   }
 
-  /** Keeps the process alive while an operation is pending, even with unref'd sockets. */
+  /**
+   * Counts a pending operation: keeps the process alive while it waits (even with unref'd
+   * sockets), and keeps the event loop hot for a while (see spin).
+   */
   private track<T>(p: Promise<T>): Promise<T> {
-    if (this.keepRef) return p;
-    if (this.pending++ === 0) this.keepAlive = setInterval(() => {}, 1 << 30);
+    if (this.pending++ === 0 && !this.keepRef) this.keepAlive = setInterval(() => {}, 1 << 30);
+    if (this.spinMs > 0) this.spin();
     const done = () => {
-      if (--this.pending === 0) clearInterval(this.keepAlive);
+      if (--this.pending === 0 && !this.keepRef) clearInterval(this.keepAlive);
     };
     p.then(done, done);
     return p;
   }
 
+  /**
+   * While an operation waits, a chain of setImmediate callbacks makes libuv poll with a zero
+   * timeout, so an arriving frame is read at once instead of after waking this process from
+   * epoll (about 20 us on this VM, most of a small message's round trip). Bounded by spinMs
+   * after the latest operation started, so that an idle rank gives its core back.
+   */
+  private spin(): void {
+    this.spinUntil = performance.now() + this.spinMs;
+    if (this.spinning) return;
+    this.spinning = true;
+    const tick = () => {
+      if (this.pending === 0 || this.closed || performance.now() > this.spinUntil) {
+        this.spinning = false;
+        return;
+      }
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+  }
+
+  private beatEvery(): number {
+    return Math.max(50, Math.min(1000, this.peerTimeoutMs / 4));
+  }
+
   private startHeartbeat(): void {
     if (this.peerTimeoutMs <= 0 || this.size === 1 || this.heartbeat) return;
-    const every = Math.max(50, Math.min(1000, this.peerTimeoutMs / 4));
+    const every = this.beatEvery();
     this.lastTick = Date.now();
     this.heartbeat = setInterval(() => {
       const now = Date.now();
       // If this process itself was blocked, the silence was ours: do not blame the peers.
       if (now - this.lastTick > 2 * every) for (const p of this.peers) p.lastHeard = Math.max(p.lastHeard, now - every);
       this.lastTick = now;
+      const workerHeard = this.beats?.heard;
       for (const p of this.peers) {
         if (p.rank === this.rank || !p.socket || p.gone || p.bye || p.socket.destroyed) continue;
-        if (now - p.lastHeard > this.peerTimeoutMs) {
+        // A peer busy computing is still heard through its heartbeat worker.
+        const heard = Math.max(p.lastHeard, workerHeard?.[p.rank] ?? 0);
+        if (now - heard > this.peerTimeoutMs) {
           p.socket.destroy();
-          this.peerGone(p.rank, `rank ${p.rank} is gone: no word from it for ${now - p.lastHeard} ms (peer timeout ${this.peerTimeoutMs} ms)`);
+          this.peerGone(p.rank, `rank ${p.rank} is gone: no word from it for ${now - heard} ms (peer timeout ${this.peerTimeoutMs} ms)`);
           continue;
         }
         if (now - p.lastSent >= every) this.writeNow(p, encodeFrames(kPing, 0, 0, this.epoch, [], 0, this.maxFrame), () => {});

@@ -103,7 +103,9 @@ export async function runOnHosts(o: HostsRunOptions): Promise<number> {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
   };
   placement.forEach((host, rank) => {
-    const cmd = rankCommand({ rsh, host, rank, size: o.procs, coord, cwd: process.cwd(), node: process.execPath, argv: ['--import', 'tsx', o.script, ...o.args] });
+    // How many ranks share this host: a waiting rank spins only if they do not outnumber its cores.
+    const env = { SUPERSTEP_LOCAL_SIZE: String(placement.filter((h) => h === host).length) };
+    const cmd = rankCommand({ rsh, host, rank, size: o.procs, coord, cwd: process.cwd(), node: process.execPath, argv: ['--import', 'tsx', o.script, ...o.args], env });
     const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['pipe', 'inherit', 'inherit'] });
     child.stdin!.end(secret + '\n');
     children.push(child);

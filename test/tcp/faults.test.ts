@@ -61,16 +61,33 @@ describe('tcp faults under the launcher', () => {
     expect(pids.filter(alive)).toEqual([]);
   });
 
-  it('a frozen rank (SIGSTOP) is declared gone after the peer timeout, and killed', async () => {
-    const w = (await startWorld({ procs: 3, backend: 'tcp', graceMs: 1000, env: { SUPERSTEP_PEER_TIMEOUT_MS: '1500' } })) as TcpWorld;
+  it('a rank busy (not awaiting) for longer than the peer timeout survives; SIGSTOP and SIGKILL are still detected', async () => {
+    // Heartbeats come from each process's heartbeat worker, so a stalled event loop is not death.
+    const env = { SUPERSTEP_PEER_TIMEOUT_MS: '1500' };
+    const w = (await startWorld({ procs: 3, backend: 'tcp', graceMs: 1000, env })) as TcpWorld;
     worlds.push(w);
     const pids = [...w.pids];
     expect((await w.job({ kind: 'call', url: fixture('tcp-faults.ts'), fn: 'warm', args: [] }, { timeoutMs: 60_000 })).ok).toBe(true);
+    const busy = await w.job<number>({ kind: 'call', url: fixture('tcp-faults.ts'), fn: 'busyMidSuperstep', args: [1, 4000] }, { timeoutMs: 30_000 });
+    expect(busy.failure?.error.message).toBeUndefined();
+    expect(busy.results).toEqual([6, 6, 6]);
+    // A frozen process stops its heartbeat worker too: gone after the peer timeout, and killed.
     const out = await w.job({ kind: 'call', url: fixture('tcp-faults.ts'), fn: 'signalMidSuperstep', args: [1, 'SIGSTOP'] }, { timeoutMs: 10_000 });
     expect(out.ok).toBe(false);
     expect(out.failure?.error.message).toMatch(/rank 1 is gone: no word from it for \d+ ms/);
     expect(out.statuses.every((s) => s.state !== 'timeout')).toBe(true);
     expect(pids.filter(alive)).toEqual([]);
+
+    // The same short timeout, after a busy spell: a killed rank still fails the job at once.
+    const w2 = (await startWorld({ procs: 3, backend: 'tcp', graceMs: 1000, env })) as TcpWorld;
+    worlds.push(w2);
+    const pids2 = [...w2.pids];
+    expect((await w2.job({ kind: 'call', url: fixture('tcp-faults.ts'), fn: 'busyMidSuperstep', args: [2, 3000] }, { timeoutMs: 60_000 })).results).toEqual([6, 6, 6]);
+    const killed = await w2.job({ kind: 'call', url: fixture('tcp-faults.ts'), fn: 'signalMidSuperstep', args: [2, 'SIGKILL'] }, { timeoutMs: 10_000 });
+    expect(killed.ok).toBe(false);
+    expect(killed.failure?.error.message).toMatch(/rank 2 was killed by SIGKILL/);
+    expect(killed.statuses.every((s) => s.state !== 'timeout')).toBe(true);
+    expect(pids2.filter(alive)).toEqual([]);
   });
 
   it('a rank that throws ends the job on every rank with its message and stack', async () => {

@@ -62,6 +62,40 @@ describe('tcp frames', () => {
     );
   });
 
+  it('payloads read straight into place (pending/advance, as the socket reader does) decode like pushed bytes', () => {
+    fc.assert(
+      fc.property(fc.array(message, { minLength: 1, maxLength: 5 }), fc.array(fc.nat({ max: 200 }), { minLength: 1, maxLength: 40 }), fc.nat({ max: 40 }), (msgs, sizes, min) => {
+        const wire = concat(msgs.flatMap((m) => encodeFrames(kData, m.context, m.tag, m.epoch, m.parts, m.parts.reduce((n, p) => n + p.byteLength, 0), limits.maxFrameBytes)));
+        const frames: Frame[] = [];
+        const d = new FrameDecoder(limits, (f) => frames.push(f), 'rank 7 (test)');
+        let pos = 0;
+        for (let i = 0; pos < wire.length; i++) {
+          // A read of at most `size` bytes, into the message's buffer when the decoder offers it.
+          const size = Math.max(1, sizes[i % sizes.length]!);
+          const target = d.pending(Math.max(1, min));
+          if (target) {
+            const n = Math.min(size, target.byteLength, wire.length - pos);
+            target.set(wire.subarray(pos, pos + n));
+            d.advance(n);
+            pos += n;
+          } else {
+            const n = Math.min(size, wire.length - pos);
+            d.push(wire.subarray(pos, pos + n));
+            pos += n;
+          }
+        }
+        expect(d.partial).toBe(false);
+        expect(frames.map((f) => [f.context, f.tag, f.epoch, [...f.data]])).toEqual(msgs.map((m) => [m.context, m.tag, m.epoch, [...concat(m.parts)]]));
+        // Reporting more than the frame has left is a protocol error, not silent corruption.
+        const e = new FrameDecoder(limits, () => {}, 'rank 7 (test)');
+        e.push(encodeHeader(kData, 0, 0, 0, 10, 10));
+        expect(e.pending(1)?.byteLength).toBe(10);
+        expect(() => e.advance(11)).toThrow(/rank 7 \(test\).*past the frame's end/);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('split messages longer than one frame, with views of the caller buffers (no copies)', () => {
     const a = new Uint8Array(100).map((_, i) => i);
     const b = new Uint8Array(30).fill(7);

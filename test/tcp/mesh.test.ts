@@ -72,6 +72,25 @@ describe('tcp transport over loopback', () => {
     for (let k = 0; k < 50; k++) expect((await ts[0]!.recv(ANY_SOURCE, 9, 1)).data[0]).toBe(k);
   });
 
+  it.each([true, false])('a large message streams into the posted receive\'s buffer (in-place reads: %s)', async (inPlaceReads) => {
+    const { ts } = await mesh(2, { inPlaceReads });
+    const n = (9 << 20) + 123; // three frames, the last one short
+    for (const [from, to] of [[1, 0], [0, 1]] as const) {
+      const into = new Uint8Array(n + 7);
+      const r = ts[to]!.recv(from, 3, 1, into);
+      await ts[from]!.send(to, 3, 1, bytesOf(n, from));
+      const m = await r;
+      expect(m.data.buffer).toBe(into.buffer);
+      expect(m.data.byteLength).toBe(n);
+      expect(Buffer.compare(m.data, bytesOf(n, from))).toBe(0);
+      // Small messages around it still arrive whole and in order.
+      void ts[from]!.send(to, 3, 2, bytesOf(100, 9));
+      void ts[from]!.send(to, 3, 2, bytesOf(70_000, 8));
+      expect(Buffer.compare((await ts[to]!.recv(from, 3, 2)).data, bytesOf(100, 9))).toBe(0);
+      expect(Buffer.compare((await ts[to]!.recv(from, 3, 2)).data, bytesOf(70_000, 8))).toBe(0);
+    }
+  });
+
   it('sends a multi-part payload header + parts without copying them first', async () => {
     const { ts } = await mesh(2);
     const parts = [bytesOf(3, 1), bytesOf(0, 0), bytesOf(70, 2)];
