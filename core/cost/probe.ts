@@ -51,9 +51,12 @@ export function defaultHs(): number[] {
   return hs;
 }
 
-/** Fewer repetitions when a superstep moves a lot of data, so a probe stays short. */
-function repsFor(h: number, reps: number): number {
-  return h >= 1 << 16 ? Math.max(5, Math.ceil(reps / 3)) : reps;
+/**
+ * Fewer repetitions when a superstep moves a lot of data, so a probe stays short; but at
+ * least 3 per pass, so each pass's median is not one superstep's luck.
+ */
+function repsFor(h: number, reps: number, rounds: number): number {
+  return h >= 1 << 16 ? Math.max(3 * rounds, Math.ceil(reps / 2)) : reps;
 }
 
 /** Measures g, l and r (see docs/cost.md). Rejects with the failing rank's error if a rank fails. */
@@ -92,7 +95,7 @@ export async function probe(options: ProbeOptions = {}): Promise<ProbeResult> {
     for (const h of hList) await call<number[]>('probeHRelation', [h, 1, 2]);
     for (let round = 0; round < nRounds; round++) {
       for (const [i, h] of hList.entries()) {
-        const n = Math.max(1, Math.round(repsFor(h, reps) / nRounds));
+        const n = Math.max(1, Math.round(repsFor(h, reps, nRounds) / nRounds));
         const perRank = await call<number[]>('probeHRelation', [h, n, warmup]);
         // A superstep lasts until its slowest rank is done.
         const times = perRank[0]!.map((_, k) => Math.max(...perRank.map((t) => t[k]!)));
