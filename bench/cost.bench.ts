@@ -13,6 +13,7 @@ import { probe } from '../core/cost/probe.js';
 import { mergeRecords, type ProfileRow, type SuperstepRecord } from '../core/cost/profile.js';
 import { median } from '../core/cost/fit.js';
 import { resolveFrom, type ParamsEntry } from '../core/cost/params.js';
+import { medianOfJobs } from './lib.js';
 
 const quick = process.argv.includes('--quick');
 const ranks = new URL('./cost-ranks.ts', import.meta.url).href;
@@ -47,12 +48,27 @@ for (const { backend, p } of configs) {
     emit({ name: 'bsp_r_GFlops', backend, p, value: +(res.r / 1e9).toFixed(3), unit: 'GFlops', better: 'higher', compare: { node: 'js_dot_GFlops' } });
     emit({ name: 'bsp_fit_rms_relative', backend, p, value: +res.rmsRelative.toFixed(4), unit: 'ratio', better: 'lower', extra: { residuals: res.residuals } });
 
+    // The bsp.sync data path against the transport's own time for the same traffic.
+    for (const h of [0, 200000]) {
+      const reps = h ? (quick ? 20 : 60) : quick ? 500 : 2000;
+      const runs = quick ? 1 : 3;
+      const sync = await medianOfJobs(world, ranks, 'syncBench', ['pkg', h, reps >> 2, reps], runs);
+      const limit = await medianOfJobs(world, ranks, 'transportBench', [h, reps >> 2, reps], runs);
+      const extra = { h, transport_us: +limit.toFixed(3), over_transport: +(sync / limit).toFixed(3), what: h ? 'packages (createArray + toProc), h words per rank' : 'empty superstep vs transport barrier' };
+      emit({ name: h ? 'bsp_sync_h200000_us' : 'bsp_sync_empty_us', backend, p, value: +sync.toFixed(3), unit: 'us', better: 'lower', extra });
+      if (h) {
+        const put = await medianOfJobs(world, ranks, 'syncBench', ['put', h, reps >> 2, reps], runs);
+        emit({ name: 'bsp_sync_put_h200000_us', backend, p, value: +put.toFixed(3), unit: 'us', better: 'lower', extra: { ...extra, what: 'DRMA bsp.put, h words per rank', over_transport: +(put / limit).toFixed(3) } });
+      }
+      process.stderr.write(`bsp.sync ${backend} P=${p} h=${h}: ${sync.toFixed(1)} µs, transport ${limit.toFixed(1)} µs (${(sync / limit).toFixed(2)}x)\n`);
+    }
+
     const workloads: { label: string; fn: string; args: unknown[] }[] = [
-      { label: 'empty superstep', fn: 'hrelation', args: [0, 5, quick ? 20 : 60] },
-      { label: 'h-relation 1000', fn: 'hrelation', args: [1000, 5, quick ? 10 : 30] },
-      { label: 'h-relation 20000', fn: 'hrelation', args: [20000, 3, quick ? 5 : 15] },
-      { label: 'h-relation 200000', fn: 'hrelation', args: [200000, 2, quick ? 3 : 8] },
-      { label: 'allreduce 8 MiB', fn: 'allreduce', args: [1 << 20, 1, quick ? 2 : 5] },
+      { label: 'empty superstep', fn: 'hrelation', args: [0, 20, quick ? 20 : 60] },
+      { label: 'h-relation 1000', fn: 'hrelation', args: [1000, 10, quick ? 10 : 30] },
+      { label: 'h-relation 20000', fn: 'hrelation', args: [20000, 10, quick ? 5 : 15] },
+      { label: 'h-relation 200000', fn: 'hrelation', args: [200000, 10, quick ? 5 : 15] },
+      { label: 'allreduce 8 MiB', fn: 'allreduce', args: [1 << 20, 3, quick ? 3 : 6] },
       { label: 'matvec 4096', fn: 'matvec', args: [4096, 2, quick ? 5 : 12] },
       { label: 'jacobi 2048', fn: 'jacobi', args: [2048, 3, quick ? 10 : 30] },
     ];
