@@ -153,7 +153,8 @@ export async function jacobi(n: number, warmup: number, reps: number): Promise<S
  * per superstep, then toProc) or 'put' (bsp.put into a shared package). h = 0 is the empty
  * superstep. Rank 0's figure (the superstep lasts until its slowest rank is done).
  */
-export async function syncBench(kind: 'pkg' | 'fresh' | 'put', h: number, warmup: number, reps: number): Promise<number> {
+export async function syncBench(kind: 'pkg' | 'fresh' | 'put', h: number, warmup: number, reps: number, profile = false): Promise<number> {
+  if (profile) bsp.profiling(true);
   const p = bsp.procCount();
   const me = bsp.myProcID();
   const share = (j: number) => Math.floor(h / (p - 1)) + (j - 1 < h % (p - 1) ? 1 : 0);

@@ -364,10 +364,12 @@ export async function sync(passPhrase?: string): Promise<void> {
       if (!samePhrase(h.phrase, phrase)) mismatch = true;
       bytesIn += m.data.byteLength;
     }
-  } finally {
-    if (sends.length) await Promise.allSettled(sends);
+  } catch (err) {
+    // Our buffers are the transport's until every send has settled.
+    await Promise.allSettled(sends);
+    throw err;
   }
-  if (sends.length) await Promise.all(sends);
+  for (const s of sends) await s;
   if (mismatch) throwMismatch(phrases, step, me);
   try {
     if (drmaPending(drma, asked)) await completeDrma(t, step, drma, asked);

@@ -19,7 +19,7 @@ export interface ProbeOptions {
   hs?: number[];
   /** Timed repetitions per h (default 30; fewer for the largest h). */
   reps?: number;
-  /** Untimed supersteps before each h in each pass (default 3). */
+  /** Untimed supersteps before each h in each pass (default 20; large h add more, see probe-rank.ts). */
   warmup?: number;
   /**
    * Passes over the whole h range (default 3), each with a share of the repetitions: a burst
@@ -56,7 +56,9 @@ export function defaultHs(): number[] {
  * least 3 per pass, so each pass's median is not one superstep's luck.
  */
 function repsFor(h: number, reps: number, rounds: number): number {
-  return h >= 1 << 16 ? Math.max(3 * rounds, Math.ceil(reps / 2)) : reps;
+  if (h >= 1 << 16) return Math.max(3 * rounds, Math.ceil(reps / 2));
+  // Small h cost microseconds: many repetitions are cheap and steady the medians that set l.
+  return h <= 1 << 12 ? 4 * reps : reps;
 }
 
 /** Measures g, l and r (see docs/cost.md). Rejects with the failing rank's error if a rank fails. */
@@ -70,7 +72,7 @@ export async function probe(options: ProbeOptions = {}): Promise<ProbeResult> {
   }
   const reps = options.reps ?? 30;
   if (!Number.isInteger(reps) || reps < 1) throw new ArgumentError('reps', 'a positive integer', reps);
-  const warmup = options.warmup ?? 3;
+  const warmup = options.warmup ?? 20;
   const rounds = options.rounds ?? 3;
   if (!Number.isInteger(rounds) || rounds < 1) throw new ArgumentError('rounds', 'a positive integer', rounds);
   const timeoutMs = options.timeoutMs ?? 120_000;
