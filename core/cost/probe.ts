@@ -15,7 +15,7 @@ export interface ProbeOptions {
   /** Ranks (default: the number of cores). */
   procs?: number;
   backend?: Backend;
-  /** The h values, in words per rank (default: 0 and 8 .. 2^18 by factors of 2). */
+  /** The h values, in words per rank (default: 0 and 8 .. 2^19 by factors of 2). */
   hs?: number[];
   /** Timed repetitions per h (default 30; fewer for the largest h). */
   reps?: number;
@@ -44,10 +44,10 @@ export interface ProbeResult extends ParamsEntry {
   rmsRelative: number;
 }
 
-/** The default h range: 0, then 8 .. 2^18 words by factors of 2. */
+/** The default h range: 0, then 8 .. 2^19 words by factors of 2 (4 MiB per rank: past the sab rings, where the cost per word rises). */
 export function defaultHs(): number[] {
   const hs = [0];
-  for (let h = 8; h <= 1 << 18; h *= 2) hs.push(h);
+  for (let h = 8; h <= 1 << 19; h *= 2) hs.push(h);
   return hs;
 }
 
