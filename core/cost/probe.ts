@@ -17,7 +17,7 @@ export interface ProbeOptions {
   backend?: Backend;
   /** The h values, in words per rank (default: 0 and 8 .. 2^19 by factors of 2). */
   hs?: number[];
-  /** Timed repetitions per h (default 30; fewer for the largest h). */
+  /** Timed repetitions per h (default 30; 4 × as many for h <= 2^12, fewer for h >= 2^16). */
   reps?: number;
   /** Untimed supersteps before each h in each pass (default 20; large h add more, see probe-rank.ts). */
   warmup?: number;
