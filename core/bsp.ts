@@ -371,10 +371,12 @@ export async function sync(passPhrase?: string): Promise<void> {
   }
   for (const s of sends) await s;
   if (mismatch) throwMismatch(phrases, step, me);
+  const pending = drmaPending(drma, asked);
   try {
-    if (drmaPending(drma, asked)) await completeDrma(t, step, drma, asked);
+    if (pending) await completeDrma(t, step, drma, asked);
   } finally {
-    if (drma) releaseDrma();
+    // Staged puts and get replies have been sent: their memory serves the next superstep.
+    if (drma || pending) releaseDrma();
   }
   st.inbox = inbox;
   if (st.syncObservers.length) {
