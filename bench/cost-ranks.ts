@@ -1,6 +1,7 @@
 // Rank-side workloads of bench/cost.bench.ts (run as 'call' jobs on a World, profiling on).
 import { bsp } from 'superstep';
 import { localRecords, type SuperstepRecord } from '../core/cost/profile.js';
+import { context } from '../core/context.js';
 
 async function hrelStep(h: number, names: string[]): Promise<void> {
   const p = bsp.procCount();
@@ -144,4 +145,81 @@ export async function jacobi(n: number, warmup: number, reps: number): Promise<S
   for (let i = 0; i < reps; i++) await once();
   await bsp.sync('jacobi end');
   return localRecords()!;
+}
+
+/**
+ * The bsp.sync bench: median time of one superstep (us) in which every rank sends h words
+ * spread over the others, as 'pkg' (createArray packages, toProc), 'fresh' (a fromArray copy
+ * per superstep, then toProc) or 'put' (bsp.put into a shared package). h = 0 is the empty
+ * superstep. Rank 0's figure (the superstep lasts until its slowest rank is done).
+ */
+export async function syncBench(kind: 'pkg' | 'fresh' | 'put', h: number, warmup: number, reps: number, profile = false): Promise<number> {
+  if (profile) bsp.profiling(true);
+  const p = bsp.procCount();
+  const me = bsp.myProcID();
+  const share = (j: number) => Math.floor(h / (p - 1)) + (j - 1 < h % (p - 1) ? 1 : 0);
+  const src: Float64Array[] = [];
+  for (let j = 1; j < p; j++) {
+    (bsp.createArray(`sb.${j}`, 'f8', Math.max(1, share(j))).view() as Float64Array).fill(me);
+    src.push(new Float64Array(Math.max(1, share(j))).fill(me));
+  }
+  if (kind === 'put') {
+    bsp.createArray('sb.in', 'f8', Math.max(1, h));
+    await bsp.share('sb.in');
+  }
+  const step = async () => {
+    if (h > 0) {
+      for (let j = 1; j < p; j++) {
+        const d = (me + j) % p;
+        if (kind === 'pkg') bsp.toProc(d, `sb.${j}`);
+        else if (kind === 'fresh') {
+          bsp.fromArray(src[j - 1]!, `sb.${j}`);
+          bsp.toProc(d, `sb.${j}`);
+        } else bsp.put(d, src[j - 1]!, 'sb.in', (j - 1) * Math.floor(h / (p - 1)));
+      }
+    }
+    await bsp.sync('sb');
+  };
+  for (let i = 0; i < warmup; i++) await step();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await step();
+    times.push((performance.now() - t0) * 1000);
+  }
+  if (p > 1) bsp.delete('sb');
+  times.sort((a, b) => a - b);
+  return times[times.length >> 1]!;
+}
+
+/**
+ * The transport's own time for the same traffic as an h-relation of h words, as the limit
+ * for the bsp.sync figures: every rank sends h/(P-1) words to each other rank and receives as
+ * much, straight into reused buffers (as mpi4py's Recv into a numpy array); h = 0 is the
+ * transport barrier. Median microseconds per round, rank 0's figure.
+ */
+export async function transportBench(h: number, warmup: number, reps: number): Promise<number> {
+  const t = context().transport;
+  const p = t.size;
+  const me = t.rank;
+  const kCtx = 9; // a context no library layer uses
+  const share = (j: number) => Math.floor(h / (p - 1)) + (j - 1 < h % (p - 1) ? 1 : 0);
+  const out = Array.from({ length: p }, (_, j) => new Uint8Array(8 * Math.max(1, share(j))).fill(me));
+  const into = Array.from({ length: p }, (_, j) => new Uint8Array(8 * Math.max(1, share(j))));
+  const round = async (tag: number) => {
+    if (h === 0) return t.barrier();
+    const sends: Promise<void>[] = [];
+    for (let j = 1; j < p; j++) sends.push(t.send((me + j) % p, kCtx, tag, out[j]!));
+    for (let j = 1; j < p; j++) await t.recv((me - j + p) % p, kCtx, tag, into[j]!);
+    await Promise.all(sends);
+  };
+  for (let i = 0; i < warmup; i++) await round(i);
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await round(warmup + i);
+    times.push((performance.now() - t0) * 1000);
+  }
+  times.sort((a, b) => a - b);
+  return times[times.length >> 1]!;
 }

@@ -5,48 +5,41 @@
  * for ranks with toProc, and calls `await bsp.sync(passPhrase)`. What rank q sent in
  * superstep k is visible on rank p through `bsp.fromProc(q)` after sync k, and not before.
  *
- * Wire format of a sync: one message per destination (every rank, itself included, so the
- * sync is also a barrier and every rank learns every pass phrase):
- *   u32 header length | msgpack header | pad to 8 | package bytes, each padded to 8
- * The receiver's packages are views into that one message buffer: no copy after the copy
- * out of the transport.
- * The msgpack header is { ph: pass phrase | null, st: superstep, pk: [[name, isArray, dtype,
- * shape, byteLength], ...] } and, only when profiling is on, pr: [w, bytes out, bytes in of the
- * previous superstep, duration of the previous superstep] (core/cost/profile.ts): every rank
- * learns the maxima over ranks with no extra message.
- * DRMA (core/global/drma.ts): the header also carries, only when non-empty, pu: [[name,
- * element offset, byteLength], ...] (bsp.put to the receiver; their bytes follow the
- * packages, each padded to 8) and gq: [[name, element offset, count], ...] (bsp.get from the
- * receiver). Gets are answered after the exchange with one message per (target, requester)
- * pair on the DRMA context (the gets' bytes, in order, each padded to 8); the target copies
- * them out before it applies any put of the superstep.
+ * Wire format of a sync: one message to every other rank (so the sync is also a barrier and
+ * every rank learns every pass phrase), nothing through the transport for the rank itself:
+ *   binary header (core/sync-wire.ts, padded to 8) | package bytes, each padded to 8 |
+ *   put bytes, each padded to 8
+ * The header names the superstep, the pass phrase, the packages (name, kind, dtype, shape,
+ * byte length), the DRMA puts to the receiver (name, element offset, byte length) and gets
+ * from it (name, element offset, count), and, only when profiling is on, the sender's
+ * [w, bytes out, bytes in of the previous superstep, duration of the previous superstep]
+ * (core/cost/profile.ts): every rank learns the maxima over ranks with no extra message.
+ *
+ * Copies: array bytes go from the package into the transport and out of it into the
+ * message buffer, once each way; received packages are views into that buffer, which the
+ * receiver owns (a package stays valid for as long as it is referenced). Packages a rank
+ * sends itself are copied once at the sync. A large message that carries no packages (DRMA
+ * puts only) is received into a buffer reused from sync to sync.
+ * DRMA get replies (core/global/drma.ts) are one message per (target, requester) pair on the
+ * DRMA context; the target copies them out before it applies any put of the superstep.
  */
-import { ArgumentError, SyncMismatchError, UnknownPackageError } from '../util/errors.js';
+import { ArgumentError, ProtocolError, SyncMismatchError, UnknownPackageError } from '../util/errors.js';
 import { bytesOf, checkShape, dtypeOf, kDTypes, resolveDType, shapeSize, type DType, type TypedArray } from '../util/dtype.js';
-import type { Transport } from '../comm/transport.js';
+import type { Message, Transport } from '../comm/transport.js';
 import { context, jobSlot } from './context.js';
 import { isNdarrayLike, ndarrayView, type NDArray } from './ndarray.js';
 import { allocBytes, checkName, Package, packr, underPrefix } from './package.js';
+import { HeaderWriter, phraseBytes, phraseText, readHeader, samePhrase } from './sync-wire.js';
 import { Profiler, profilingRequested, type ProfileRow } from './cost/profile.js';
 import { resolveParams, type BspParams } from './cost/params.js';
 import { world } from '../comm/comm.js';
 import { predictFromFile, type PredictInput, type Prediction } from './cost/predict.js';
-import { completeDrma, drmaGet, drmaPending, drmaPut, takeDrma, type DrmaRequests } from './global/drma.js';
+import { completeDrma, drmaGet, drmaPending, drmaPut, releaseDrma, takeDrma, type DrmaRequests } from './global/drma.js';
 import { mergeArray, sharePackages, type MergeOptions } from './global/merge.js';
 import type { GlobalArray } from './global/array.js';
-import type { GetOp, PutOp } from './global/state.js';
 
 /** Transport context reserved for BSP syncs. */
 export const kBspContext = 1;
-
-type Header = {
-  ph: string | null;
-  st: number;
-  pk: [string, 0 | 1, DType | null, number[] | null, number][];
-  pr?: number[];
-  pu?: [string, number, number][];
-  gq?: [string, number, number][];
-};
 
 /** Per-rank, per-job state of the BSP runtime. */
 export class BspState {
@@ -60,9 +53,18 @@ export class BspState {
   readonly syncObservers: Array<(e: SyncEvent) => void> = [];
   /** The superstep recorder while profiling is on (see core/cost/profile.ts). */
   profiler: Profiler | undefined;
+  /** @internal Per destination: the header buffer, reused by every sync. */
+  readonly writers: HeaderWriter[];
+  /** @internal Per source: a receive buffer for large messages without packages (DRMA puts), reused. */
+  readonly scratch: (Uint8Array | undefined)[];
+  /** @internal Per source: whether its last message carried no packages (then the next likely will not). */
+  readonly noPackages: boolean[];
 
   constructor(readonly transport: Transport) {
     this.outbox = Array.from({ length: transport.size }, () => []);
+    this.writers = Array.from({ length: transport.size }, () => new HeaderWriter());
+    this.scratch = new Array(transport.size);
+    this.noPackages = new Array(transport.size).fill(true);
     this.inbox = Array.from({ length: transport.size }, () => ({}));
     if (profilingRequested()) this.setProfiling(true);
   }
@@ -293,59 +295,111 @@ export async function sync(passPhrase?: string): Promise<void> {
   }
   const st = state();
   const t = st.transport;
+  const me = t.rank;
+  const size = t.size;
   const enter = performance.now();
   const step = st.superstep++;
   const tag = step & 0x7fffffff;
   const outbox = st.outbox;
-  st.outbox = Array.from({ length: t.size }, () => []);
+  st.outbox = Array.from({ length: size }, () => []);
+  const drma = takeDrma(size);
+  const phrase = phraseBytes(passPhrase);
 
+  let putOut = 0;
+  if (drma && st.profiler) for (let d = 0; d < size; d++) if (d !== me) for (const p of drma.puts[d]!) putOut += p.bytes.byteLength;
+  const pr = st.profiler?.before(enter, step, passPhrase, outbox, me, putOut);
   let bytesOut = 0;
   const sends: Promise<void>[] = [];
-  const pr = st.profiler?.before(enter, step, passPhrase, outbox, t.rank);
-  const drma = takeDrma(t.size);
-  const asked: (DrmaRequests | undefined)[] = new Array(t.size);
-  for (let d = 0; d < t.size; d++) {
-    const msg = encode(passPhrase ?? null, step, outbox[d]!, pr, drma.puts[d], drma.gets[d]);
-    if (d !== t.rank) bytesOut += msg.length;
-    sends.push(t.send(d, kBspContext, tag, msg.parts));
+  for (let d = 0; d < size; d++) {
+    if (d === me) continue;
+    const puts = drma?.puts[d] ?? kNone;
+    const header = st.writers[d]!.write(step, phrase, pr, outbox[d]!, puts, drma?.gets[d] ?? kNone);
+    const parts = [header];
+    let length = header.byteLength;
+    for (const p of outbox[d]!) length = pushPadded(parts, p.bytes, length);
+    for (const p of puts) length = pushPadded(parts, p.bytes, length);
+    bytesOut += length;
+    sends.push(t.send(d, kBspContext, tag, parts));
   }
-  const inbox: Record<string, Package>[] = new Array(t.size);
-  const phrases: (string | null)[] = new Array(t.size);
+  const inbox: Record<string, Package>[] = new Array(size);
+  inbox[me] = selfPackages(outbox[me]!);
+  const asked: (DrmaRequests | undefined)[] = new Array(size);
+  if (drma && (drma.puts[me]!.length || drma.gets[me]!.length)) {
+    asked[me] = { puts: drma.puts[me]!, gets: drma.gets[me]!.map((g) => [g.name, g.offset, g.count]) };
+  }
+  let mismatch = false;
+  const phrases: (Uint8Array | undefined)[] = new Array(size);
+  phrases[me] = phrase;
   let bytesIn = 0;
   try {
     // One receive per source (not ANY_SOURCE), so a rank that is gone is named at once.
-    const recvs = Array.from({ length: t.size }, (_, s) => t.recv(s, kBspContext, tag));
-    for (const r of recvs) r.catch(() => {});
-    for (const r of recvs) {
-      const m = await r;
-      const { header, packages, puts } = decode(m.data);
-      st.profiler?.absorb(m.source, t.rank, header);
-      if (puts.length || header.gq) asked[m.source] = { puts, gets: header.gq ?? [] };
-      inbox[m.source] = packages;
-      phrases[m.source] = header.ph;
-      if (m.source !== t.rank) bytesIn += m.data.byteLength;
+    const recvs: Promise<Message>[] = new Array(size);
+    for (let s = 0; s < size; s++) {
+      if (s === me) continue;
+      const r = t.recv(s, kBspContext, tag, st.noPackages[s] ? st.scratch[s] : undefined);
+      r.catch(() => {});
+      recvs[s] = r;
     }
-  } finally {
+    for (let s = 0; s < size; s++) {
+      if (s === me) continue;
+      const m = await recvs[s]!;
+      const h = readHeader(m.data, s, me);
+      const scratch = st.scratch[s];
+      const inScratch = scratch !== undefined && m.data.buffer === scratch.buffer;
+      const { packages, end } = receivedPackages(m.data, h, inScratch);
+      const puts: DrmaRequests['puts'] = [];
+      let off = end;
+      for (const u of h.puts) {
+        puts.push({ name: u.name, offset: u.offset, bytes: m.data.subarray(off, off + u.size) });
+        off += u.size + pad8(u.size);
+      }
+      if (off > m.data.byteLength) throw new ProtocolError(`bsp.sync message from rank ${s}: ${m.data.byteLength} bytes, its header describes ${off}`, me);
+      st.noPackages[s] = h.packages.length === 0;
+      // A large message without packages (DRMA puts): the next one lands in a reused buffer.
+      if (st.noPackages[s] && !inScratch && m.data.byteLength > kScratchMin && m.data.byteLength > (scratch?.byteLength ?? 0)) st.scratch[s] = new Uint8Array(Math.max(m.data.byteLength, 2 * (scratch?.byteLength ?? 0)));
+      st.profiler?.absorb(s, me, h.profile, off - h.payloadOffset);
+      if (puts.length || h.gets.length) asked[s] = { puts, gets: h.gets.map((g) => [g.name, g.offset, g.size]) };
+      inbox[s] = packages;
+      phrases[s] = h.phrase;
+      if (!samePhrase(h.phrase, phrase)) mismatch = true;
+      bytesIn += m.data.byteLength;
+    }
+  } catch (err) {
+    // Our buffers are the transport's until every send has settled.
     await Promise.allSettled(sends);
+    throw err;
   }
-  await Promise.all(sends);
-  checkPhrases(phrases, step, t.rank);
-  if (drmaPending(drma, asked)) await completeDrma(t, step, drma, asked);
+  for (const s of sends) await s;
+  if (mismatch) throwMismatch(phrases, step, me);
+  const pending = drmaPending(drma, asked);
+  try {
+    if (pending) await completeDrma(t, step, drma, asked);
+  } finally {
+    // Staged puts and get replies have been sent: their memory serves the next superstep.
+    if (drma || pending) releaseDrma();
+  }
   st.inbox = inbox;
-  const event: SyncEvent = { superstep: step, passPhrase, enter, exit: performance.now(), bytesOut, bytesIn };
-  for (const o of st.syncObservers) o(event);
+  if (st.syncObservers.length) {
+    const event: SyncEvent = { superstep: step, passPhrase, enter, exit: performance.now(), bytesOut, bytesIn };
+    for (const o of st.syncObservers) o(event);
+  }
 }
 
-function checkPhrases(phrases: (string | null)[], step: number, me: number): void {
-  const first = phrases[0];
-  if (phrases.every((p) => p === first)) return;
+const kNone: never[] = [];
+/** Smaller messages are not worth a reuse buffer (the transport carves them out of a slab). */
+const kScratchMin = 4096;
+
+function throwMismatch(phrases: (Uint8Array | undefined)[], step: number, me: number): never {
   const groups = new Map<string | null, number[]>();
-  phrases.forEach((p, r) => groups.set(p, [...(groups.get(p) ?? []), r]));
+  phrases.forEach((p, r) => {
+    const k = phraseText(p);
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  });
   const parts = [...groups].map(([p, ranks]) => `${ranks.length > 1 ? 'ranks' : 'rank'} ${ranks.join(', ')} called sync(${p === null ? '' : JSON.stringify(p)})`);
   throw new SyncMismatchError(`sync pass phrases differ at superstep ${step}: ${parts.join('; ')}`, me);
 }
 
-// Wire format
+// Wire format (the header: core/sync-wire.ts)
 // -----------
 
 const kZeros = new Uint8Array(8);
@@ -354,57 +408,53 @@ function pad8(n: number): number {
   return (8 - (n & 7)) & 7;
 }
 
-function encode(ph: string | null, st: number, pkgs: Package[], pr?: number[], puts?: PutOp[], gets?: GetOp[]): { parts: Uint8Array[]; length: number } {
-  const header: Header = {
-    ph,
-    st,
-    pk: pkgs.map((p) => [p.name, p.kind === 'array' ? 1 : 0, p.dtype ?? null, p.shape ? [...p.shape] : null, p.byteLength]),
-  };
-  if (pr) header.pr = pr;
-  if (puts?.length) header.pu = puts.map((p) => [p.name, p.offset, p.bytes.byteLength]);
-  if (gets?.length) header.gq = gets.map((g) => [g.name, g.offset, g.count]);
-  const hb = packr.pack(header);
-  const prefix = new Uint8Array(4);
-  new DataView(prefix.buffer).setUint32(0, hb.length, true);
-  const parts: Uint8Array[] = [prefix, hb];
-  let length = 4 + hb.length;
-  const pad = (n: number) => {
-    const k = pad8(n);
-    if (k) parts.push(kZeros.subarray(0, k));
-    length += k;
-  };
-  pad(length);
-  for (const p of pkgs) {
-    parts.push(p.bytes);
-    length += p.byteLength;
-    pad(length);
-  }
-  for (const p of puts ?? []) {
-    parts.push(p.bytes);
-    length += p.bytes.byteLength;
-    pad(length);
-  }
-  return { parts, length };
+/** Appends `bytes` and the padding to the next multiple of 8; returns the new length. */
+function pushPadded(parts: Uint8Array[], bytes: Uint8Array, length: number): number {
+  if (bytes.byteLength) parts.push(bytes);
+  length += bytes.byteLength;
+  const k = pad8(length);
+  if (k) parts.push(kZeros.subarray(0, k));
+  return length + k;
 }
 
-function decode(data: Uint8Array): { header: Header; packages: Record<string, Package>; puts: DrmaRequests['puts'] } {
-  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const hlen = dv.getUint32(0, true);
-  const header = packr.unpack(data.subarray(4, 4 + hlen)) as Header;
-  let off = 4 + hlen;
-  off += pad8(off);
+/**
+ * The packages of a received message: views into it, or, when it landed in the reuse
+ * buffer, into one fresh copy of their bytes (received packages are the receiver's to keep).
+ */
+function receivedPackages(data: Uint8Array, h: ReturnType<typeof readHeader>, inScratch: boolean): { packages: Record<string, Package>; end: number } {
   const packages: Record<string, Package> = {};
-  for (const [name, kind, dtype, shape, len] of header.pk) {
-    const bytes = data.subarray(off, off + len);
-    packages[name] = new Package(name, kind === 1 ? 'array' : 'object', bytes, dtype ?? undefined, shape ?? undefined);
-    off += len + pad8(len);
+  let off = h.payloadOffset;
+  for (const p of h.packages) off += p.byteLength + pad8(p.byteLength);
+  if (off > data.byteLength) throw new ProtocolError(`bsp.sync message: ${data.byteLength} bytes, its packages need ${off}`);
+  if (h.packages.length === 0) return { packages, end: off };
+  let src = data;
+  let base = h.payloadOffset;
+  if (inScratch) {
+    src = new Uint8Array(off - h.payloadOffset);
+    src.set(data.subarray(h.payloadOffset, off));
+    base = 0;
   }
-  const puts: DrmaRequests['puts'] = [];
-  for (const [name, offset, len] of header.pu ?? []) {
-    puts.push({ name, offset, bytes: data.subarray(off, off + len) });
-    off += len + pad8(len);
+  for (const p of h.packages) {
+    packages[p.name] = new Package(p.name, p.kind, src.subarray(base, base + p.byteLength), p.dtype, p.shape);
+    base += p.byteLength + pad8(p.byteLength);
   }
-  return { header, packages, puts };
+  return { packages, end: off };
+}
+
+/** What a rank sent itself: one copy, taken at the sync, in memory the inbox owns. */
+function selfPackages(pkgs: readonly Package[]): Record<string, Package> {
+  const out: Record<string, Package> = {};
+  if (pkgs.length === 0) return out;
+  let total = 0;
+  for (const p of pkgs) total += p.byteLength + pad8(p.byteLength);
+  const buf = new Uint8Array(total);
+  let off = 0;
+  for (const p of pkgs) {
+    buf.set(p.bytes, off);
+    out[p.name] = new Package(p.name, p.kind, buf.subarray(off, off + p.byteLength), p.dtype, p.shape);
+    off += p.byteLength + pad8(p.byteLength);
+  }
+  return out;
 }
 
 // Helpers

@@ -69,7 +69,7 @@ export async function probeCommand(argv: string[]): Promise<number> {
   if (backend !== 'sab' && backend !== 'tcp') return fail('probe', `--backend must be 'sab' or 'tcp'; got '${backend}'`, kProbeUsage);
   const reps = positiveInt(values.reps, 30);
   if (reps === undefined) return fail('probe', `--reps must be a positive integer; got '${values.reps}'`, kProbeUsage);
-  const maxH = positiveInt(values['max-h'], 1 << 18);
+  const maxH = positiveInt(values['max-h'], 1 << 19);
   if (maxH === undefined || maxH < 8) return fail('probe', `--max-h must be an integer >= 8; got '${values['max-h']}'`, kProbeUsage);
   const hs = defaultHs().filter((h) => h <= maxH);
   const tty = process.stderr.isTTY === true;

@@ -2,8 +2,13 @@
  * The robust fit of t = l + g·h behind `superstep probe`, in the method of bspbench: many
  * repetitions per h, reduced to their median (so a descheduled repetition cannot move the
  * fit), then a least-squares line weighted by 1 / t² (relative error), so the few large h
- * do not dominate the many small ones that determine l. A second pass re-weights points
- * whose relative residual is far from the rest (Tukey's biweight on the scaled residuals).
+ * do not dominate the many small ones that determine l, and the line is judged by the
+ * relative error of its predictions, which is what a ±25% fidelity target asks of it.
+ * A second pass rejects *isolated* wild medians (a burst of load that hit one h): a point
+ * whose relative residual exceeds a robust cutoff (Tukey's 4.685 on the MAD scale, at
+ * least ±25%) while its neighbours in h are not off the same way. A run of neighbouring
+ * points off the line on the same side is the machine's curve, not noise: it stays in the fit,
+ * so the line describes the whole h range it was measured on (the large h included).
  */
 
 /** One point of a fit: an h and the times measured for it (seconds). */
@@ -60,8 +65,8 @@ function weightedLine(h: number[], t: number[], w: number[]): { l: number; g: nu
 }
 
 /**
- * Fits t = l + g·h to samples: medians per h, weighted by 1/t², then a biweight pass that
- * rejects outlying medians. l and g are kept non-negative.
+ * Fits t = l + g·h to samples: medians per h, weighted by 1/t², then passes that reject
+ * isolated outlying medians (see above). l and g are kept non-negative.
  * @throws {RangeError} with fewer than two distinct h having finite times
  */
 export function fitLinear(samples: readonly FitSample[]): LinearFit {
@@ -81,12 +86,16 @@ export function fitLinear(samples: readonly FitSample[]): LinearFit {
   let robust = base.map(() => 1);
   for (let iter = 0; iter < 5; iter++) {
     const rel = t.map((x, i) => (x - predict(fit, h[i]!)) / Math.max(predict(fit, h[i]!), floor));
-    const s = median(rel.map(Math.abs)) / 0.6745; // MAD-based scale
-    if (!(s > 0)) break;
-    const c = 4.685 * s;
-    robust = rel.map((r) => (Math.abs(r) < c ? (1 - (r / c) ** 2) ** 2 : 0));
+    const c = 4.685 * Math.max(median(rel.map(Math.abs)) / 0.6745, kMinScale);
+    const off = rel.map((r) => Math.abs(r) > c);
+    // Off the same way as a neighbour: part of the curve, kept.
+    const sided = (i: number, j: number) => j >= 0 && j < rel.length && off[j]! && Math.sign(rel[j]!) === Math.sign(rel[i]!);
+    const next = rel.map((_, i) => (off[i]! && !sided(i, i - 1) && !sided(i, i + 1) ? 0 : 1));
     // Never reject so much that the line is undetermined.
-    if (robust.filter((x) => x > 0).length < 2) break;
+    if (next.filter((x) => x > 0).length < 2) break;
+    const same = next.every((x, i) => x === robust[i]);
+    robust = next;
+    if (same && iter > 0) break;
     fit = weightedLine(h, t, base.map((b, i) => b * robust[i]!));
   }
   let { l, g } = fit;
@@ -112,6 +121,9 @@ export function fitLinear(samples: readonly FitSample[]): LinearFit {
   const rmsRelative = Math.sqrt(kept.reduce((a, r) => a + r.relative ** 2, 0) / Math.max(1, kept.length));
   return { l, g, residuals, rmsRelative };
 }
+
+/** The smallest residual scale the outlier test assumes (cutoff 4.685 × 5.3% = ±25%). */
+const kMinScale = 0.053;
 
 function predict(f: { l: number; g: number }, h: number): number {
   return f.l + f.g * h;

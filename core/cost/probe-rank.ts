@@ -11,8 +11,9 @@ export function shareOf(h: number, p: number, j: number): number {
 }
 
 /**
- * Runs `warmup + reps` supersteps in which every rank sends h words (float64) spread evenly
- * over the other ranks (so each rank also receives h), through bsp packages and bsp.sync.
+ * Runs `warmup + ceil(h / 32768) + reps` supersteps in which every rank sends h words
+ * (float64) spread evenly over the other ranks (so each rank also receives h), through bsp
+ * packages and bsp.sync.
  * Returns this rank's duration of each timed superstep, in seconds.
  */
 export async function probeHRelation(h: number, reps: number, warmup: number): Promise<number[]> {
@@ -27,14 +28,17 @@ export async function probeHRelation(h: number, reps: number, warmup: number): P
   // An empty share still needs a package name; send nothing for it.
   const times: number[] = [];
   await bsp.sync('probe.start');
+  // Large h need more untimed supersteps before they settle (the allocator and the GC reach
+  // a steady state of message buffers); the count depends only on h, so every rank agrees.
+  const settle = warmup + Math.ceil(h / 32768);
   let last = performance.now();
-  for (let i = 0; i < warmup + reps; i++) {
+  for (let i = 0; i < settle + reps; i++) {
     if (h > 0) {
       for (let j = 1; j < p; j++) if (shareOf(h, p, j) > 0) bsp.toProc((me + j) % p, names[j - 1]!);
     }
     await bsp.sync('probe');
     const now = performance.now();
-    if (i >= warmup) times.push((now - last) / 1000);
+    if (i >= settle) times.push((now - last) / 1000);
     last = now;
   }
   if (h > 0 && p > 1) {

@@ -15,11 +15,11 @@ export interface ProbeOptions {
   /** Ranks (default: the number of cores). */
   procs?: number;
   backend?: Backend;
-  /** The h values, in words per rank (default: 0 and 8 .. 2^18 by factors of 2). */
+  /** The h values, in words per rank (default: 0 and 8 .. 2^19 by factors of 2). */
   hs?: number[];
-  /** Timed repetitions per h (default 30; fewer for the largest h). */
+  /** Timed repetitions per h (default 30; 4 × as many for h <= 2^12, fewer for h >= 2^16). */
   reps?: number;
-  /** Untimed supersteps before each h in each pass (default 3). */
+  /** Untimed supersteps before each h in each pass (default 20; large h add more, see probe-rank.ts). */
   warmup?: number;
   /**
    * Passes over the whole h range (default 3), each with a share of the repetitions: a burst
@@ -44,16 +44,21 @@ export interface ProbeResult extends ParamsEntry {
   rmsRelative: number;
 }
 
-/** The default h range: 0, then 8 .. 2^18 words by factors of 2. */
+/** The default h range: 0, then 8 .. 2^19 words by factors of 2 (4 MiB per rank: past the sab rings, where the cost per word rises). */
 export function defaultHs(): number[] {
   const hs = [0];
-  for (let h = 8; h <= 1 << 18; h *= 2) hs.push(h);
+  for (let h = 8; h <= 1 << 19; h *= 2) hs.push(h);
   return hs;
 }
 
-/** Fewer repetitions when a superstep moves a lot of data, so a probe stays short. */
-function repsFor(h: number, reps: number): number {
-  return h >= 1 << 16 ? Math.max(5, Math.ceil(reps / 3)) : reps;
+/**
+ * Fewer repetitions when a superstep moves a lot of data, so a probe stays short; but at
+ * least 3 per pass, so each pass's median is not one superstep's luck.
+ */
+function repsFor(h: number, reps: number, rounds: number): number {
+  if (h >= 1 << 16) return Math.max(3 * rounds, Math.ceil(reps / 2));
+  // Small h cost microseconds: many repetitions are cheap and steady the medians that set l.
+  return h <= 1 << 12 ? 4 * reps : reps;
 }
 
 /** Measures g, l and r (see docs/cost.md). Rejects with the failing rank's error if a rank fails. */
@@ -67,7 +72,7 @@ export async function probe(options: ProbeOptions = {}): Promise<ProbeResult> {
   }
   const reps = options.reps ?? 30;
   if (!Number.isInteger(reps) || reps < 1) throw new ArgumentError('reps', 'a positive integer', reps);
-  const warmup = options.warmup ?? 3;
+  const warmup = options.warmup ?? 20;
   const rounds = options.rounds ?? 3;
   if (!Number.isInteger(rounds) || rounds < 1) throw new ArgumentError('rounds', 'a positive integer', rounds);
   const timeoutMs = options.timeoutMs ?? 120_000;
@@ -92,7 +97,7 @@ export async function probe(options: ProbeOptions = {}): Promise<ProbeResult> {
     for (const h of hList) await call<number[]>('probeHRelation', [h, 1, 2]);
     for (let round = 0; round < nRounds; round++) {
       for (const [i, h] of hList.entries()) {
-        const n = Math.max(1, Math.round(repsFor(h, reps) / nRounds));
+        const n = Math.max(1, Math.round(repsFor(h, reps, nRounds) / nRounds));
         const perRank = await call<number[]>('probeHRelation', [h, n, warmup]);
         // A superstep lasts until its slowest rank is done.
         const times = perRank[0]!.map((_, k) => Math.max(...perRank.map((t) => t[k]!)));

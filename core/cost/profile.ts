@@ -82,9 +82,12 @@ export class Profiler {
     this.lastExit = now;
   }
 
-  /** Called at sync entry: records w and bytes out, returns the header's `pr` field. */
-  before(enter: number, step: number, passPhrase: string | undefined, outbox: readonly { byteLength: number }[][], me: number): number[] {
-    let out = 0;
+  /**
+   * Called at sync entry: records w and bytes out (packages, plus `extraOut` bytes of DRMA
+   * puts), returns the header's profile field.
+   */
+  before(enter: number, step: number, passPhrase: string | undefined, outbox: readonly (readonly { byteLength: number }[])[], me: number, extraOut = 0): number[] {
+    let out = extraOut;
     for (let d = 0; d < outbox.length; d++) {
       if (d === me) continue;
       for (const p of outbox[d]!) out += p.byteLength;
@@ -98,12 +101,14 @@ export class Profiler {
     return prev && prev.superstep === step - 1 ? [w, out, prev.bytesIn, prev.t] : [w, out, -1, -1];
   }
 
-  /** Called for each message of the sync: folds the sender's figures into the maxima. */
-  absorb(source: number, me: number, header: { pr?: number[]; pk: readonly (readonly unknown[])[] }): void {
+  /**
+   * Called for each message of the sync: `payload` is the package and put bytes it carried,
+   * `pr` the sender's profile field; folds the sender's figures into the maxima.
+   */
+  absorb(source: number, me: number, pr: readonly number[] | undefined, payload: number): void {
     const p = this.pending;
     if (!p) return;
-    if (source !== me) for (const pk of header.pk) p.in += pk[4] as number;
-    const pr = header.pr;
+    if (source !== me) p.in += payload;
     if (!pr || source === me) return;
     const m = this.row(p.step);
     m.w = Math.max(m.w, pr[0]!);

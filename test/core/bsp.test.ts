@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DTYPES } from '../../util/dtype.js';
 import { backends, callAll, closeWorlds, tryCall } from '../harness.js';
 import { model, type Observation, type Program, type Send } from '../fixtures/bsp-programs.js';
-import type { SemanticsReport } from '../fixtures/bsp-semantics.js';
+import type { ReuseReport, SemanticsReport } from '../fixtures/bsp-semantics.js';
 
 afterAll(closeWorlds);
 
@@ -71,6 +71,11 @@ describe.each(backends())('BSP on %s', (backend) => {
     ], []];
     const obs = await callAll<Observation>(backend, p, 'bsp-programs.ts', 'runProgram', [program], 60_000);
     for (let r = 0; r < p; r++) expect(obs[r]).toEqual(model(program, p, r));
+  });
+
+  it.each([2, 3])('received packages stay the receiver\'s: reused receive buffers never reach them (P=%i)', async (p) => {
+    const reports = await callAll<ReuseReport>(backend, p, 'bsp-semantics.ts', 'reuseIsolation', [], 30_000);
+    expect(reports).toEqual(Array.from({ length: p }, () => ({ putsOk: true, keptOk: true, selfOk: true })));
   });
 
   it('rejects bad arguments with typed errors naming the argument', async () => {

@@ -43,7 +43,7 @@ describe('docs/cost.md', () => {
     expect(r.stdout).toMatch(/fit t = l \+ g·h on the medians/);
     expect(r.stderr).toMatch(/probe sab P=2: \[(\d+)\/\1\] r = /);
     const e = readParamsFile(env.SUPERSTEP_PARAMS)[`${hostName()}/sab/2`]!;
-    expect(e.residuals).toHaveLength(17);
+    expect(e.residuals).toHaveLength(18); // h = 0 and 8 .. 2^19
     expect(e.g).toBeGreaterThanOrEqual(0);
   });
 
