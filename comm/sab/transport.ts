@@ -227,10 +227,12 @@ export class SabTransport implements Transport {
       const direct = this.queue.receiveNow(source, context, tag, into) ?? this.recvDirect(source, context, tag, into);
       if (direct) return Promise.resolve(direct);
     }
-    this.progress();
     const now = this.queue.receiveNow(source, context, tag, into);
     if (now) return Promise.resolve(now);
+    // Posted before the rings are drained, so a message whose header is there now is matched
+    // at header time and streams straight into `into`.
     const { entry, promise } = this.queue.post(source, context, tag, into);
+    this.progress();
     // Short synchronous spin: a reply that is about to land costs a fraction of a
     // microsecond this way, against tens for a trip through the event loop.
     for (let i = 0; i < this.syncSpin && !entry.done; i++) {
