@@ -77,7 +77,7 @@ export interface SabTransportOptions {
   spin?: number;
   /** How long the progress loop spins before it sleeps, in ms (default 5; 0.05 with more ranks than cores). */
   spinMs?: number;
-  /** Iterations of the synchronous spin in recv before handing over to the async loop. */
+  /** Looks of the synchronous spin in recv and barrier before handing over to the async loop. */
   syncSpin?: number;
   /** How long one sleep lasts before liveness is re-checked, in ms. */
   sleepMs?: number;
