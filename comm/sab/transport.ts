@@ -32,7 +32,6 @@ import {
   kDoorbell,
   kFailed,
   kMaxMessageBytes,
-  kRecordHeaderBytes,
   kSleeping,
   rankState,
   slot,
