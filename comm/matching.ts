@@ -66,6 +66,7 @@ export class MatchQueue {
 
   /** Takes the first queued message matching, if any. */
   take(source: number, context: number, tag: number): Message | undefined {
+    if (this.unexpected.length === 0) return undefined;
     const i = this.unexpected.findIndex((m) => matches(m, source, context, tag));
     return i < 0 ? undefined : this.unexpected.splice(i, 1)[0];
   }

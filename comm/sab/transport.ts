@@ -15,6 +15,7 @@ import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../u
 import { MatchQueue, type Posted } from '../matching.js';
 import {
   ANY_SOURCE,
+  ANY_TAG,
   concatPayload,
   payloadLength,
   payloadParts,
@@ -31,7 +32,6 @@ import {
   kDoorbell,
   kFailed,
   kMaxMessageBytes,
-  kRecordHeaderBytes,
   kSleeping,
   rankState,
   slot,
@@ -40,11 +40,13 @@ import {
 import { Ring } from './ring.js';
 
 interface OutgoingSend {
-  header: Uint8Array;
+  context: number;
+  tag: number;
+  epoch: number;
   parts: readonly Uint8Array[];
-  /** Bytes of header + parts already written. */
+  /** Payload bytes already written (-1 until the header is). */
   done: number;
-  total: number;
+  length: number;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -74,7 +76,7 @@ export interface SabTransportOptions {
   spin?: number;
   /** How long the progress loop spins before it sleeps, in ms (default 5; 0.05 with more ranks than cores). */
   spinMs?: number;
-  /** Iterations of the synchronous spin in recv before handing over to the async loop. */
+  /** Looks of the synchronous spin in recv and barrier before handing over to the async loop. */
   syncSpin?: number;
   /** How long one sleep lasts before liveness is re-checked, in ms. */
   sleepMs?: number;
@@ -105,10 +107,6 @@ export class SabTransport implements Transport {
   private readonly in: (Ring | undefined)[] = [];
   private readonly sendQueues: OutgoingSend[][] = [];
   private readonly partials: (IncomingPartial | undefined)[] = [];
-  private readonly headerScratch = new Uint8Array(kRecordHeaderBytes);
-  private readonly sendHeader = new Uint8Array(kRecordHeaderBytes);
-  private readonly sendHeaderView = new DataView(this.sendHeader.buffer);
-  private readonly headerView = new DataView(this.headerScratch.buffer);
   private readonly queue = new MatchQueue();
   private readonly waiters = new Set<Waiter>();
   private readonly spinBudget: number;
@@ -173,8 +171,8 @@ export class SabTransport implements Transport {
     if (!Number.isInteger(dest) || dest < 0 || dest >= this.size) {
       return Promise.reject(new ArgumentError('dest', `a rank in 0..${this.size - 1}`, dest, this.rank));
     }
-    const parts = payloadParts(payload);
-    const length = payloadLength(payload);
+    const single = payload instanceof Uint8Array;
+    const length = single ? payload.byteLength : payloadLength(payload);
     if (length > kMaxMessageBytes) {
       return Promise.reject(new ArgumentError('payload', `at most ${kMaxMessageBytes} bytes`, length, this.rank));
     }
@@ -182,36 +180,33 @@ export class SabTransport implements Transport {
     this.stats.messagesSent++;
     if (dest === this.rank) {
       // Buffered send to self: one copy into a buffer the receiver will own.
-      this.arrived(this.rank, context, tag, concatPayload(parts, length));
+      this.arrived(this.rank, context, tag, concatPayload(payloadParts(payload), length));
       return Promise.resolve();
     }
     const q = this.sendQueues[dest]!;
     const ring = this.out[dest]!;
-    if (q.length === 0 && length <= kChunk && ring.free() >= kRecordHeaderBytes + length) {
+    if (q.length === 0 && length <= kChunk) {
       // Eager path for small messages: header and payload go in at once, nothing allocated.
-      const hv = this.sendHeaderView;
-      hv.setInt32(0, context, true);
-      hv.setInt32(4, tag, true);
-      hv.setUint32(8, length, true);
-      hv.setInt32(12, this.epoch, true);
-      ring.write(this.sendHeader);
-      let off = kRecordHeaderBytes;
-      for (const p of parts) {
-        ring.write(p, off);
-        off += p.byteLength;
+      const hb = ring.headerBytes();
+      if (ring.fits(hb + length)) {
+        ring.writeHeader(context, tag, length, this.epoch);
+        if (single) ring.write(payload, hb);
+        else {
+          let off = hb;
+          for (const p of payload) {
+            ring.write(p, off);
+            off += p.byteLength;
+          }
+        }
+        ring.publish(hb + length);
+        this.ring(dest);
+        return kResolved;
       }
-      ring.publish(off);
-      this.ring(dest);
-      return kResolved;
     }
-    const header = new Uint8Array(kRecordHeaderBytes);
-    const hv = new DataView(header.buffer);
-    hv.setInt32(0, context, true);
-    hv.setInt32(4, tag, true);
-    hv.setUint32(8, length, true);
-    hv.setInt32(12, this.epoch, true);
+    const parts = payloadParts(payload);
+    const epoch = this.epoch;
     return new Promise<void>((resolve, reject) => {
-      q.push({ header, parts, done: 0, total: kRecordHeaderBytes + length, resolve, reject });
+      q.push({ context, tag, epoch, parts, done: -1, length, resolve, reject });
       this.queuedSends++;
       // Eager path: write straight away if the ring has room.
       if (q.length === 1) this.pushSends(dest);
@@ -225,10 +220,18 @@ export class SabTransport implements Transport {
     if (source !== ANY_SOURCE && (!Number.isInteger(source) || source < 0 || source >= this.size)) {
       return Promise.reject(new ArgumentError('source', `a rank in 0..${this.size - 1} or ANY_SOURCE`, source, this.rank));
     }
-    this.progress();
+    if (source !== ANY_SOURCE && source !== this.rank && this.queuedSends === 0 && !this.queue.hasWaiters && this.partials[source] === undefined) {
+      // Nothing else is posted, so the next message from `source` that matches is ours: the
+      // queued ones first, then the ring's, read without posting a receive.
+      const direct = this.queue.receiveNow(source, context, tag, into) ?? this.recvDirect(source, context, tag, into);
+      if (direct) return Promise.resolve(direct);
+    }
     const now = this.queue.receiveNow(source, context, tag, into);
     if (now) return Promise.resolve(now);
+    // Posted before the rings are drained, so a message whose header is there now is matched
+    // at header time and streams straight into `into`.
     const { entry, promise } = this.queue.post(source, context, tag, into);
+    this.progress();
     // Short synchronous spin: a reply that is about to land costs a fraction of a
     // microsecond this way, against tens for a trip through the event loop.
     for (let i = 0; i < this.syncSpin && !entry.done; i++) {
@@ -236,6 +239,31 @@ export class SabTransport implements Transport {
     }
     if (!entry.done) this.drive();
     return promise;
+  }
+
+  /**
+   * The fast path of recv: spins (up to syncSpin looks) on `source`'s ring alone and takes
+   * its first record if that is a whole message of this job matching (context, tag). Anything
+   * else (another envelope, a message still streaming in, an abort) is left to the general path.
+   */
+  private recvDirect(source: number, context: number, tag: number, into: Uint8Array | undefined): Message | undefined {
+    const ring = this.in[source]!;
+    for (let i = 0; ; i++) {
+      const used = ring.used();
+      const hb = ring.headerBytes();
+      if (used >= hb) {
+        const length = ring.header(2) >>> 0;
+        const got = ring.header(1);
+        if (ring.header(0) !== context || (tag !== ANY_TAG && got !== tag) || ring.header(3) !== this.epoch || used - hb < length) return undefined;
+        const data = into !== undefined && into.byteLength >= length ? (into.byteLength === length ? into : into.subarray(0, length)) : this.alloc(length);
+        ring.read(data, hb);
+        if (ring.release(hb + length)) this.ring(source);
+        this.stats.bytesReceived += length;
+        this.stats.messagesReceived++;
+        return { source, context, tag: got, data };
+      }
+      if (i >= this.syncSpin || ((i & 1023) === 1023 && Atomics.load(this.ctl, kAbort) !== 0)) return undefined;
+    }
   }
 
   iprobe(source: number, context: number, tag: number): MessageInfo | undefined {
@@ -256,12 +284,20 @@ export class SabTransport implements Transport {
     const gen = ++this.barrierGen;
     Atomics.store(this.ctl, slot(this.rank, kBarrier), gen);
     for (let r = 0; r < this.size; r++) if (r !== this.rank) this.ring(r);
-    const ready = () => {
-      for (let r = 0; r < this.size; r++) if (Atomics.load(this.ctl, slot(r, kBarrier)) - gen < 0) return false;
-      return true;
-    };
-    if (ready()) return Promise.resolve();
-    return this.waitUntil(ready, true);
+    // With nothing else to move, a short synchronous spin: a partner that is about to arrive
+    // costs one cache-line transfer, not a trip through the async progress loop.
+    const spin = this.queuedSends === 0 && this.claimedInFlight === 0 ? this.syncSpin : 0;
+    for (let i = 0; ; i++) {
+      if (this.barrierPassed(gen)) return kResolved;
+      if (i >= spin || ((i & 1023) === 1023 && Atomics.load(this.ctl, kAbort) !== 0)) break;
+    }
+    return this.waitUntil(() => this.barrierPassed(gen), true);
+  }
+
+  /** True once every rank has entered barrier generation `gen`. */
+  private barrierPassed(gen: number): boolean {
+    for (let r = 0; r < this.size; r++) if (Atomics.load(this.ctl, slot(r, kBarrier)) - gen < 0) return false;
+    return true;
   }
 
   abort(reason: string): void {
@@ -334,16 +370,17 @@ export class SabTransport implements Transport {
     while (q.length) {
       const s = q[0]!;
       let free = ring.free();
-      if (s.done === 0) {
-        if (free < kRecordHeaderBytes) break;
-        ring.write(s.header);
-        ring.publish(kRecordHeaderBytes);
-        s.done = kRecordHeaderBytes;
-        free -= kRecordHeaderBytes;
+      if (s.done < 0) {
+        const hb = ring.headerBytes();
+        if (free < hb) break;
+        ring.writeHeader(s.context, s.tag, s.length, s.epoch);
+        ring.publish(hb);
+        s.done = 0;
+        free -= hb;
         wrote();
       }
       // Find where we are in the parts and copy chunk by chunk, publishing each.
-      let skip = s.done - kRecordHeaderBytes;
+      let skip = s.done;
       for (const part of s.parts) {
         if (skip >= part.byteLength) {
           skip -= part.byteLength;
@@ -363,7 +400,7 @@ export class SabTransport implements Transport {
         }
         if (off < part.byteLength) break;
       }
-      if (s.done < s.total) break;
+      if (s.done < s.length) break;
       q.shift();
       this.queuedSends--;
       s.resolve();
@@ -377,16 +414,14 @@ export class SabTransport implements Transport {
       let p = this.partials[source];
       let used = ring.used();
       if (!p) {
-        if (used < kRecordHeaderBytes) break;
-        ring.read(this.headerScratch);
-        ring.release(kRecordHeaderBytes);
-        released = true;
-        used -= kRecordHeaderBytes;
-        const hv = this.headerView;
-        const context = hv.getInt32(0, true);
-        const tag = hv.getInt32(4, true);
-        const length = hv.getUint32(8, true);
-        const epoch = hv.getInt32(12, true);
+        const hb = ring.headerBytes();
+        if (used < hb) break;
+        const context = ring.header(0);
+        const tag = ring.header(1);
+        const length = ring.header(2) >>> 0;
+        const epoch = ring.header(3);
+        if (ring.release(hb)) released = true;
+        used -= hb;
         // Match now, so the payload streams straight into the receiver's buffer.
         const claimed = epoch === this.epoch ? this.queue.claim(source, context, tag) : undefined;
         const into = claimed?.into;
@@ -394,7 +429,7 @@ export class SabTransport implements Transport {
         if (used >= length) {
           // The whole message is here: no partial state, one release, one doorbell.
           ring.read(data);
-          ring.release(length);
+          if (ring.release(length)) released = true;
           this.complete(source, context, tag, data, claimed, epoch);
           continue;
         }
@@ -405,9 +440,7 @@ export class SabTransport implements Transport {
       while (p.filled < p.data.byteLength && used > 0) {
         const n = Math.min(p.data.byteLength - p.filled, used, kChunk);
         ring.read(p.data.subarray(p.filled, p.filled + n));
-        ring.release(n);
-        this.ring(source);
-        released = true;
+        if (ring.release(n)) this.ring(source);
         p.filled += n;
         used -= n;
       }

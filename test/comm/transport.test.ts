@@ -1,12 +1,13 @@
 /**
  * The Transport contract, one suite for every backend (sab and tcp) at P = 1, 2, 3, 4, 8:
- * random message patterns against the non-overtaking rule, probe and barrier, a > 1 MiB
- * message, and a receive from a rank that has finished.
+ * random message patterns against the non-overtaking rule (also received into caller buffers
+ * that fit or do not, and as a ping-pong of tiny and large messages), probe and barrier, a
+ * > 1 MiB message, and a receive from a rank that has finished.
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backends, callAll, closeWorlds } from '../harness.js';
-import type { PlannedMsg } from '../fixtures/transport-patterns.js';
+import type { IntoMode, PlannedMsg } from '../fixtures/transport-patterns.js';
 
 afterAll(closeWorlds);
 
@@ -39,6 +40,29 @@ describe.each(backends())('transport contract on %s', (backend) => {
         { numRuns: p === 8 ? 3 : 6 },
       );
     });
+
+    it('receives into caller buffers (fitting, one byte short, roomy) get the right message in the right place', async () => {
+      await fc.assert(
+        fc.asyncProperty(planArb(p), fc.array(fc.constantFrom<IntoMode>(0, 1, 2, 3), { minLength: 1, maxLength: 4 }), async (plan, modes) => {
+          const got = await callAll<string[]>(backend, p, 'transport-patterns.ts', 'runPatternInto', [plan, modes], kTimeout);
+          expect(got).toEqual(reference(p, plan));
+        }),
+        { numRuns: p === 8 ? 2 : 4 },
+      );
+    });
+
+    if (p > 1) {
+      it('a ping-pong of tiny and large messages, receives posted first, arrives whole and in place', async () => {
+        const size = fc.oneof({ arbitrary: fc.nat({ max: 64 }), weight: 4 }, { arbitrary: fc.integer({ min: 1000, max: 300_000 }), weight: 1 });
+        await fc.assert(
+          fc.asyncProperty(fc.array(size, { minLength: 1, maxLength: 24 }), fc.array(fc.constantFrom<IntoMode>(0, 1, 2, 3), { minLength: 1, maxLength: 4 }), fc.nat({ max: 3 }), async (sizes, modes, anyEvery) => {
+            const got = await callAll<number>(backend, p, 'transport-patterns.ts', 'pingPongSizes', [sizes, modes, anyEvery], kTimeout);
+            expect(got.slice(0, 2)).toEqual([Math.floor(sizes.length / 2), Math.ceil(sizes.length / 2)]);
+          }),
+          { numRuns: p === 8 ? 2 : 4 },
+        );
+      });
+    }
 
     it('probe sees a message without taking it; barriers complete', async () => {
       const got = await callAll<{ probed: number; after: number; barrier: boolean }>(backend, p, 'transport-patterns.ts', 'probeAndBarrier', [], kTimeout);
