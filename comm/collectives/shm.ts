@@ -87,20 +87,22 @@ export class ShmRunner {
       this.track(r);
       return r;
     }
-    const before = this.tail ?? Promise.resolve();
-    const ready = e ? before : before.then(async () => {
+    const go = async (): Promise<T> => {
       this.engine ??= await createEngine(ch, this.t, this.ranks);
-    });
-    const r = ready.then(() => f(this.engine!));
+      return f(this.engine);
+    };
+    const r = this.tail ? this.tail.then(go, go) : go();
     this.track(r);
     return r;
   }
 
+  /** Marks `p` as the operation in flight; cleared as it settles, before its callers resume. */
   private track(p: Promise<unknown>): void {
-    const t: Promise<unknown> = p.then(noop, noop).then(() => {
-      if (this.tail === t) this.tail = undefined;
-    });
-    this.tail = t;
+    this.tail = p;
+    const clear = () => {
+      if (this.tail === p) this.tail = undefined;
+    };
+    p.then(clear, clear);
   }
 }
 
