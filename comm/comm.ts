@@ -35,7 +35,7 @@ import {
 } from './collectives/tree.js';
 import { directAllgather, gatherToRoot, pairwiseAlltoall, scatterFromRoot } from './collectives/exchange.js';
 import type { CartComm } from './cart.js';
-import { foldParts, kFoldAllBytes, kSlotBytes, shmEnabled, ShmRunner, type ShmEngine } from './collectives/shm.js';
+import { foldParts, kFoldAllBytes, slotBytes, shmEnabled, ShmRunner, type ShmEngine } from './collectives/shm.js';
 import { CollChan, copyElems, longAllreduce, objectCombiner, reduceScatterInto, typedCombiner } from './collectives/typed.js';
 
 /** World communicator contexts (point-to-point, collective). */
@@ -313,7 +313,7 @@ export class Communicator {
     const kernel = kernelOf(o, data, c.rank);
     const ch = this.chan(c);
     const s = this.shm(c);
-    if (s && data.byteLength <= kSlotBytes) {
+    if (s && data.byteLength <= slotBytes(c.size)) {
       const parts = await s.run(ch, (e) => e.gather(bytesOf(data), root));
       return parts && this.foldInto(c, parts, data, kernel, options.out);
     }
@@ -335,30 +335,38 @@ export class Communicator {
    * Short arrays: recursive doubling. Long arrays: reduce-scatter (each block combined by one
    * rank, in rank order) then allgather; on the sab world, the same through shared memory.
    */
-  async allreduce<T extends TypedArray>(data: T, op: Op | string = SUM, options: OutOption<T> = {}): Promise<T> {
-    const c = this.core();
-    const dt = this.checkArray(data, 'data');
-    const o = resolveOp(op, c.rank);
-    const kernel = kernelOf(o, data, c.rank);
-    const ch = this.chan(c);
-    const unit = o.name === 'MINLOC' || o.name === 'MAXLOC' ? 2 : 1;
-    const s = this.shm(c);
-    if (s) {
+  allreduce<T extends TypedArray>(data: T, op: Op | string = SUM, options: OutOption<T> = {}): Promise<T> {
+    // Not async: a short allreduce on shared memory resolves without a detour through the
+    // microtask queue, so argument errors are caught here and become rejections.
+    try {
+      const c = this.core();
+      const dt = this.checkArray(data, 'data');
+      const o = resolveOp(op, c.rank);
+      const kernel = kernelOf(o, data, c.rank);
+      const ch = this.chan(c);
+      const s = this.shm(c);
+      if (!s) return this.allreduceMessages(c, ch, data, dt, o, kernel, options.out);
       const out = options.out ?? (new kDTypes[dt].ctor(data.length) as T);
       this.checkOut(c, out, data.length, dt);
       const into = out.length === data.length ? out : out.subarray(0, data.length);
-      if (data.byteLength <= kFoldAllBytes) await s.run(ch, (e) => e.allreduceFold(data, into, kernel));
-      else await s.run(ch, (e) => e.allreduceBlocks(data, into, kernel, unit));
-      return out;
+      if (data.byteLength <= kFoldAllBytes) return s.run(ch, (e) => e.allreduceFold(data, into, kernel, out));
+      const unit = o.name === 'MINLOC' || o.name === 'MAXLOC' ? 2 : 1;
+      return s.run(ch, (e) => e.allreduceBlocks(data, into, kernel, unit)).then(() => out);
+    } catch (err) {
+      return Promise.reject(err);
     }
+  }
+
+  private async allreduceMessages<T extends TypedArray>(c: Core, ch: Chan, data: T, dt: DType, o: Op, kernel: Kernel, into: T | undefined): Promise<T> {
+    const unit = o.name === 'MINLOC' || o.name === 'MAXLOC' ? 2 : 1;
     if (data.byteLength >= kLongAllreduce && data.length >= c.size * unit && c.size > 1) {
-      const out = options.out ?? (new kDTypes[dt].ctor(data.length) as T);
+      const out = into ?? (new kDTypes[dt].ctor(data.length) as T);
       this.checkOut(c, out, data.length, dt);
       await longAllreduce(ch, data, out, kernel, unit);
       return out;
     }
     const res = await recursiveDoublingAllreduce(ch, data as TypedArray, typedCombiner(c.rank, data, kernel));
-    return this.result(c, res as T, data, options.out);
+    return this.result(c, res as T, data, into);
   }
 
   /** allreduce for values (reduce to rank 0 in rank order, then bcast: identical everywhere). */
@@ -380,7 +388,7 @@ export class Communicator {
     const kernel = kernelOf(o, data, c.rank);
     const ch = this.chan(c);
     const s = this.shm(c);
-    if (s && data.byteLength <= kSlotBytes) {
+    if (s && data.byteLength <= slotBytes(c.size)) {
       const parts = (await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix')))!;
       return this.foldInto(c, parts, data, kernel, options.out);
     }
@@ -400,11 +408,11 @@ export class Communicator {
     const kernel = kernelOf(o, data, c.rank);
     const ch = this.chan(c);
     const s = this.shm(c);
-    if (s && data.byteLength <= kSlotBytes) {
+    if (s && data.byteLength <= slotBytes(c.size)) {
       const parts = (await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix')))!;
       if (c.rank > 0) return this.foldInto(c, parts.slice(0, c.rank), data, kernel, options.out);
     }
-    const res = s && data.byteLength <= kSlotBytes ? undefined : await recursiveDoublingScan(ch, data as TypedArray, typedCombiner(c.rank, data, kernel), true);
+    const res = s && data.byteLength <= slotBytes(c.size) ? undefined : await recursiveDoublingScan(ch, data as TypedArray, typedCombiner(c.rank, data, kernel), true);
     if (res === undefined) {
       const out = options.out ?? (new kDTypes[dt].ctor(data.length) as T);
       this.checkOut(c, out, data.length, dt);
@@ -437,7 +445,7 @@ export class Communicator {
     const dt = this.checkArray(data, 'data');
     const ch = this.chan(c);
     const s = this.shm(c);
-    const got = s && data.byteLength <= kSlotBytes ? await s.run(ch, (e) => e.gather(bytesOf(data), root)) : await gatherToRoot(ch, root, bytesOf(data));
+    const got = s && data.byteLength <= slotBytes(c.size) ? await s.run(ch, (e) => e.gather(bytesOf(data), root)) : await gatherToRoot(ch, root, bytesOf(data));
     if (!got) return undefined;
     return this.concatEqual(c, 'gather', data, dt, got, options.out);
   }
@@ -528,7 +536,7 @@ export class Communicator {
     const dt = this.checkArray(data, 'data');
     const ch = this.chan(c);
     const s = this.shm(c);
-    const got = s && data.byteLength <= kSlotBytes ? (await s.run(ch, (e) => e.gather(bytesOf(data), 'all')))! : await directAllgather(ch, bytesOf(data));
+    const got = s && data.byteLength <= slotBytes(c.size) ? (await s.run(ch, (e) => e.gather(bytesOf(data), 'all')))! : await directAllgather(ch, bytesOf(data));
     return this.concatEqual(c, 'allgather', data, dt, got, options.out);
   }
 
@@ -560,7 +568,7 @@ export class Communicator {
     const parts = Array.from({ length: c.size }, (_, j) => bytesOf(data.subarray(j * n, (j + 1) * n)));
     const ch = this.chan(c);
     const s = this.shm(c);
-    const got = s && data.byteLength <= kSlotBytes ? await s.run(ch, (e) => e.alltoall(bytesOf(data), n * data.BYTES_PER_ELEMENT)) : await pairwiseAlltoall(ch, parts);
+    const got = s && data.byteLength <= slotBytes(c.size) ? await s.run(ch, (e) => e.alltoall(bytesOf(data), n * data.BYTES_PER_ELEMENT)) : await pairwiseAlltoall(ch, parts);
     const out = options.out ?? (new kDTypes[dt].ctor(data.length) as T);
     this.checkOut(c, out, data.length, dt);
     const bpe = kDTypes[dt].bytes;

@@ -25,7 +25,7 @@
  * (message payloads are bytes; a SharedArrayBuffer must travel as an object), named by rank
  * 0 over the first collective's own messages.
  */
-import { BroadcastChannel } from 'node:worker_threads';
+import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { ArgumentError } from '../../util/errors.js';
@@ -44,8 +44,13 @@ const kArrive = 0;
 const kLen = 2; // + bank: bytes this rank wrote (uint32)
 const kCode = 4; // + bank: dtype code of a bcast
 
-/** Bytes of one rank's slot in one bank. */
-export const kSlotBytes = 128 << 10;
+/**
+ * Bytes of one rank's slot in one bank for a communicator of `size` ranks: a bank is about
+ * 1 MiB (few steps per long operation, still in cache), a slot at least 64 KiB.
+ */
+export function slotBytes(size: number): number {
+  return Math.max(64 << 10, Math.floor((1 << 20) / size / 4096) * 4096);
+}
 /** Allreduce up to this size: every rank folds every slot (one step); above, each rank reduces one block (two steps per chunk). */
 export const kFoldAllBytes = 4 << 10;
 
@@ -55,6 +60,12 @@ export function shmEnabled(t: Transport, size: number): boolean {
 }
 
 type Wait = Promise<void> | undefined;
+
+/** Longest a waiting rank blocks its thread at a time (Atomics.wait), and for how long in all before it sleeps without blocking. */
+const kParkMs = 1;
+const kParkForMs = 50;
+/** Rank threads may block in Atomics.wait; a main thread may not. */
+const kCanBlock = !isMainThread;
 
 const noop = () => {};
 
@@ -115,7 +126,10 @@ export class ShmEngine {
   private readonly u8: Uint8Array;
   private readonly dataOff: number;
   private readonly syncSpin: number;
-  private readonly spinMs: number;
+  private readonly slotBytes: number;
+  /** Slot views of the last short allreduce, per bank (creating views costs more than the fold). */
+  private views: TypedArray[][] = [[], []];
+  private viewsKey: { dt: DType | undefined; n: number } = { dt: undefined, n: -1 };
 
   constructor(
     private readonly t: Transport,
@@ -127,10 +141,9 @@ export class ShmEngine {
     this.ctl = new Int32Array(sab, 0, (size + 1) * kLine);
     this.u8 = new Uint8Array(sab);
     this.dataOff = (size + 1) * kLine * 4;
+    this.slotBytes = slotBytes(size);
     // Spinning only pays while every rank has a core; otherwise it takes the core a late rank needs.
-    const oversubscribed = t.size > availableParallelism();
-    this.syncSpin = oversubscribed ? 0 : 20000;
-    this.spinMs = oversubscribed ? 0.05 : 2;
+    this.syncSpin = t.size > availableParallelism() ? 50 : 20000;
   }
 
   // Steps
@@ -146,7 +159,7 @@ export class ShmEngine {
 
   /** Byte offset of rank q's slot in `bank`. */
   private slot(q: number, bank: number): number {
-    return this.dataOff + (bank * this.size + q) * kSlotBytes;
+    return this.dataOff + (bank * this.size + q) * this.slotBytes;
   }
 
   /** Arrives at step g: this rank's writes for g are visible, and it is done with g - 1. */
@@ -174,19 +187,33 @@ export class ShmEngine {
     return this.wait((g - 1) | 0, 0, this.size);
   }
 
+  /**
+   * The slow path of wait. First the thread parks on the slow rank's line (Atomics.wait: the
+   * core goes to whoever needs it, a late rank or a garbage collector's helper, and the
+   * arrival's notify wakes it in microseconds) for up to kParkMs at a time, yielding to the
+   * event loop in between; after kParkForMs it sleeps in Atomics.waitAsync instead, which
+   * blocks nothing. Between slices it asks the transport whether the job has failed.
+   */
   private async waitLater(g: number, lo: number, hi: number): Promise<void> {
+    const start = performance.now();
     let keepAlive: NodeJS.Timeout | undefined;
-    const spinUntil = performance.now() + this.spinMs;
     try {
-      for (let spin = 0; ; spin++) {
-        const slow = this.behind(g, lo, hi);
-        if (slow < 0) return;
-        if ((spin & 63) !== 63 || performance.now() < spinUntil) {
-          await undefined;
-          continue;
+      for (;;) {
+        const sliceEnd = performance.now() + kParkMs;
+        let slow = this.behind(g, lo, hi);
+        while (slow >= 0 && kCanBlock) {
+          const left = sliceEnd - performance.now();
+          if (left <= 0) break;
+          this.park(slow, g, left);
+          slow = this.behind(g, lo, hi);
         }
+        if (slow < 0) return;
         const failure = this.t.waitFailure?.(this.ranks ? this.ranks[slow]! : slow);
         if (failure) throw failure;
+        if (kCanBlock && performance.now() - start < kParkForMs) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          continue;
+        }
         // A pending waitAsync does not keep a thread alive; a timer does.
         keepAlive ??= setInterval(noop, 1 << 30);
         const i = this.line(slow) + kArrive;
@@ -201,6 +228,15 @@ export class ShmEngine {
     } finally {
       if (keepAlive) clearInterval(keepAlive);
     }
+  }
+
+  /** Blocks up to `ms` until rank `slow` arrives somewhere new (its arrival notifies sleepers). */
+  private park(slow: number, g: number, ms: number): void {
+    const i = this.line(slow) + kArrive;
+    Atomics.add(this.ctl, kSleepers, 1);
+    const v = Atomics.load(this.ctl, i);
+    if (((v - g) | 0) < 0) Atomics.wait(this.ctl, i, v, ms);
+    Atomics.sub(this.ctl, kSleepers, 1);
   }
 
   private lenOf(q: number, bank: number): number {
@@ -235,13 +271,16 @@ export class ShmEngine {
    * order into `out` (exactly data.length elements). Completes synchronously when every rank
    * is there.
    */
-  allreduceFold(data: TypedArray, out: TypedArray, kernel: Kernel): void | Promise<void> {
+  allreduceFold<R>(data: TypedArray, out: TypedArray, kernel: Kernel, result: R): R | Promise<R> {
     const g = this.next();
     return then(this.free(g), () => {
       const bank = g & 1;
       this.write(bank, bytesOf(data), data.byteLength);
       this.publish(g);
-      return then(this.wait(g, 0, this.size), () => this.fold(bank, data, out, kernel));
+      return then(this.wait(g, 0, this.size), () => {
+        this.fold(bank, data, out, kernel);
+        return result;
+      });
     });
   }
 
@@ -249,9 +288,14 @@ export class ShmEngine {
     const dt = dtypeOf(data)!;
     const n = data.length;
     this.checkLens(bank, data.byteLength, data.BYTES_PER_ELEMENT, 'a reduction');
-    const view = (q: number) => viewOf(dt, this.sab, this.slot(q, bank), n);
-    kernel(view(0), view(1), out);
-    for (let q = 2; q < this.size; q++) kernel(out, view(q), out);
+    const key = this.viewsKey;
+    if (key.dt !== dt || key.n !== n) {
+      this.views = [0, 1].map((b) => Array.from({ length: this.size }, (_, q) => viewOf(dt, this.sab, this.slot(q, b), n)));
+      this.viewsKey = { dt, n };
+    }
+    const views = this.views[bank]!;
+    kernel(views[0]!, views[1]!, out);
+    for (let q = 2; q < this.size; q++) kernel(out, views[q]!, out);
   }
 
   /** Every rank wrote the same byte length in `bank`, or every rank throws the same error. */
@@ -275,7 +319,7 @@ export class ShmEngine {
     const dt = dtypeOf(data)!;
     const bpe = data.BYTES_PER_ELEMENT;
     const nbytes = data.byteLength;
-    const chunkUnits = Math.floor(kSlotBytes / (bpe * unit));
+    const chunkUnits = Math.floor(this.slotBytes / (bpe * unit));
     const totalUnits = data.length / unit;
     const outBytes = bytesOf(out);
     for (let u0 = 0, first = true; first || u0 < totalUnits; u0 += chunkUnits, first = false) {
@@ -319,7 +363,7 @@ export class ShmEngine {
   }
 
   /**
-   * Every rank publishes `bytes` (at most kSlotBytes); returns copies of the parts of
+   * Every rank publishes `bytes` (at most slotBytes(size)); returns copies of the parts of
    * ranks [0, size) (`'all'`), of every rank on the root only (a rank number; others get
    * undefined), or of ranks [0, rank] (`'prefix'`). This rank's own part is `bytes` itself.
    */
@@ -344,7 +388,7 @@ export class ShmEngine {
 
   /**
    * All-to-all of equal blocks: `bytes` holds size blocks of `block` bytes (at most
-   * kSlotBytes in all); returns copies of the block every rank sent here, in rank order.
+   * slotBytes(size) in all); returns copies of the block every rank sent here, in rank order.
    */
   alltoall(bytes: Uint8Array, block: number): Promise<Parts> {
     const g = this.next();
@@ -372,7 +416,7 @@ export class ShmEngine {
    * still run to the end on every rank, then the error is raised).
    */
   async bcast(root: number, payload: Uint8Array | undefined, code: number, sink?: (len: number, code: number) => Uint8Array): Promise<void> {
-    const cap = this.size * kSlotBytes;
+    const cap = this.size * this.slotBytes;
     const rootBank = (bank: number) => this.slot(0, bank);
     if (this.rank === root) {
       const len = payload!.byteLength;
@@ -425,7 +469,7 @@ export class ShmEngine {
  */
 async function createEngine(ch: Chan, t: Transport, ranks: readonly number[] | null): Promise<ShmEngine> {
   const { rank: me, size: p } = ch;
-  const bytes = (p + 1) * kLine * 4 + 2 * p * kSlotBytes;
+  const bytes = (p + 1) * kLine * 4 + 2 * p * slotBytes(p);
   const nameBytes = me === 0 ? new TextEncoder().encode(`superstep.comm.shm.${randomBytes(12).toString('hex')}`) : undefined;
   const got = await binomialBcast(ch, 0, nameBytes);
   const name = new TextDecoder().decode(got ?? nameBytes!);
