@@ -314,8 +314,7 @@ export class Communicator {
     const ch = this.chan(c);
     const s = this.shm(c);
     if (s && data.byteLength <= slotBytes(c.size)) {
-      const parts = await s.run(ch, (e) => e.gather(bytesOf(data), root));
-      return parts && this.foldInto(c, parts, data, kernel, options.out);
+      return s.run(ch, (e) => e.gather(bytesOf(data), root, (parts) => this.foldInto(c, parts, data, kernel, options.out)));
     }
     const res = await binomialReduce(ch, root, data as TypedArray, typedCombiner(c.rank, data, kernel), o.commutative);
     if (c.rank !== root) return undefined;
@@ -389,8 +388,7 @@ export class Communicator {
     const ch = this.chan(c);
     const s = this.shm(c);
     if (s && data.byteLength <= slotBytes(c.size)) {
-      const parts = (await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix')))!;
-      return this.foldInto(c, parts, data, kernel, options.out);
+      return (await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix', (parts) => this.foldInto(c, parts, data, kernel, options.out))))!;
     }
     const res = await recursiveDoublingScan(ch, data as TypedArray, typedCombiner(c.rank, data, kernel), false);
     return this.result(c, res as T, data, options.out);
@@ -409,8 +407,8 @@ export class Communicator {
     const ch = this.chan(c);
     const s = this.shm(c);
     if (s && data.byteLength <= slotBytes(c.size)) {
-      const parts = (await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix')))!;
-      if (c.rank > 0) return this.foldInto(c, parts.slice(0, c.rank), data, kernel, options.out);
+      const res = await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix', (parts) => (c.rank > 0 ? this.foldInto(c, parts.slice(0, c.rank), data, kernel, options.out) : undefined)));
+      if (res) return res;
     }
     const res = s && data.byteLength <= slotBytes(c.size) ? undefined : await recursiveDoublingScan(ch, data as TypedArray, typedCombiner(c.rank, data, kernel), true);
     if (res === undefined) {
@@ -445,7 +443,8 @@ export class Communicator {
     const dt = this.checkArray(data, 'data');
     const ch = this.chan(c);
     const s = this.shm(c);
-    const got = s && data.byteLength <= slotBytes(c.size) ? await s.run(ch, (e) => e.gather(bytesOf(data), root)) : await gatherToRoot(ch, root, bytesOf(data));
+    if (s && data.byteLength <= slotBytes(c.size)) return s.run(ch, (e) => e.gather(bytesOf(data), root, (parts) => this.concatEqual(c, 'gather', data, dt, parts, options.out)));
+    const got = await gatherToRoot(ch, root, bytesOf(data));
     if (!got) return undefined;
     return this.concatEqual(c, 'gather', data, dt, got, options.out);
   }
@@ -536,7 +535,8 @@ export class Communicator {
     const dt = this.checkArray(data, 'data');
     const ch = this.chan(c);
     const s = this.shm(c);
-    const got = s && data.byteLength <= slotBytes(c.size) ? (await s.run(ch, (e) => e.gather(bytesOf(data), 'all')))! : await directAllgather(ch, bytesOf(data));
+    if (s && data.byteLength <= slotBytes(c.size)) return (await s.run(ch, (e) => e.gather(bytesOf(data), 'all', (parts) => this.concatEqual(c, 'allgather', data, dt, parts, options.out))))!;
+    const got = await directAllgather(ch, bytesOf(data));
     return this.concatEqual(c, 'allgather', data, dt, got, options.out);
   }
 
@@ -565,19 +565,24 @@ export class Communicator {
     const dt = this.checkArray(data, 'data');
     if (data.length % c.size !== 0) throw new ArgumentError('data', `an array whose length is a multiple of the communicator size ${c.size}`, data.length, c.rank);
     const n = data.length / c.size;
-    const parts = Array.from({ length: c.size }, (_, j) => bytesOf(data.subarray(j * n, (j + 1) * n)));
     const ch = this.chan(c);
     const s = this.shm(c);
-    const got = s && data.byteLength <= slotBytes(c.size) ? await s.run(ch, (e) => e.alltoall(bytesOf(data), n * data.BYTES_PER_ELEMENT)) : await pairwiseAlltoall(ch, parts);
     const out = options.out ?? (new kDTypes[dt].ctor(data.length) as T);
     this.checkOut(c, out, data.length, dt);
     const bpe = kDTypes[dt].bytes;
-    for (let r = 0; r < c.size; r++) {
-      const part = r === c.rank ? parts[r]! : got[r]!;
-      if (part.byteLength !== n * bpe) throw this.countMismatch(c, 'alltoall', r, part.byteLength / bpe, n);
-      bytesOf(out).set(part, r * n * bpe);
-    }
-    return out;
+    const place = (got: readonly (Uint8Array | undefined)[]) => {
+      for (let r = 0; r < c.size; r++) {
+        const part = got[r]!;
+        if (part.byteLength !== n * bpe) throw this.countMismatch(c, 'alltoall', r, part.byteLength / bpe, n);
+        bytesOf(out).set(part, r * n * bpe);
+      }
+      return out;
+    };
+    if (s && data.byteLength <= slotBytes(c.size)) return s.run(ch, (e) => e.alltoall(bytesOf(data), n * bpe, place));
+    const parts = Array.from({ length: c.size }, (_, j) => bytesOf(data.subarray(j * n, (j + 1) * n)));
+    const got = await pairwiseAlltoall(ch, parts);
+    got[c.rank] = parts[c.rank];
+    return place(got);
   }
 
   /**

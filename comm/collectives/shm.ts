@@ -363,13 +363,14 @@ export class ShmEngine {
   }
 
   /**
-   * Every rank publishes `bytes` (at most slotBytes(size)); returns copies of the parts of
-   * ranks [0, size) (`'all'`), of every rank on the root only (a rank number; others get
-   * undefined), or of ranks [0, rank] (`'prefix'`). This rank's own part is `bytes` itself.
+   * Every rank publishes `bytes` (at most slotBytes(size)); `use` then gets views of the
+   * parts of ranks [0, size) (`'all'`), of every rank on the root only (a rank number;
+   * others get undefined), or of ranks [0, rank] (`'prefix'`). The views are only valid
+   * during the call (the slots are reused two steps on): `use` copies or folds them.
    */
-  gather(bytes: Uint8Array, from: 'all' | 'prefix' | number): Promise<Parts | undefined> {
+  gather<R>(bytes: Uint8Array, from: 'all' | 'prefix' | number, use: (parts: Parts) => R): R | undefined | Promise<R | undefined> {
     const g = this.next();
-    return Promise.resolve(then(this.free(g), () => {
+    return then(this.free(g), () => {
       const bank = g & 1;
       this.write(bank, bytes, bytes.byteLength);
       this.publish(g);
@@ -379,20 +380,21 @@ export class ShmEngine {
         const parts: Parts = [];
         for (let q = 0; q < hi; q++) {
           const off = this.slot(q, bank);
-          parts.push(q === this.rank ? bytes : this.u8.slice(off, off + this.lenOf(q, bank)));
+          parts.push(q === this.rank ? bytes : this.u8.subarray(off, off + this.lenOf(q, bank)));
         }
-        return parts;
+        return use(parts);
       });
-    }));
+    });
   }
 
   /**
    * All-to-all of equal blocks: `bytes` holds size blocks of `block` bytes (at most
-   * slotBytes(size) in all); returns copies of the block every rank sent here, in rank order.
+   * slotBytes(size) in all); `use` gets views of the block every rank sent here, in rank
+   * order (valid only during the call), or of the wrong length if a rank sent another size.
    */
-  alltoall(bytes: Uint8Array, block: number): Promise<Parts> {
+  alltoall<R>(bytes: Uint8Array, block: number, use: (parts: Parts) => R): R | Promise<R> {
     const g = this.next();
-    return Promise.resolve(then(this.free(g), () => {
+    return then(this.free(g), () => {
       const bank = g & 1;
       this.write(bank, bytes, bytes.byteLength);
       this.publish(g);
@@ -400,12 +402,13 @@ export class ShmEngine {
         const parts: Parts = [];
         for (let q = 0; q < this.size; q++) {
           const len = this.lenOf(q, bank);
-          const off = this.slot(q, bank) + this.rank * (len / this.size);
-          parts.push(len === bytes.byteLength ? this.u8.slice(off, off + block) : new Uint8Array(len / this.size));
+          const each = len === bytes.byteLength ? block : Math.floor(len / this.size);
+          const off = this.slot(q, bank) + this.rank * each;
+          parts.push(this.u8.subarray(off, off + each));
         }
-        return parts;
+        return use(parts);
       });
-    }));
+    });
   }
 
   /**
