@@ -39,6 +39,8 @@ import { binomialBcast } from './tree.js';
 const kLine = 16;
 /** Line 0: how many ranks sleep in Atomics.waitAsync (arrivals notify only then). */
 const kSleepers = 0;
+/** Line 0: arrivals so far, summed over ranks (kept with more ranks than cores, see park). */
+const kCount = 1;
 /** Per-rank line fields (line q + 1). */
 const kArrive = 0;
 const kLen = 2; // + bank: bytes this rank wrote (uint32)
@@ -127,6 +129,8 @@ export class ShmEngine {
   private readonly dataOff: number;
   private readonly syncSpin: number;
   private readonly slotBytes: number;
+  /** More ranks than cores: arrivals are also counted in one word (see park). */
+  private readonly counted: boolean;
   /** Slot views of the last short allreduce, per bank (creating views costs more than the fold). */
   private views: TypedArray[][] = [[], []];
   private viewsKey: { dt: DType | undefined; n: number } = { dt: undefined, n: -1 };
@@ -143,7 +147,8 @@ export class ShmEngine {
     this.dataOff = (size + 1) * kLine * 4;
     this.slotBytes = slotBytes(size);
     // Spinning only pays while every rank has a core; otherwise it takes the core a late rank needs.
-    this.syncSpin = t.size > availableParallelism() ? 50 : 20000;
+    this.counted = t.size > availableParallelism();
+    this.syncSpin = this.counted ? 50 : 20000;
   }
 
   // Steps
@@ -166,7 +171,16 @@ export class ShmEngine {
   private publish(g: number): void {
     const i = this.line(this.rank) + kArrive;
     Atomics.store(this.ctl, i, g);
-    if (Atomics.load(this.ctl, kSleepers) !== 0) Atomics.notify(this.ctl, i);
+    if (this.counted) {
+      const c = Atomics.add(this.ctl, kCount, 1) + 1;
+      if (Atomics.load(this.ctl, kSleepers) !== 0) {
+        Atomics.notify(this.ctl, i);
+        // The last rank to arrive at g wakes everyone who waits for all of them at once.
+        if (((c - Math.imul(this.size, g)) | 0) === 0) Atomics.notify(this.ctl, kCount);
+      }
+    } else if (Atomics.load(this.ctl, kSleepers) !== 0) {
+      Atomics.notify(this.ctl, i);
+    }
   }
 
   /** First rank in [lo, hi) that has not arrived at step g, or -1. */
@@ -204,7 +218,7 @@ export class ShmEngine {
         while (slow >= 0 && kCanBlock) {
           const left = sliceEnd - performance.now();
           if (left <= 0) break;
-          this.park(slow, g, left);
+          this.park(slow, g, left, lo === 0 && hi === this.size);
           slow = this.behind(g, lo, hi);
         }
         if (slow < 0) return;
@@ -231,11 +245,19 @@ export class ShmEngine {
   }
 
   /** Blocks up to `ms` until rank `slow` arrives somewhere new (its arrival notifies sleepers). */
-  private park(slow: number, g: number, ms: number): void {
-    const i = this.line(slow) + kArrive;
+  private park(slow: number, g: number, ms: number, all: boolean): void {
     Atomics.add(this.ctl, kSleepers, 1);
-    const v = Atomics.load(this.ctl, i);
-    if (((v - g) | 0) < 0) Atomics.wait(this.ctl, i, v, ms);
+    if (all && this.counted) {
+      // With more ranks than cores, one wake-up for the whole group instead of a chain of
+      // them (woken by the first slow rank, park on the next ...). The sum only reaches
+      // size * g when every rank is at g; if it ever skips it, the timeout ends the park.
+      const v = Atomics.load(this.ctl, kCount);
+      if (this.behind(g, 0, this.size) >= 0) Atomics.wait(this.ctl, kCount, v, ms);
+    } else {
+      const i = this.line(slow) + kArrive;
+      const v = Atomics.load(this.ctl, i);
+      if (((v - g) | 0) < 0) Atomics.wait(this.ctl, i, v, ms);
+    }
     Atomics.sub(this.ctl, kSleepers, 1);
   }
 
