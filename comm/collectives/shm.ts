@@ -127,7 +127,8 @@ export class ShmEngine {
   private readonly ctl: Int32Array;
   private readonly u8: Uint8Array;
   private readonly dataOff: number;
-  private readonly syncSpin: number;
+  /** How long wait spins before it parks, in ms. */
+  private readonly spinMs: number;
   private readonly slotBytes: number;
   /** More ranks than cores: arrivals are also counted in one word (see park). */
   private readonly counted: boolean;
@@ -148,7 +149,7 @@ export class ShmEngine {
     this.slotBytes = slotBytes(size);
     // Spinning only pays while every rank has a core; otherwise it takes the core a late rank needs.
     this.counted = t.size > availableParallelism();
-    this.syncSpin = this.counted ? 50 : 20000;
+    this.spinMs = this.counted ? 0.002 : 0.2;
   }
 
   // Steps
@@ -192,7 +193,10 @@ export class ShmEngine {
   /** Waits until ranks [lo, hi) have arrived at step g: undefined if they have (no await needed). */
   private wait(g: number, lo: number, hi: number): Wait {
     if (this.behind(g, lo, hi) < 0) return undefined;
-    for (let i = 0; i < this.syncSpin; i++) if (this.behind(g, lo, hi) < 0) return undefined;
+    const until = performance.now() + this.spinMs;
+    do {
+      for (let i = 0; i < 64; i++) if (this.behind(g, lo, hi) < 0) return undefined;
+    } while (performance.now() < until);
     return this.waitLater(g, lo, hi);
   }
 
@@ -331,56 +335,69 @@ export class ShmEngine {
   }
 
   /**
-   * Allreduce of long arrays, in chunks of one slot: each rank writes only the blocks of the
-   * chunk the others reduce, folds its own block (its input plus the others' slots, in rank
-   * order) straight into `out`, publishes that block in the other bank, and copies the
-   * others' blocks out. `unit` elements stay together (MINLOC/MAXLOC pairs).
+   * Allreduce of long arrays, in chunks. In step k each rank writes into its slot only the
+   * blocks of chunk k the others reduce, plus its own reduced block of chunk k - 1; after the
+   * step it copies the others' blocks of chunk k - 1 out, and folds its own block of chunk k
+   * (its input plus the others' slots, in rank order) straight into `out`. One step per
+   * chunk, plus one. `unit` elements stay together (MINLOC/MAXLOC pairs).
    */
   async allreduceBlocks(data: TypedArray, out: TypedArray, kernel: Kernel, unit: number): Promise<void> {
     const { rank: me, size: p } = this;
     const dt = dtypeOf(data)!;
     const bpe = data.BYTES_PER_ELEMENT;
     const nbytes = data.byteLength;
-    const chunkUnits = Math.floor(this.slotBytes / (bpe * unit));
+    // A slot holds a chunk's inputs and, after them, one reduced block of the previous chunk.
+    const chunkUnits = Math.floor((this.slotBytes * p) / (p + 1) / (bpe * unit));
     const totalUnits = data.length / unit;
+    const steps = Math.max(1, Math.ceil(totalUnits / chunkUnits));
+    const resultAt = chunkUnits * unit * bpe;
     const outBytes = bytesOf(out);
-    for (let u0 = 0, first = true; first || u0 < totalUnits; u0 += chunkUnits, first = false) {
-      const counts = blockCounts(Math.min(chunkUnits, totalUnits - u0), p).map((c) => c * unit);
-      const displs = displsOf(counts);
-      const base = u0 * unit;
-      const lo = displs[me]!;
-      const cnt = counts[me]!;
-      const chunk = data.subarray(base, base + displs[p - 1]! + counts[p - 1]!);
-      // Step A: the blocks the others need.
-      const gA = this.next();
-      let w = this.free(gA);
+    const layout = (k: number) => {
+      const counts = blockCounts(Math.min(chunkUnits, totalUnits - k * chunkUnits), p).map((c) => c * unit);
+      return { base: k * chunkUnits * unit, counts, displs: displsOf(counts) };
+    };
+    let prev: ReturnType<typeof layout> | undefined;
+    for (let k = 0; k <= steps; k++) {
+      const cur = k < steps ? layout(k) : undefined;
+      const g = this.next();
+      const w0 = this.free(g);
+      if (w0) await w0;
+      const bank = g & 1;
+      const mySlot = this.slot(me, bank);
+      if (cur) {
+        const lo = cur.displs[me]!;
+        const cnt = cur.counts[me]!;
+        const end = cur.displs[p - 1]! + cur.counts[p - 1]!;
+        const chunk = data.subarray(cur.base, cur.base + end);
+        if (lo > 0) this.u8.set(bytesOf(chunk.subarray(0, lo)), mySlot);
+        if (lo + cnt < end) this.u8.set(bytesOf(chunk.subarray(lo + cnt)), mySlot + (lo + cnt) * bpe);
+      }
+      if (prev && prev.counts[me]! > 0) {
+        const lo = prev.base + prev.displs[me]!;
+        this.u8.set(bytesOf(out.subarray(lo, lo + prev.counts[me]!)), mySlot + resultAt);
+      }
+      this.ctl[this.line(me) + kLen + bank] = nbytes;
+      this.publish(g);
+      const w = this.wait(g, 0, p);
       if (w) await w;
-      const bankA = gA & 1;
-      if (lo > 0) this.write(bankA, bytesOf(chunk.subarray(0, lo)), nbytes);
-      if (lo + cnt < chunk.length) this.write(bankA, bytesOf(chunk.subarray(lo + cnt)), nbytes, (lo + cnt) * bpe);
-      this.ctl[this.line(me) + kLen + bankA] = nbytes;
-      this.publish(gA);
-      w = this.wait(gA, 0, p);
-      if (w) await w;
-      if (first) this.checkLens(bankA, nbytes, bpe, 'a reduction');
-      const mine = out.subarray(base + lo, base + lo + cnt);
-      if (cnt > 0) {
-        const part = (q: number) => (q === me ? chunk.subarray(lo, lo + cnt) : viewOf(dt, this.sab, this.slot(q, bankA) + lo * bpe, cnt));
+      if (k === 0) this.checkLens(bank, nbytes, bpe, 'a reduction');
+      if (prev) {
+        for (let q = 0; q < p; q++) {
+          const cnt = prev.counts[q]!;
+          if (q === me || cnt === 0) continue;
+          const off = this.slot(q, bank) + resultAt;
+          outBytes.set(this.u8.subarray(off, off + cnt * bpe), (prev.base + prev.displs[q]!) * bpe);
+        }
+      }
+      if (cur && cur.counts[me]! > 0) {
+        const lo = cur.displs[me]!;
+        const cnt = cur.counts[me]!;
+        const mine = out.subarray(cur.base + lo, cur.base + lo + cnt);
+        const part = (q: number) => (q === me ? data.subarray(cur.base + lo, cur.base + lo + cnt) : viewOf(dt, this.sab, this.slot(q, bank) + lo * bpe, cnt));
         kernel(part(0), part(1), mine);
         for (let q = 2; q < p; q++) kernel(mine, part(q), mine);
       }
-      // Step B: every rank waited for step A, so the other bank is free.
-      const gB = this.next();
-      const bankB = gB & 1;
-      if (cnt > 0) this.u8.set(bytesOf(mine), this.slot(me, bankB) + lo * bpe);
-      this.publish(gB);
-      w = this.wait(gB, 0, p);
-      if (w) await w;
-      for (let q = 0; q < p; q++) {
-        if (q === me || counts[q] === 0) continue;
-        const off = this.slot(q, bankB) + displs[q]! * bpe;
-        outBytes.set(this.u8.subarray(off, off + counts[q]! * bpe), (base + displs[q]!) * bpe);
-      }
+      prev = cur;
     }
   }
 
