@@ -48,12 +48,13 @@ const kCode = 4; // + bank: dtype code of a bcast
 
 /**
  * Bytes of one rank's slot in one bank for a communicator of `size` ranks: a bank is about
- * 1 MiB (few steps per long operation, still in cache), a slot at least 64 KiB.
+ * 2 MiB (few steps per long operation: each costs a wake-up round when ranks outnumber
+ * cores; still mostly in cache), a slot at least 64 KiB.
  */
 export function slotBytes(size: number): number {
-  return Math.max(64 << 10, Math.floor((1 << 20) / size / 4096) * 4096);
+  return Math.max(64 << 10, Math.floor((2 << 20) / size / 4096) * 4096);
 }
-/** Allreduce up to this size: every rank folds every slot (one step); above, each rank reduces one block (two steps per chunk). */
+/** Allreduce up to this size: every rank folds every slot; above, each rank reduces one block per chunk. */
 export const kFoldAllBytes = 4 << 10;
 
 /** True when a communicator of `size` ranks on `t` uses the shared-memory collectives. */

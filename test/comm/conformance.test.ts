@@ -74,6 +74,8 @@ describe.each(backends())('communicators and collectives on %s', (backend) => {
     const cases = [
       big('allreduce', 'float64', 140_000, { kind: 'split', colors: 1, keyMul: 3 }),
       { ...big('bcast', 'uint8', 1_100_000), out: true },
+      // Larger than a shared-memory bank: the bcast takes several steps.
+      big('bcast', 'float64', 400_000),
       big('alltoall', 'float32', 30_000),
       big('allgatherv', 'int16', 60_000),
       big('reduceScatterBlock', 'int64', 20_000),
@@ -86,6 +88,7 @@ describe.each(backends())('communicators and collectives on %s', (backend) => {
       { ...big('allreduce', 'int64', 20_000), op: 'MINLOC' as const, out: true },
       { ...big('allreduce', 'float64', 140_001), op: 'LAST' as const },
       { ...big('allreduce', 'float32', 100_000), op: 'MAX' as const },
+      { ...big('bcast', 'int32', 1_300_000), out: true },
     ];
     const res4 = await callAll<unknown[]>(backend, 4, 'comm-cases.ts', 'runCasesWith', [shm, 4, worldCases], kTimeout);
     check(4, worldCases, res4);
