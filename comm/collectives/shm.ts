@@ -15,10 +15,11 @@
  * the readers of g - 2 (the same bank) are finished. Symmetric operations already waited for
  * that, so slots are reused without an extra round; rooted ones (bcast) pipeline two steps.
  *
- * Waiting: a bounded synchronous spin on Atomics.load (nothing to await when every rank is
- * already there), then microtask spins, then Atomics.waitAsync on the slow rank's line (its
- * arrival notifies when anyone sleeps), checking the transport for an abort or a rank gone
- * between sleeps. With more ranks than cores the spins are cut short to yield the core.
+ * Waiting (see wait and waitLater): a short synchronous spin on Atomics.load (nothing to
+ * await when every rank is already there), then parking in Atomics.wait in short slices
+ * (an arrival notifies when anyone sleeps) with the event loop served in between, then
+ * Atomics.waitAsync for long waits; the transport is asked between slices whether the job
+ * failed. With more ranks than cores the spin is cut to microseconds to yield the core.
  *
  * Reductions fold contributions in rank order, so every rank gets bit-identical results.
  * The arena is handed around once per communicator and job through a BroadcastChannel
@@ -37,7 +38,7 @@ import { binomialBcast } from './tree.js';
 
 /** Int32s per 64-byte line: ranks' flags never share a cache line. */
 const kLine = 16;
-/** Line 0: how many ranks sleep in Atomics.waitAsync (arrivals notify only then). */
+/** Line 0: how many ranks sleep in Atomics.wait or waitAsync (arrivals notify only then). */
 const kSleepers = 0;
 /** Line 0: arrivals so far, summed over ranks (kept with more ranks than cores, see park). */
 const kCount = 1;
@@ -79,8 +80,9 @@ function then<T>(w: Wait, f: () => T | Promise<T>): T | Promise<T> {
 
 /**
  * Runs one communicator's shared-memory operations one at a time, in call order (ranks call
- * collectives in the same order, so step g is the same operation everywhere). The arena is
- * created by the first operation, over that call's channel.
+ * collectives in the same order, so step g is the same operation everywhere): at once when
+ * none is in flight (so it may finish without a promise tick), else after the one that is.
+ * The arena is created by the first operation, over that call's channel.
  */
 export class ShmRunner {
   private engine: ShmEngine | undefined;
