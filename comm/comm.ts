@@ -348,7 +348,7 @@ export class Communicator {
       const out = options.out ?? (new kDTypes[dt].ctor(data.length) as T);
       this.checkOut(c, out, data.length, dt);
       const into = out.length === data.length ? out : out.subarray(0, data.length);
-      if (data.byteLength <= kFoldAllBytes) return s.run(ch, (e) => e.allreduceFold(data, into, kernel, out));
+      if (data.byteLength <= kFoldAllBytes) return s.allreduceFold(ch, data, into, kernel, out);
       const unit = o.name === 'MINLOC' || o.name === 'MAXLOC' ? 2 : 1;
       return s.run(ch, (e) => e.allreduceBlocks(data, into, kernel, unit)).then(() => out);
     } catch (err) {

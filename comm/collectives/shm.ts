@@ -90,6 +90,21 @@ export class ShmRunner {
 
   constructor(private readonly t: Transport, private readonly ranks: readonly number[] | null) {}
 
+  /** allreduceFold through run, without a closure when nothing is in flight (the hot path). */
+  allreduceFold<R>(ch: Chan, data: TypedArray, out: TypedArray, kernel: Kernel, result: R): Promise<R> {
+    const e = this.engine;
+    if (!e || this.tail !== undefined) return this.run(ch, (en) => en.allreduceFold(data, out, kernel, result));
+    let r: R | Promise<R>;
+    try {
+      r = e.allreduceFold(data, out, kernel, result);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (!(r instanceof Promise)) return Promise.resolve(r);
+    this.track(r);
+    return r;
+  }
+
   run<T>(ch: Chan, f: (e: ShmEngine) => T | Promise<T>): Promise<T> {
     const e = this.engine;
     if (e && this.tail === undefined) {
@@ -301,16 +316,25 @@ export class ShmEngine {
    * is there.
    */
   allreduceFold<R>(data: TypedArray, out: TypedArray, kernel: Kernel, result: R): R | Promise<R> {
+    // Written without closures on the path where nothing waits: this is the hot one.
     const g = this.next();
-    return then(this.free(g), () => {
-      const bank = g & 1;
-      this.write(bank, bytesOf(data), data.byteLength);
-      this.publish(g);
-      return then(this.wait(g, 0, this.size), () => {
-        this.fold(bank, data, out, kernel);
-        return result;
-      });
-    });
+    const w = this.free(g);
+    if (w) return w.then(() => this.foldWrite(g, data, out, kernel, result));
+    return this.foldWrite(g, data, out, kernel, result);
+  }
+
+  private foldWrite<R>(g: number, data: TypedArray, out: TypedArray, kernel: Kernel, result: R): R | Promise<R> {
+    const bank = g & 1;
+    this.write(bank, bytesOf(data), data.byteLength);
+    this.publish(g);
+    const w = this.wait(g, 0, this.size);
+    if (w) return w.then(() => this.foldRead(bank, data, out, kernel, result));
+    return this.foldRead(bank, data, out, kernel, result);
+  }
+
+  private foldRead<R>(bank: number, data: TypedArray, out: TypedArray, kernel: Kernel, result: R): R {
+    this.fold(bank, data, out, kernel);
+    return result;
   }
 
   private fold(bank: number, data: TypedArray, out: TypedArray, kernel: Kernel): void {
