@@ -331,8 +331,9 @@ export class Communicator {
 
   /**
    * Reduces every rank's array elementwise with `op`; every rank gets the bit-identical result.
-   * Short arrays: recursive doubling. Long arrays: reduce-scatter (each block combined by one
-   * rank, in rank order) then allgather; on the sab world, the same through shared memory.
+   * On shared memory (sab): short arrays folded by every rank from every slot, long ones
+   * block by block (each block folded by one rank, in rank order). On messages: recursive
+   * doubling, or reduce-scatter then allgather for long arrays.
    */
   allreduce<T extends TypedArray>(data: T, op: Op | string = SUM, options: OutOption<T> = {}): Promise<T> {
     // Not async: a short allreduce on shared memory resolves without a detour through the
@@ -406,11 +407,14 @@ export class Communicator {
     const kernel = kernelOf(o, data, c.rank);
     const ch = this.chan(c);
     const s = this.shm(c);
+    let res: TypedArray | undefined;
     if (s && data.byteLength <= slotBytes(c.size)) {
-      const res = await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix', (parts) => (c.rank > 0 ? this.foldInto(c, parts.slice(0, c.rank), data, kernel, options.out) : undefined)));
-      if (res) return res;
+      // Rank 0 folds nothing: it gets the identity below, as on the message path.
+      const got = await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix', (parts) => (c.rank > 0 ? this.foldInto(c, parts.slice(0, c.rank), data, kernel, options.out) : undefined)));
+      if (got) return got;
+    } else {
+      res = await recursiveDoublingScan(ch, data as TypedArray, typedCombiner(c.rank, data, kernel), true);
     }
-    const res = s && data.byteLength <= slotBytes(c.size) ? undefined : await recursiveDoublingScan(ch, data as TypedArray, typedCombiner(c.rank, data, kernel), true);
     if (res === undefined) {
       const out = options.out ?? (new kDTypes[dt].ctor(data.length) as T);
       this.checkOut(c, out, data.length, dt);
