@@ -3,7 +3,10 @@
  * alltoall (8 KiB per pair) at P = 2 and 4, on sab (and tcp when it exists). Prints bench
  * lines (bench/README.md); mpi4py figures come from the runner's peer run.
  *
- *   node --import tsx bench/collectives.bench.ts [--quick]
+ *   node --import tsx bench/collectives.bench.ts [--quick] [--backends=sab]
+ *
+ * On sab the communicators' collectives go through shared memory (comm/collectives/shm.ts);
+ * SUPERSTEP_COMM_SHM=0 in the environment measures the message algorithms instead.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -22,7 +22,7 @@ import { bytesOf, DTYPES, dtypeOf, kDTypes, viewOf, type DType, type TypedArray 
 import { context, jobSlot } from '../core/context.js';
 import { packr } from '../core/package.js';
 import { ANY_SOURCE, ANY_TAG, type Message, type Payload, type Transport } from './transport.js';
-import { kernelOf, resolveOp, SUM, type Op } from './ops.js';
+import { kernelOf, resolveOp, SUM, type Kernel, type Op } from './ops.js';
 import { PROC_NULL, Request, Status, UNDEFINED } from './request.js';
 import { Group } from './group.js';
 import { displsOf, type Chan } from './collectives/chan.js';
@@ -35,7 +35,7 @@ import {
 } from './collectives/tree.js';
 import { directAllgather, gatherToRoot, pairwiseAlltoall, scatterFromRoot } from './collectives/exchange.js';
 import type { CartComm } from './cart.js';
-import { shmAllreduce, shmEligible } from './collectives/shm.js';
+import { foldParts, kFoldAllBytes, slotBytes, shmEnabled, ShmRunner, type ShmEngine } from './collectives/shm.js';
 import { CollChan, copyElems, longAllreduce, objectCombiner, reduceScatterInto, typedCombiner } from './collectives/typed.js';
 
 /** World communicator contexts (point-to-point, collective). */
@@ -92,6 +92,8 @@ interface Core {
   readonly coll: number;
   /** Sequence number of the next collective on this communicator. */
   seq: number;
+  /** Shared-memory collectives (null: ranks do not share memory; undefined: not decided yet). */
+  shm?: ShmRunner | null;
 }
 
 /** Next-free transport context of this rank, per job. */
@@ -253,10 +255,18 @@ export class Communicator {
   // -------------------------
 
   /** Returns once every rank of the communicator has called barrier. */
-  async barrier(): Promise<void> {
-    const c = this.core();
+  barrier(): Promise<void> {
+    // Not async: on shared memory it resolves without a trip through the microtask queue.
+    let c: Core;
+    try {
+      c = this.core();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const ch = this.chan(c);
-    // The world's barrier is the transport's own (shared-memory counters on sab).
+    const s = this.shm(c);
+    if (s) return s.run(ch, barrierStep);
+    // The world's barrier is the transport's own.
     if (c.ranks === null) return c.t.barrier();
     return disseminationBarrier(ch);
   }
@@ -269,6 +279,8 @@ export class Communicator {
     const c = this.core();
     this.checkRoot(c, root);
     const ch = this.chan(c);
+    const s = this.shm(c);
+    if (s) return this.shmBcast(c, s, ch, data, root, options.out);
     if (c.rank === root) {
       const dt = this.checkArray(data, 'data');
       await binomialBcast(ch, root, [headerOf(dt), bytesOf(data!)]);
@@ -300,6 +312,10 @@ export class Communicator {
     const o = resolveOp(op, c.rank);
     const kernel = kernelOf(o, data, c.rank);
     const ch = this.chan(c);
+    const s = this.shm(c);
+    if (s && data.byteLength <= slotBytes(c.size)) {
+      return s.run(ch, (e) => e.gather(bytesOf(data), root, (parts) => this.foldInto(c, parts, data, kernel, options.out)));
+    }
     const res = await binomialReduce(ch, root, data as TypedArray, typedCombiner(c.rank, data, kernel), o.commutative);
     if (c.rank !== root) return undefined;
     return this.result(c, res as T, data, options.out);
@@ -315,30 +331,42 @@ export class Communicator {
 
   /**
    * Reduces every rank's array elementwise with `op`; every rank gets the bit-identical result.
-   * Short arrays: recursive doubling. Long arrays: reduce-scatter (each block combined by one
-   * rank, in rank order) then allgather; on the sab world, the same through shared memory.
+   * On shared memory (sab): short arrays folded by every rank from every slot, long ones
+   * block by block (each block folded by one rank, in rank order). On messages: recursive
+   * doubling, or reduce-scatter then allgather for long arrays.
    */
-  async allreduce<T extends TypedArray>(data: T, op: Op | string = SUM, options: OutOption<T> = {}): Promise<T> {
-    const c = this.core();
-    const dt = this.checkArray(data, 'data');
-    const o = resolveOp(op, c.rank);
-    const kernel = kernelOf(o, data, c.rank);
-    const ch = this.chan(c);
-    const unit = o.name === 'MINLOC' || o.name === 'MAXLOC' ? 2 : 1;
-    if (shmEligible(c.t, c.ranks === null, data.byteLength) && data.length >= c.size * unit) {
+  allreduce<T extends TypedArray>(data: T, op: Op | string = SUM, options: OutOption<T> = {}): Promise<T> {
+    // Not async: a short allreduce on shared memory resolves without a detour through the
+    // microtask queue, so argument errors are caught here and become rejections.
+    try {
+      const c = this.core();
+      const dt = this.checkArray(data, 'data');
+      const o = resolveOp(op, c.rank);
+      const kernel = kernelOf(o, data, c.rank);
+      const ch = this.chan(c);
+      const s = this.shm(c);
+      if (!s) return this.allreduceMessages(c, ch, data, dt, o, kernel, options.out);
       const out = options.out ?? (new kDTypes[dt].ctor(data.length) as T);
       this.checkOut(c, out, data.length, dt);
-      await shmAllreduce(ch, data, out, kernel, unit);
-      return out;
+      const into = out.length === data.length ? out : out.subarray(0, data.length);
+      if (data.byteLength <= kFoldAllBytes) return s.allreduceFold(ch, data, into, kernel, out);
+      const unit = o.name === 'MINLOC' || o.name === 'MAXLOC' ? 2 : 1;
+      return s.run(ch, (e) => e.allreduceBlocks(data, into, kernel, unit)).then(() => out);
+    } catch (err) {
+      return Promise.reject(err);
     }
+  }
+
+  private async allreduceMessages<T extends TypedArray>(c: Core, ch: Chan, data: T, dt: DType, o: Op, kernel: Kernel, into: T | undefined): Promise<T> {
+    const unit = o.name === 'MINLOC' || o.name === 'MAXLOC' ? 2 : 1;
     if (data.byteLength >= kLongAllreduce && data.length >= c.size * unit && c.size > 1) {
-      const out = options.out ?? (new kDTypes[dt].ctor(data.length) as T);
+      const out = into ?? (new kDTypes[dt].ctor(data.length) as T);
       this.checkOut(c, out, data.length, dt);
       await longAllreduce(ch, data, out, kernel, unit);
       return out;
     }
     const res = await recursiveDoublingAllreduce(ch, data as TypedArray, typedCombiner(c.rank, data, kernel));
-    return this.result(c, res as T, data, options.out);
+    return this.result(c, res as T, data, into);
   }
 
   /** allreduce for values (reduce to rank 0 in rank order, then bcast: identical everywhere). */
@@ -358,7 +386,12 @@ export class Communicator {
     this.checkArray(data, 'data');
     const o = resolveOp(op, c.rank);
     const kernel = kernelOf(o, data, c.rank);
-    const res = await recursiveDoublingScan(this.chan(c), data as TypedArray, typedCombiner(c.rank, data, kernel), false);
+    const ch = this.chan(c);
+    const s = this.shm(c);
+    if (s && data.byteLength <= slotBytes(c.size)) {
+      return (await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix', (parts) => this.foldInto(c, parts, data, kernel, options.out))))!;
+    }
+    const res = await recursiveDoublingScan(ch, data as TypedArray, typedCombiner(c.rank, data, kernel), false);
     return this.result(c, res as T, data, options.out);
   }
 
@@ -372,7 +405,16 @@ export class Communicator {
     const dt = this.checkArray(data, 'data');
     const o = resolveOp(op, c.rank);
     const kernel = kernelOf(o, data, c.rank);
-    const res = await recursiveDoublingScan(this.chan(c), data as TypedArray, typedCombiner(c.rank, data, kernel), true);
+    const ch = this.chan(c);
+    const s = this.shm(c);
+    let res: TypedArray | undefined;
+    if (s && data.byteLength <= slotBytes(c.size)) {
+      // Rank 0 folds nothing: it gets the identity below, as on the message path.
+      const got = await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix', (parts) => (c.rank > 0 ? this.foldInto(c, parts.slice(0, c.rank), data, kernel, options.out) : undefined)));
+      if (got) return got;
+    } else {
+      res = await recursiveDoublingScan(ch, data as TypedArray, typedCombiner(c.rank, data, kernel), true);
+    }
     if (res === undefined) {
       const out = options.out ?? (new kDTypes[dt].ctor(data.length) as T);
       this.checkOut(c, out, data.length, dt);
@@ -403,7 +445,10 @@ export class Communicator {
     const c = this.core();
     this.checkRoot(c, root);
     const dt = this.checkArray(data, 'data');
-    const got = await gatherToRoot(this.chan(c), root, bytesOf(data));
+    const ch = this.chan(c);
+    const s = this.shm(c);
+    if (s && data.byteLength <= slotBytes(c.size)) return s.run(ch, (e) => e.gather(bytesOf(data), root, (parts) => this.concatEqual(c, 'gather', data, dt, parts, options.out)));
+    const got = await gatherToRoot(ch, root, bytesOf(data));
     if (!got) return undefined;
     return this.concatEqual(c, 'gather', data, dt, got, options.out);
   }
@@ -492,7 +537,10 @@ export class Communicator {
   async allgather<T extends TypedArray>(data: T, options: OutOption<T> = {}): Promise<T> {
     const c = this.core();
     const dt = this.checkArray(data, 'data');
-    const got = await directAllgather(this.chan(c), bytesOf(data));
+    const ch = this.chan(c);
+    const s = this.shm(c);
+    if (s && data.byteLength <= slotBytes(c.size)) return (await s.run(ch, (e) => e.gather(bytesOf(data), 'all', (parts) => this.concatEqual(c, 'allgather', data, dt, parts, options.out))))!;
+    const got = await directAllgather(ch, bytesOf(data));
     return this.concatEqual(c, 'allgather', data, dt, got, options.out);
   }
 
@@ -521,17 +569,24 @@ export class Communicator {
     const dt = this.checkArray(data, 'data');
     if (data.length % c.size !== 0) throw new ArgumentError('data', `an array whose length is a multiple of the communicator size ${c.size}`, data.length, c.rank);
     const n = data.length / c.size;
-    const parts = Array.from({ length: c.size }, (_, j) => bytesOf(data.subarray(j * n, (j + 1) * n)));
-    const got = await pairwiseAlltoall(this.chan(c), parts);
+    const ch = this.chan(c);
+    const s = this.shm(c);
     const out = options.out ?? (new kDTypes[dt].ctor(data.length) as T);
     this.checkOut(c, out, data.length, dt);
     const bpe = kDTypes[dt].bytes;
-    for (let r = 0; r < c.size; r++) {
-      const part = r === c.rank ? parts[r]! : got[r]!;
-      if (part.byteLength !== n * bpe) throw this.countMismatch(c, 'alltoall', r, part.byteLength / bpe, n);
-      bytesOf(out).set(part, r * n * bpe);
-    }
-    return out;
+    const place = (got: readonly (Uint8Array | undefined)[]) => {
+      for (let r = 0; r < c.size; r++) {
+        const part = got[r]!;
+        if (part.byteLength !== n * bpe) throw this.countMismatch(c, 'alltoall', r, part.byteLength / bpe, n);
+        bytesOf(out).set(part, r * n * bpe);
+      }
+      return out;
+    };
+    if (s && data.byteLength <= slotBytes(c.size)) return s.run(ch, (e) => e.alltoall(bytesOf(data), n * bpe, place));
+    const parts = Array.from({ length: c.size }, (_, j) => bytesOf(data.subarray(j * n, (j + 1) * n)));
+    const got = await pairwiseAlltoall(ch, parts);
+    got[c.rank] = parts[c.rank];
+    return place(got);
   }
 
   /**
@@ -673,6 +728,44 @@ export class Communicator {
 
   // Internals
   // ---------
+
+  /** @internal The communicator's shared-memory collectives, where its ranks share memory. */
+  protected shm(c: Core): ShmRunner | undefined {
+    if (c.shm === undefined) c.shm = shmEnabled(c.t, c.size) ? new ShmRunner(c.t, c.ranks) : null;
+    return c.shm ?? undefined;
+  }
+
+  /** bcast through shared memory: the root's bytes go through the arena, one copy in, one out. */
+  private async shmBcast<T extends TypedArray>(c: Core, s: ShmRunner, ch: Chan, data: T | null | undefined, root: number, out: T | undefined): Promise<T> {
+    if (c.rank === root) {
+      const dt = this.checkArray(data, 'data');
+      await s.run(ch, (e) => e.bcast(root, bytesOf(data!), DTYPES.indexOf(dt)));
+      if (out && out !== data) return this.copyOut(c, out, bytesOf(data!), dt);
+      return data!;
+    }
+    let res: T | undefined;
+    await s.run(ch, (e) => e.bcast(root, undefined, 0, (len, code) => {
+      const dtype = DTYPES[code]!;
+      const bpe = kDTypes[dtype].bytes;
+      if (out) {
+        this.checkOut(c, out, len / bpe, dtype);
+        res = out.subarray(0, len / bpe) as T;
+      } else {
+        res = new kDTypes[dtype].ctor(len / bpe) as T;
+      }
+      return bytesOf(res);
+    }));
+    return res!;
+  }
+
+  /** Folds every rank's part (equal lengths, rank order) into `out` or a new array. */
+  private foldInto<T extends TypedArray>(c: Core, parts: readonly Uint8Array[], data: T, kernel: Kernel, out: T | undefined): T {
+    const dt = dtypeOf(data)!;
+    const res = out ?? (new kDTypes[dt].ctor(data.length) as T);
+    this.checkOut(c, res, data.length, dt);
+    foldParts(parts, dt, data.length, kernel, res.length === data.length ? res : res.subarray(0, data.length), c.rank);
+    return res;
+  }
 
   /** @internal The next collective's channel. */
   protected chan(c: Core): Chan {
@@ -835,6 +928,8 @@ export class Communicator {
     return res;
   }
 }
+
+const barrierStep = (e: ShmEngine) => e.barrier();
 
 /** Keeps the status of a receive request in sync with the receive's. */
 function withStatus<T>(req: Request<T>, status: Status): Request<T> {

@@ -80,6 +80,12 @@ export interface Transport {
    * direct loads and stores into the owner's memory).
    */
   shareBuffers?(buffer: SharedArrayBuffer): Promise<SharedArrayBuffer[]>;
+  /**
+   * Optional: the error an operation waiting on rank `peer` would fail with now (the job
+   * aborted, the transport closed, or `peer` finished or failed), or undefined. Lets code
+   * that waits on shared memory instead of messages fail as the transport's own waits do.
+   */
+  waitFailure?(peer?: number): Error | undefined;
   /** Optional: bytes sent and received so far, for the cost model. */
   readonly stats?: TransportStats;
 }

@@ -1,133 +1,544 @@
 /**
- * Shared-memory allreduce for the world communicator on the sab backend, where ranks are
- * threads of one process: instead of moving blocks through the rings (two copies per hop and
- * a doorbell per chunk), every rank copies its input into a shared arena once, each rank
- * reduces its own block of every rank's input in rank order, and every rank copies the
- * result out. Two phase flags per operation replace the message rounds.
+ * Shared-memory collectives for every communicator whose ranks share memory (the sab
+ * backend: ranks are threads of one process). Instead of messages through the rings (two
+ * copies per hop and a doorbell per chunk), each communicator gets, on its first collective,
+ * one SharedArrayBuffer of its own:
  *
- * The arena is a SharedArrayBuffer handed around once per job through a BroadcastChannel
- * (message payloads are bytes; a SAB must travel as an object), named by rank 0 over the
- * collective's own messages. Operations on one rank are chained, and each reserves its
- * message tag when it is called, so concurrent collectives still line up across ranks.
+ * - a control block: per rank one 64-byte line holding its arrival generation and the
+ *   header (byte length, dtype code) of what it wrote, plus a line counting sleepers;
+ * - a data arena: two banks of one slot per rank.
+ *
+ * Every collective step is a generation g, taken in call order on every rank. A rank that
+ * writes its slot of bank g & 1, stores `arrive = g` (Atomics: release), and then waits only
+ * for the ranks whose slots it reads (acquire). `arrive = g` also says "done with g - 1", so
+ * before a rank writes bank g & 1 again it waits for every rank to have arrived at g - 1:
+ * the readers of g - 2 (the same bank) are finished. Symmetric operations already waited for
+ * that, so slots are reused without an extra round; rooted ones (bcast) pipeline two steps.
+ *
+ * Waiting (see wait and waitLater): a short synchronous spin on Atomics.load (nothing to
+ * await when every rank is already there), then parking in Atomics.wait in short slices
+ * (an arrival notifies when anyone sleeps) with the event loop served in between, then
+ * Atomics.waitAsync for long waits; the transport is asked between slices whether the job
+ * failed. With more ranks than cores the spin is cut to microseconds to yield the core.
+ *
+ * Reductions fold contributions in rank order, so every rank gets bit-identical results.
+ * The arena is handed around once per communicator and job through a BroadcastChannel
+ * (message payloads are bytes; a SharedArrayBuffer must travel as an object), named by rank
+ * 0 over the first collective's own messages.
  */
-import { BroadcastChannel } from 'node:worker_threads';
+import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { jobSlot } from '../../core/context.js';
-import { bytesOf, viewOf, dtypeOf, type TypedArray } from '../../util/dtype.js';
+import { ArgumentError } from '../../util/errors.js';
+import { bytesOf, dtypeOf, viewOf, type DType, type TypedArray } from '../../util/dtype.js';
 import type { Kernel } from '../ops.js';
 import type { Transport } from '../transport.js';
 import { blockCounts, displsOf, kEmpty, type Chan } from './chan.js';
 import { binomialBcast } from './tree.js';
 
-/** Microtask spins before sleeping: short when ranks outnumber cores, so waiters yield the core. */
-let spinBudget: number | undefined;
-
-/** Per-rank flag stride in Int32s (64 bytes, so ranks' flags sit on separate cache lines). */
-const kFlagStride = 16;
-
-interface Arena {
-  sab: SharedArrayBuffer;
-  /** Bytes per rank slot. */
-  cap: number;
-  flags: Int32Array;
-  /** Operations done on this arena. */
-  gen: number;
-}
-
-interface ShmState {
-  arena: Arena | undefined;
-  chain: Promise<unknown>;
-}
-
-/** True when the shared-memory path applies: the world on a shared-memory backend, P > 1. */
-export function shmEligible(t: Transport, isWorld: boolean, bytes: number): boolean {
-  return isWorld && t.capabilities.sharedMemory && t.backend === 'sab' && t.size > 1 && bytes >= kShmMinBytes && process.env.SUPERSTEP_COMM_SHM !== '0';
-}
-
-/** Below this size the message algorithms are as fast. */
-export const kShmMinBytes = 64 << 10;
+/** Int32s per 64-byte line: ranks' flags never share a cache line. */
+const kLine = 16;
+/** Line 0: how many ranks sleep in Atomics.wait or waitAsync (arrivals notify only then). */
+const kSleepers = 0;
+/** Line 0: arrivals so far, summed over ranks (kept with more ranks than cores, see park). */
+const kCount = 1;
+/** Per-rank line fields (line q + 1). */
+const kArrive = 0;
+const kLen = 2; // + bank: bytes this rank wrote (uint32)
+const kCode = 4; // + bank: dtype code of a bcast
 
 /**
- * Allreduce of `data` into `out` through the shared arena. `ch` is the collective's channel,
- * reserved at call time (used only when the arena must be (re)created).
+ * Bytes of one rank's slot in one bank for a communicator of `size` ranks: a bank is about
+ * 2 MiB (few steps per long operation: each costs a wake-up round when ranks outnumber
+ * cores; still mostly in cache), a slot at least 64 KiB.
  */
-export function shmAllreduce(ch: Chan, data: TypedArray, out: TypedArray, kernel: Kernel, unit: number): Promise<void> {
-  const st = jobSlot<ShmState>('comm.shm', () => ({ arena: undefined, chain: Promise.resolve() }));
-  const run = st.chain.then(() => allreduceNow(st, ch, data, out, kernel, unit));
-  st.chain = run.catch(() => {});
-  return run;
+export function slotBytes(size: number): number {
+  return Math.max(64 << 10, Math.floor((2 << 20) / size / 4096) * 4096);
+}
+/** Allreduce up to this size: every rank folds every slot; above, each rank reduces one block per chunk. */
+export const kFoldAllBytes = 4 << 10;
+
+/** True when a communicator of `size` ranks on `t` uses the shared-memory collectives. */
+export function shmEnabled(t: Transport, size: number): boolean {
+  return t.capabilities.sharedMemory && size > 1 && process.env.SUPERSTEP_COMM_SHM !== '0';
 }
 
-async function allreduceNow(st: ShmState, ch: Chan, data: TypedArray, out: TypedArray, kernel: Kernel, unit: number): Promise<void> {
-  const { rank: me, size: p } = ch;
-  const nbytes = data.byteLength;
-  if (!st.arena || st.arena.cap < nbytes) st.arena = await createArena(ch, Math.max(nbytes, st.arena ? st.arena.cap * 2 : 0));
-  const a = st.arena;
-  const dt = dtypeOf(data)!;
-  const n = data.length;
-  const slot = (q: number) => viewOf(dt, a.sab, q * a.cap, n);
-  const result = viewOf(dt, a.sab, p * a.cap, n);
-  const gen = ++a.gen;
-  // Phase A: every input is in the arena.
-  new Uint8Array(a.sab, me * a.cap, nbytes).set(bytesOf(data));
-  await phase(a, me, p, 2 * gen - 1);
-  // Each rank reduces its block of every input, in rank order.
-  const counts = blockCounts(n / unit, p).map((c) => c * unit);
-  const lo = displsOf(counts)[me]!;
-  const hi = lo + counts[me]!;
-  if (hi > lo) {
-    const r = result.subarray(lo, hi);
-    kernel(slot(0).subarray(lo, hi), slot(1).subarray(lo, hi), r);
-    for (let q = 2; q < p; q++) kernel(r, slot(q).subarray(lo, hi), r);
+type Wait = Promise<void> | undefined;
+
+/** Longest a waiting rank blocks its thread at a time (Atomics.wait), and for how long in all before it sleeps without blocking. */
+const kParkMs = 1;
+const kParkForMs = 50;
+/** Rank threads may block in Atomics.wait; a main thread may not. */
+const kCanBlock = !isMainThread;
+
+const noop = () => {};
+
+/** Runs `f` now when nothing waits, else after `w`. */
+function then<T>(w: Wait, f: () => T | Promise<T>): T | Promise<T> {
+  return w ? w.then(f) : f();
+}
+
+/**
+ * Runs one communicator's shared-memory operations one at a time, in call order (ranks call
+ * collectives in the same order, so step g is the same operation everywhere): at once when
+ * none is in flight (so it may finish without a promise tick), else after the one that is.
+ * The arena is created by the first operation, over that call's channel.
+ */
+export class ShmRunner {
+  private engine: ShmEngine | undefined;
+  private tail: Promise<unknown> | undefined;
+
+  constructor(private readonly t: Transport, private readonly ranks: readonly number[] | null) {}
+
+  /** allreduceFold through run, without a closure when nothing is in flight (the hot path). */
+  allreduceFold<R>(ch: Chan, data: TypedArray, out: TypedArray, kernel: Kernel, result: R): Promise<R> {
+    const e = this.engine;
+    if (!e || this.tail !== undefined) return this.run(ch, (en) => en.allreduceFold(data, out, kernel, result));
+    let r: R | Promise<R>;
+    try {
+      r = e.allreduceFold(data, out, kernel, result);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (!(r instanceof Promise)) return Promise.resolve(r);
+    this.track(r);
+    return r;
   }
-  // Phase B: the whole result is in the arena.
-  await phase(a, me, p, 2 * gen);
-  new Uint8Array(out.buffer, out.byteOffset, nbytes).set(new Uint8Array(a.sab, p * a.cap, nbytes));
+
+  run<T>(ch: Chan, f: (e: ShmEngine) => T | Promise<T>): Promise<T> {
+    const e = this.engine;
+    if (e && this.tail === undefined) {
+      let r: T | Promise<T>;
+      try {
+        r = f(e);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (!(r instanceof Promise)) return Promise.resolve(r);
+      this.track(r);
+      return r;
+    }
+    const go = async (): Promise<T> => {
+      this.engine ??= await createEngine(ch, this.t, this.ranks);
+      return f(this.engine);
+    };
+    const r = this.tail ? this.tail.then(go, go) : go();
+    this.track(r);
+    return r;
+  }
+
+  /** Marks `p` as the operation in flight; cleared as it settles, before its callers resume. */
+  private track(p: Promise<unknown>): void {
+    this.tail = p;
+    const clear = () => {
+      if (this.tail === p) this.tail = undefined;
+    };
+    p.then(clear, clear);
+  }
 }
 
-/** Publishes this rank's phase and waits until every rank has reached it. */
-async function phase(a: Arena, me: number, p: number, target: number): Promise<void> {
-  Atomics.store(a.flags, me * kFlagStride, target);
-  Atomics.notify(a.flags, me * kFlagStride);
-  let keepAlive: NodeJS.Timeout | undefined;
-  const budget = (spinBudget ??= p > availableParallelism() ? 20 : 2000);
-  try {
-    for (let spin = 0; ; spin++) {
-      let slow = -1;
-      for (let q = 0; q < p; q++) {
-        if (Atomics.load(a.flags, q * kFlagStride) < target) {
-          slow = q;
-          break;
+/** Where each of a collective's parts sits: rank order, the caller's own part included. */
+export type Parts = Uint8Array[];
+
+export class ShmEngine {
+  private gen = 0;
+  private readonly ctl: Int32Array;
+  private readonly u8: Uint8Array;
+  private readonly dataOff: number;
+  /** How long wait spins before it parks, in ms. */
+  private readonly spinMs: number;
+  private readonly slotBytes: number;
+  /** More ranks than cores: arrivals are also counted in one word (see park). */
+  private readonly counted: boolean;
+  /** Slot views of the last short allreduce, per bank (creating views costs more than the fold). */
+  private views: TypedArray[][] = [[], []];
+  private viewsKey: { dt: DType | undefined; n: number } = { dt: undefined, n: -1 };
+
+  constructor(
+    private readonly t: Transport,
+    private readonly ranks: readonly number[] | null,
+    readonly rank: number,
+    readonly size: number,
+    private readonly sab: SharedArrayBuffer,
+  ) {
+    this.ctl = new Int32Array(sab, 0, (size + 1) * kLine);
+    this.u8 = new Uint8Array(sab);
+    this.dataOff = (size + 1) * kLine * 4;
+    this.slotBytes = slotBytes(size);
+    // Spinning only pays while every rank has a core; otherwise it takes the core a late rank needs.
+    this.counted = t.size > availableParallelism();
+    this.spinMs = this.counted ? 0.002 : 0.2;
+  }
+
+  // Steps
+  // -----
+
+  private next(): number {
+    return (this.gen = (this.gen + 1) | 0);
+  }
+
+  private line(q: number): number {
+    return (q + 1) * kLine;
+  }
+
+  /** Byte offset of rank q's slot in `bank`. */
+  private slot(q: number, bank: number): number {
+    return this.dataOff + (bank * this.size + q) * this.slotBytes;
+  }
+
+  /** Arrives at step g: this rank's writes for g are visible, and it is done with g - 1. */
+  private publish(g: number): void {
+    const i = this.line(this.rank) + kArrive;
+    Atomics.store(this.ctl, i, g);
+    if (this.counted) {
+      const c = Atomics.add(this.ctl, kCount, 1) + 1;
+      if (Atomics.load(this.ctl, kSleepers) !== 0) {
+        Atomics.notify(this.ctl, i);
+        // The last rank to arrive at g wakes everyone who waits for all of them at once.
+        if (((c - Math.imul(this.size, g)) | 0) === 0) Atomics.notify(this.ctl, kCount);
+      }
+    } else if (Atomics.load(this.ctl, kSleepers) !== 0) {
+      Atomics.notify(this.ctl, i);
+    }
+  }
+
+  /** First rank in [lo, hi) that has not arrived at step g, or -1. */
+  private behind(g: number, lo: number, hi: number): number {
+    for (let q = lo; q < hi; q++) if (((Atomics.load(this.ctl, (q + 1) * kLine + kArrive) - g) | 0) < 0) return q;
+    return -1;
+  }
+
+  /** Waits until ranks [lo, hi) have arrived at step g: undefined if they have (no await needed). */
+  private wait(g: number, lo: number, hi: number): Wait {
+    if (this.behind(g, lo, hi) < 0) return undefined;
+    const until = performance.now() + this.spinMs;
+    do {
+      for (let i = 0; i < 64; i++) if (this.behind(g, lo, hi) < 0) return undefined;
+    } while (performance.now() < until);
+    return this.waitLater(g, lo, hi);
+  }
+
+  /** Before writing this rank's slot of step g's bank: every rank is done with g - 2. */
+  private free(g: number): Wait {
+    return this.wait((g - 1) | 0, 0, this.size);
+  }
+
+  /**
+   * The slow path of wait. First the thread parks on the slow rank's line (Atomics.wait: the
+   * core goes to whoever needs it, a late rank or a garbage collector's helper, and the
+   * arrival's notify wakes it in microseconds) for up to kParkMs at a time, yielding to the
+   * event loop in between; after kParkForMs it sleeps in Atomics.waitAsync instead, which
+   * blocks nothing. Between slices it asks the transport whether the job has failed.
+   */
+  private async waitLater(g: number, lo: number, hi: number): Promise<void> {
+    const start = performance.now();
+    let keepAlive: NodeJS.Timeout | undefined;
+    try {
+      for (;;) {
+        const sliceEnd = performance.now() + kParkMs;
+        let slow = this.behind(g, lo, hi);
+        while (slow >= 0 && kCanBlock) {
+          const left = sliceEnd - performance.now();
+          if (left <= 0) break;
+          this.park(slow, g, left, lo === 0 && hi === this.size);
+          slow = this.behind(g, lo, hi);
         }
+        if (slow < 0) return;
+        const failure = this.t.waitFailure?.(this.ranks ? this.ranks[slow]! : slow);
+        if (failure) throw failure;
+        if (kCanBlock && performance.now() - start < kParkForMs) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          continue;
+        }
+        // A pending waitAsync does not keep a thread alive; a timer does.
+        keepAlive ??= setInterval(noop, 1 << 30);
+        const i = this.line(slow) + kArrive;
+        Atomics.add(this.ctl, kSleepers, 1);
+        const v = Atomics.load(this.ctl, i);
+        if (((v - g) | 0) < 0) {
+          const w = Atomics.waitAsync(this.ctl, i, v, 10);
+          if (w.async) await w.value;
+        }
+        Atomics.sub(this.ctl, kSleepers, 1);
       }
-      if (slow < 0) return;
-      if (spin < budget) {
-        await undefined;
-        continue;
-      }
-      // A pending waitAsync does not keep a thread alive; a timer does.
-      keepAlive ??= setInterval(() => {}, 1 << 30);
-      const v = Atomics.load(a.flags, slow * kFlagStride);
-      if (v < target) {
-        const w = Atomics.waitAsync(a.flags, slow * kFlagStride, v, 20);
-        if (w.async) await w.value;
+    } finally {
+      if (keepAlive) clearInterval(keepAlive);
+    }
+  }
+
+  /** Blocks up to `ms` until rank `slow` arrives somewhere new (its arrival notifies sleepers). */
+  private park(slow: number, g: number, ms: number, all: boolean): void {
+    Atomics.add(this.ctl, kSleepers, 1);
+    if (all && this.counted) {
+      // With more ranks than cores, one wake-up for the whole group instead of a chain of
+      // them (woken by the first slow rank, park on the next ...). The sum only reaches
+      // size * g when every rank is at g; if it ever skips it, the timeout ends the park.
+      const v = Atomics.load(this.ctl, kCount);
+      if (this.behind(g, 0, this.size) >= 0) Atomics.wait(this.ctl, kCount, v, ms);
+    } else {
+      const i = this.line(slow) + kArrive;
+      const v = Atomics.load(this.ctl, i);
+      if (((v - g) | 0) < 0) Atomics.wait(this.ctl, i, v, ms);
+    }
+    Atomics.sub(this.ctl, kSleepers, 1);
+  }
+
+  private lenOf(q: number, bank: number): number {
+    return this.ctl[this.line(q) + kLen + bank]! >>> 0;
+  }
+
+  /** Copies `bytes` into this rank's slot of `bank` (at byte `at`) and records `len` as its header. */
+  private write(bank: number, bytes: Uint8Array, len: number, at = 0): void {
+    const off = this.slot(this.rank, bank) + at;
+    const n = bytes.byteLength;
+    if (n <= 64) {
+      // set() costs more than the copy for a few bytes.
+      const u8 = this.u8;
+      for (let i = 0; i < n; i++) u8[off + i] = bytes[i]!;
+    } else {
+      this.u8.set(bytes, off);
+    }
+    this.ctl[this.line(this.rank) + kLen + bank] = len;
+  }
+
+  // Operations
+  // ----------
+
+  barrier(): Wait {
+    const g = this.next();
+    this.publish(g);
+    return this.wait(g, 0, this.size);
+  }
+
+  /**
+   * Allreduce of short arrays: every rank writes its input, then folds every slot in rank
+   * order into `out` (exactly data.length elements). Completes synchronously when every rank
+   * is there.
+   */
+  allreduceFold<R>(data: TypedArray, out: TypedArray, kernel: Kernel, result: R): R | Promise<R> {
+    // Written without closures on the path where nothing waits: this is the hot one.
+    const g = this.next();
+    const w = this.free(g);
+    if (w) return w.then(() => this.foldWrite(g, data, out, kernel, result));
+    return this.foldWrite(g, data, out, kernel, result);
+  }
+
+  private foldWrite<R>(g: number, data: TypedArray, out: TypedArray, kernel: Kernel, result: R): R | Promise<R> {
+    const bank = g & 1;
+    this.write(bank, bytesOf(data), data.byteLength);
+    this.publish(g);
+    const w = this.wait(g, 0, this.size);
+    if (w) return w.then(() => this.foldRead(bank, data, out, kernel, result));
+    return this.foldRead(bank, data, out, kernel, result);
+  }
+
+  private foldRead<R>(bank: number, data: TypedArray, out: TypedArray, kernel: Kernel, result: R): R {
+    this.fold(bank, data, out, kernel);
+    return result;
+  }
+
+  private fold(bank: number, data: TypedArray, out: TypedArray, kernel: Kernel): void {
+    const dt = dtypeOf(data)!;
+    const n = data.length;
+    this.checkLens(bank, data.byteLength, data.BYTES_PER_ELEMENT, 'a reduction');
+    const key = this.viewsKey;
+    if (key.dt !== dt || key.n !== n) {
+      this.views = [0, 1].map((b) => Array.from({ length: this.size }, (_, q) => viewOf(dt, this.sab, this.slot(q, b), n)));
+      this.viewsKey = { dt, n };
+    }
+    const views = this.views[bank]!;
+    kernel(views[0]!, views[1]!, out);
+    for (let q = 2; q < this.size; q++) kernel(out, views[q]!, out);
+  }
+
+  /** Every rank wrote the same byte length in `bank`, or every rank throws the same error. */
+  private checkLens(bank: number, nbytes: number, bpe: number, what: string): void {
+    for (let q = 0; q < this.size; q++) {
+      const len = this.lenOf(q, bank);
+      if (len !== nbytes) {
+        throw new ArgumentError('data', `the same length on every rank of ${what}`, `rank ${q} contributed ${len / bpe} elements, this rank ${nbytes / bpe}`, this.rank);
       }
     }
-  } finally {
-    if (keepAlive) clearInterval(keepAlive);
+  }
+
+  /**
+   * Allreduce of long arrays, in chunks. In step k each rank writes into its slot only the
+   * blocks of chunk k the others reduce, plus its own reduced block of chunk k - 1; after the
+   * step it copies the others' blocks of chunk k - 1 out, and folds its own block of chunk k
+   * (its input plus the others' slots, in rank order) straight into `out`. One step per
+   * chunk, plus one. `unit` elements stay together (MINLOC/MAXLOC pairs).
+   */
+  async allreduceBlocks(data: TypedArray, out: TypedArray, kernel: Kernel, unit: number): Promise<void> {
+    const { rank: me, size: p } = this;
+    const dt = dtypeOf(data)!;
+    const bpe = data.BYTES_PER_ELEMENT;
+    const nbytes = data.byteLength;
+    // A slot holds a chunk's inputs and, after them, one reduced block of the previous chunk.
+    const chunkUnits = Math.floor((this.slotBytes * p) / (p + 1) / (bpe * unit));
+    const totalUnits = data.length / unit;
+    const steps = Math.max(1, Math.ceil(totalUnits / chunkUnits));
+    const resultAt = chunkUnits * unit * bpe;
+    const outBytes = bytesOf(out);
+    const layout = (k: number) => {
+      const counts = blockCounts(Math.min(chunkUnits, totalUnits - k * chunkUnits), p).map((c) => c * unit);
+      return { base: k * chunkUnits * unit, counts, displs: displsOf(counts) };
+    };
+    let prev: ReturnType<typeof layout> | undefined;
+    for (let k = 0; k <= steps; k++) {
+      const cur = k < steps ? layout(k) : undefined;
+      const g = this.next();
+      const w0 = this.free(g);
+      if (w0) await w0;
+      const bank = g & 1;
+      const mySlot = this.slot(me, bank);
+      if (cur) {
+        const lo = cur.displs[me]!;
+        const cnt = cur.counts[me]!;
+        const end = cur.displs[p - 1]! + cur.counts[p - 1]!;
+        const chunk = data.subarray(cur.base, cur.base + end);
+        if (lo > 0) this.u8.set(bytesOf(chunk.subarray(0, lo)), mySlot);
+        if (lo + cnt < end) this.u8.set(bytesOf(chunk.subarray(lo + cnt)), mySlot + (lo + cnt) * bpe);
+      }
+      if (prev && prev.counts[me]! > 0) {
+        const lo = prev.base + prev.displs[me]!;
+        this.u8.set(bytesOf(out.subarray(lo, lo + prev.counts[me]!)), mySlot + resultAt);
+      }
+      this.ctl[this.line(me) + kLen + bank] = nbytes;
+      this.publish(g);
+      const w = this.wait(g, 0, p);
+      if (w) await w;
+      if (k === 0) this.checkLens(bank, nbytes, bpe, 'a reduction');
+      if (prev) {
+        for (let q = 0; q < p; q++) {
+          const cnt = prev.counts[q]!;
+          if (q === me || cnt === 0) continue;
+          const off = this.slot(q, bank) + resultAt;
+          outBytes.set(this.u8.subarray(off, off + cnt * bpe), (prev.base + prev.displs[q]!) * bpe);
+        }
+      }
+      if (cur && cur.counts[me]! > 0) {
+        const lo = cur.displs[me]!;
+        const cnt = cur.counts[me]!;
+        const mine = out.subarray(cur.base + lo, cur.base + lo + cnt);
+        const part = (q: number) => (q === me ? data.subarray(cur.base + lo, cur.base + lo + cnt) : viewOf(dt, this.sab, this.slot(q, bank) + lo * bpe, cnt));
+        kernel(part(0), part(1), mine);
+        for (let q = 2; q < p; q++) kernel(mine, part(q), mine);
+      }
+      prev = cur;
+    }
+  }
+
+  /**
+   * Every rank publishes `bytes` (at most slotBytes(size)); `use` then gets views of the
+   * parts of ranks [0, size) (`'all'`), of every rank on the root only (a rank number;
+   * others get undefined), or of ranks [0, rank] (`'prefix'`). The views are only valid
+   * during the call (the slots are reused two steps on): `use` copies or folds them.
+   */
+  gather<R>(bytes: Uint8Array, from: 'all' | 'prefix' | number, use: (parts: Parts) => R): R | undefined | Promise<R | undefined> {
+    const g = this.next();
+    return then(this.free(g), () => {
+      const bank = g & 1;
+      this.write(bank, bytes, bytes.byteLength);
+      this.publish(g);
+      if (typeof from === 'number' && from !== this.rank) return undefined;
+      const hi = from === 'prefix' ? this.rank + 1 : this.size;
+      return then(this.wait(g, 0, hi), () => {
+        const parts: Parts = [];
+        for (let q = 0; q < hi; q++) {
+          const off = this.slot(q, bank);
+          parts.push(q === this.rank ? bytes : this.u8.subarray(off, off + this.lenOf(q, bank)));
+        }
+        return use(parts);
+      });
+    });
+  }
+
+  /**
+   * All-to-all of equal blocks: `bytes` holds size blocks of `block` bytes (at most
+   * slotBytes(size) in all); `use` gets views of the block every rank sent here, in rank
+   * order (valid only during the call), or of the wrong length if a rank sent another size.
+   */
+  alltoall<R>(bytes: Uint8Array, block: number, use: (parts: Parts) => R): R | Promise<R> {
+    const g = this.next();
+    return then(this.free(g), () => {
+      const bank = g & 1;
+      this.write(bank, bytes, bytes.byteLength);
+      this.publish(g);
+      return then(this.wait(g, 0, this.size), () => {
+        const parts: Parts = [];
+        for (let q = 0; q < this.size; q++) {
+          const len = this.lenOf(q, bank);
+          const each = len === bytes.byteLength ? block : Math.floor(len / this.size);
+          const off = this.slot(q, bank) + this.rank * each;
+          parts.push(this.u8.subarray(off, off + each));
+        }
+        return use(parts);
+      });
+    });
+  }
+
+  /**
+   * Broadcast of the root's bytes through the whole bank, in as many steps as it takes (two
+   * steps in flight: the root writes one bank while the others copy out of the other). The
+   * root passes `payload` and its dtype code; the others pass `sink`, which gets the length
+   * and code from the first step and returns where the bytes go (it may throw: the steps
+   * still run to the end on every rank, then the error is raised).
+   */
+  async bcast(root: number, payload: Uint8Array | undefined, code: number, sink?: (len: number, code: number) => Uint8Array): Promise<void> {
+    const cap = this.size * this.slotBytes;
+    const rootBank = (bank: number) => this.slot(0, bank);
+    if (this.rank === root) {
+      const len = payload!.byteLength;
+      const steps = Math.max(1, Math.ceil(len / cap));
+      for (let k = 0; k < steps; k++) {
+        const g = this.next();
+        const w = this.free(g);
+        if (w) await w;
+        const bank = g & 1;
+        const part = payload!.subarray(k * cap, Math.min(len, (k + 1) * cap));
+        this.u8.set(part, rootBank(bank));
+        const l = this.line(root);
+        this.ctl[l + kLen + bank] = len;
+        this.ctl[l + kCode + bank] = code;
+        this.publish(g);
+      }
+      return;
+    }
+    let dest: Uint8Array | undefined;
+    let error: unknown;
+    let steps = 1;
+    for (let k = 0; k < steps; k++) {
+      const g = this.next();
+      this.publish(g);
+      const w = this.wait(g, root, root + 1);
+      if (w) await w;
+      const bank = g & 1;
+      const len = this.lenOf(root, bank);
+      if (k === 0) {
+        steps = Math.max(1, Math.ceil(len / cap));
+        try {
+          dest = sink!(len, this.ctl[this.line(root) + kCode + bank]!);
+        } catch (err) {
+          error = err;
+        }
+      }
+      if (dest) {
+        const n = Math.min(len, (k + 1) * cap) - k * cap;
+        const off = rootBank(bank);
+        dest.set(this.u8.subarray(off, off + n), k * cap);
+      }
+    }
+    if (error) throw error;
   }
 }
 
 /**
- * Creates an arena with slots of at least `cap` bytes: rank 0 allocates it and posts it on a
- * BroadcastChannel whose name it sends to everyone; it posts once every rank listens.
+ * Creates the communicator's arena: rank 0 allocates it and posts it on a BroadcastChannel
+ * whose name it sends to everyone; it posts once every rank listens.
  */
-async function createArena(ch: Chan, minCap: number): Promise<Arena> {
+async function createEngine(ch: Chan, t: Transport, ranks: readonly number[] | null): Promise<ShmEngine> {
   const { rank: me, size: p } = ch;
-  let cap = 1 << 16;
-  while (cap < minCap) cap *= 2;
-  const flagBytes = p * kFlagStride * 4;
+  const bytes = (p + 1) * kLine * 4 + 2 * p * slotBytes(p);
   const nameBytes = me === 0 ? new TextEncoder().encode(`superstep.comm.shm.${randomBytes(12).toString('hex')}`) : undefined;
   const got = await binomialBcast(ch, 0, nameBytes);
   const name = new TextDecoder().decode(got ?? nameBytes!);
@@ -135,11 +546,11 @@ async function createArena(ch: Chan, minCap: number): Promise<Arena> {
   try {
     if (me === 0) {
       for (let q = 1; q < p; q++) await ch.recv(q);
-      const sab = new SharedArrayBuffer((p + 1) * cap + flagBytes);
+      const sab = new SharedArrayBuffer(bytes);
       bc.postMessage(sab);
       // Everyone must have it before the channel goes: one more round.
       for (let q = 1; q < p; q++) await ch.recv(q);
-      return { sab, cap, flags: new Int32Array(sab, (p + 1) * cap, p * kFlagStride), gen: 0 };
+      return new ShmEngine(t, ranks, me, p, sab);
     }
     const sabP = new Promise<SharedArrayBuffer>((resolve) => {
       bc.onmessage = (e: unknown) => resolve((e as { data: SharedArrayBuffer }).data);
@@ -147,8 +558,26 @@ async function createArena(ch: Chan, minCap: number): Promise<Arena> {
     await ch.send(0, kEmpty);
     const sab = await sabP;
     await ch.send(0, kEmpty);
-    return { sab, cap, flags: new Int32Array(sab, (p + 1) * cap, p * kFlagStride), gen: 0 };
+    return new ShmEngine(t, ranks, me, p, sab);
   } finally {
     bc.close();
   }
+}
+
+/** Folds equal-length parts in rank order into `out` (parts.length >= 1). */
+export function foldParts(parts: readonly Uint8Array[], dt: DType, n: number, kernel: Kernel, out: TypedArray, rank: number): void {
+  const bpe = out.BYTES_PER_ELEMENT;
+  const view = (q: number) => {
+    const b = parts[q]!;
+    if (b.byteLength !== n * bpe) {
+      throw new ArgumentError('data', 'the same length on every rank of a reduction', `rank ${q} contributed ${b.byteLength / bpe} elements, this rank ${n}`, rank);
+    }
+    return viewOf(dt, b.buffer, b.byteOffset, n);
+  };
+  if (parts.length === 1) {
+    bytesOf(out).set(parts[0]!);
+    return;
+  }
+  kernel(view(0), view(1), out);
+  for (let q = 2; q < parts.length; q++) kernel(out, view(q), out);
 }

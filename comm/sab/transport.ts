@@ -162,6 +162,14 @@ export class SabTransport implements Transport {
     return this.shareRelay(buffer);
   }
 
+  waitFailure(peer?: number): Error | undefined {
+    const failure = this.checkUsable();
+    if (failure || peer === undefined || peer === this.rank) return failure;
+    const state = rankState(this.ctl, peer, this.epoch);
+    if (state === 0) return undefined;
+    return new PeerGoneError(peer, `rank ${peer} has ${state === kFailed ? 'failed' : 'finished'} while this rank waits for it in a collective`, this.rank);
+  }
+
   // Point-to-point
   // --------------
 

@@ -10,7 +10,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { backends, callAll, closeWorlds, world as harnessWorld } from '../harness.js';
+import { backends, callAll, closeWorlds, tryCall, world as harnessWorld } from '../harness.js';
 import { toModuleUrl } from '../../core/launch/job.js';
 import { DTYPES, encodeResult, expected, kObjectColls, kTypedColls, opsFor, rng, type Case, type CommSpec } from './cases.js';
 import type { P2PMsg } from '../fixtures/comm-cases.js';
@@ -45,7 +45,8 @@ const caseArb: fc.Arbitrary<Case> = fc
     return { ...c, op: allowed[opIndex % allowed.length]! };
   });
 
-const batchArb = fc.record({ p: fc.integer({ min: 1, max: 8 }), cases: fc.array(caseArb, { minLength: 1, maxLength: 6 }) });
+// shm: the shared-memory collectives (sab) or the message algorithms (SUPERSTEP_COMM_SHM=0 on the ranks).
+const batchArb = fc.record({ p: fc.integer({ min: 1, max: 8 }), cases: fc.array(caseArb, { minLength: 1, maxLength: 6 }), shm: fc.boolean() });
 
 function check(p: number, cases: Case[], results: unknown[][]): void {
   for (let w = 0; w < p; w++) {
@@ -59,34 +60,37 @@ function check(p: number, cases: Case[], results: unknown[][]): void {
 describe.each(backends())('communicators and collectives on %s', (backend) => {
   it('every collective equals the sequential reference (typed and object forms)', async () => {
     await fc.assert(
-      fc.asyncProperty(batchArb, async ({ p, cases }) => {
-        const results = await callAll<unknown[]>(backend, host(p), 'comm-cases.ts', 'runCases', [p, cases], kTimeout);
+      fc.asyncProperty(batchArb, async ({ p, cases, shm }) => {
+        const results = await callAll<unknown[]>(backend, host(p), 'comm-cases.ts', 'runCasesWith', [shm, p, cases], kTimeout);
         check(p, cases, results);
       }),
       // tcp ranks are processes and slower per message: fewer runs keep the suite in budget.
-      { numRuns: backend === 'tcp' ? 8 : 20 },
+      { numRuns: backend === 'tcp' ? 8 : 30 },
     );
   }, kTestTimeout);
 
-  it('handles messages larger than 1 MiB (allreduce long path, bcast, alltoall, allgatherv)', async () => {
+  it.each([true, false])('handles messages larger than 1 MiB (shm %s) (allreduce long path, bcast, alltoall, allgatherv)', async (shm) => {
     const big = (coll: Case['coll'], dtype: Case['dtype'], len: number, comm: CommSpec = { kind: 'world' }): Case => ({ coll, comm, dtype, len, op: 'SUM', root: 1, seed: 42, out: false });
     const cases = [
       big('allreduce', 'float64', 140_000, { kind: 'split', colors: 1, keyMul: 3 }),
       { ...big('bcast', 'uint8', 1_100_000), out: true },
+      // Larger than a shared-memory bank: the bcast takes several steps.
+      big('bcast', 'float64', 400_000),
       big('alltoall', 'float32', 30_000),
       big('allgatherv', 'int16', 60_000),
       big('reduceScatterBlock', 'int64', 20_000),
     ];
     const p = 3;
-    const results = await callAll<unknown[]>(backend, host(p), 'comm-cases.ts', 'runCases', [p, cases], kTimeout);
+    const results = await callAll<unknown[]>(backend, host(p), 'comm-cases.ts', 'runCasesWith', [shm, p, cases], kTimeout);
     check(p, cases, results);
     // On the whole world (the shared-memory path on sab), with user and MINLOC ops, twice in a row.
     const worldCases = [
       { ...big('allreduce', 'int64', 20_000), op: 'MINLOC' as const, out: true },
       { ...big('allreduce', 'float64', 140_001), op: 'LAST' as const },
       { ...big('allreduce', 'float32', 100_000), op: 'MAX' as const },
+      { ...big('bcast', 'int32', 1_300_000), out: true },
     ];
-    const res4 = await callAll<unknown[]>(backend, 4, 'comm-cases.ts', 'runCases', [4, worldCases], kTimeout);
+    const res4 = await callAll<unknown[]>(backend, 4, 'comm-cases.ts', 'runCasesWith', [shm, 4, worldCases], kTimeout);
     check(4, worldCases, res4);
   }, kTestTimeout);
 
@@ -113,6 +117,31 @@ describe.each(backends())('communicators and collectives on %s', (backend) => {
       { numRuns: 8 },
     );
   }, kTestTimeout);
+
+  it.each([[2, true], [4, true], [8, true], [4, false]])('collectives in flight at once on several communicators, and long back-to-back runs (P=%i, shm %s)', async (p, shm) => {
+    const res = await callAll<string[]>(backend, p, 'comm-cases.ts', 'collStress', [p === 8 ? 3 : 6, shm], kTimeout);
+    for (const r of res) expect(r).toEqual([]);
+  }, kTestTimeout);
+
+  it.each([
+    ['barrier', false],
+    ['allreduce', false],
+    ['bcast', false],
+    ['barrier', true],
+  ] as const)('a rank failing while the others wait in a collective (%s, leaves %s) ends the job everywhere', async (kind, leave) => {
+    const p = 4;
+    const out = await tryCall<string>(backend, p, 'comm-cases.ts', 'failInCollective', [2, kind, leave], kTimeout);
+    expect(out.ok).toBe(false);
+    if (leave) {
+      expect(out.statuses[2]!.state).toBe('ok');
+      expect(out.failure?.error.name).toBe('PeerGoneError');
+      expect(out.failure?.error.message).toMatch(/rank 2 has finished/);
+    } else {
+      expect(out.failure?.rank).toBe(2);
+      expect(out.failure?.error.message).toBe('boom on rank 2');
+      expect(out.statuses.map((s) => s.state)).toEqual(['aborted', 'aborted', 'failed', 'aborted']);
+    }
+  });
 
   it('nonblocking point-to-point matches in MPI order for random schedules and tags', async () => {
     const schedArb = fc.integer({ min: 1, max: 8 }).chain((p) =>
