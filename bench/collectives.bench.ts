@@ -11,6 +11,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startWorld, type Backend } from '../core/launch/world.js';
+import { medianOfJobs } from './lib.js';
 
 const quick = process.argv.includes('--quick');
 const ranks = new URL('./collectives-ranks.ts', import.meta.url).href;
@@ -40,9 +41,9 @@ for (const backend of backends.filter((b) => !only || only.includes(b))) {
       for (const c of cases) {
         // tcp is slower per message: fewer repetitions keep the run short.
         const reps = Math.max(5, Math.round(c.reps * scale * (backend === 'tcp' ? 0.25 : 1)));
-        const out = await world.job<number>({ kind: 'call', url: ranks, fn: 'time', args: [c.kind, c.bytes, reps] }, { timeoutMs: 120_000 });
-        if (!out.ok) throw new Error(`${c.name} on ${backend} P=${p}: rank ${out.failure?.rank}: ${out.failure?.error.message}`);
-        const ms = out.results[0]!;
+        // One discarded job (the JIT compiles the loop's paths), then the median of three jobs,
+        // as bench/sab.bench.ts does: one job's mean is at the mercy of a single stall.
+        const ms = await medianOfJobs(world, ranks, 'time', [c.kind, c.bytes, reps], 3, 1);
         const value = c.unit === 'us' ? ms * 1e3 : ms;
         const peer = backend === 'tcp' ? 'mpi4py_tcp' : 'mpi4py';
         emit({ name: c.name, backend, p, value: +value.toFixed(3), unit: c.unit, better: 'lower', ...(c.key ? { compare: { [peer]: c.key } } : {}), extra: { reps } });

@@ -187,12 +187,12 @@ export function ratiosSvg(ratios: readonly Ratio[], title: string): string {
 }
 
 /** Runs `fn` of module `url` as a job `runs` times and returns the median of rank 0's results. */
-export async function medianOfJobs(world: World, url: string, fn: string, args: unknown[], runs = 5): Promise<number> {
+export async function medianOfJobs(world: World, url: string, fn: string, args: unknown[], runs = 5, discard = 0): Promise<number> {
   const xs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const out = await world.job<number>({ kind: 'call', url, fn, args }, { timeoutMs: 60_000 });
-    if (!out.ok) throw new Error(`${fn} failed: ${out.failure?.error.message}`);
-    xs.push(out.results[0]!);
+  for (let i = 0; i < discard + runs; i++) {
+    const out = await world.job<number>({ kind: 'call', url, fn, args }, { timeoutMs: 120_000 });
+    if (!out.ok) throw new Error(`${fn} (${JSON.stringify(args)}) failed on rank ${out.failure?.rank}: ${out.failure?.error.message}`);
+    if (i >= discard) xs.push(out.results[0]!);
   }
   xs.sort((a, b) => a - b);
   return xs[xs.length >> 1]!;

@@ -166,8 +166,10 @@ export class ShmEngine {
     this.dataOff = (size + 1) * kLine * 4;
     this.slotBytes = slotBytes(size);
     // Spinning only pays while every rank has a core; otherwise it takes the core a late rank needs.
+    // With a core each, spin as long as the sab transport does (5 ms): a peer's GC or JIT pause
+    // outlasts a short spin, and a parked rank then costs a slow wake-up (0.1-2 ms on a VM).
     this.counted = t.size > availableParallelism();
-    this.spinMs = this.counted ? 0.002 : 0.2;
+    this.spinMs = this.counted ? 0.002 : 5;
   }
 
   // Steps
