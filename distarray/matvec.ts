@@ -56,13 +56,12 @@ export async function matvec(A: DistArray, x: DistArray, out?: DistArray): Promi
     : A.dtype === 'float64' ? gemv : gemvAny;
   const pc = A.dist.grid[1]!;
 
-  // Row blocks whose rows coincide with y's block: multiply straight into y.
-  if (pc === 1 && y.halo === 0 && y.dist.axes[0]!.contiguous) {
-    const yr = y.dist.localRegion(me);
-    if (yr.start[0] === r0 && yr.count[0] === mr) {
-      kernel(A.data as Float64Array, aOff, lda, mr, nc, xs as Float64Array, 0, y.data as Float64Array, 0);
-      return y;
-    }
+  // Row blocks whose rows coincide with y's block on every rank: multiply straight into y.
+  // Decided from both distributions for all ranks, never from this rank's alone: with an
+  // irregular y some ranks' rows may coincide and others' not, and all must take one path.
+  if (pc === 1 && y.halo === 0 && y.dist.axes[0]!.contiguous && rowsCoincide(A, y)) {
+    kernel(A.data as Float64Array, aOff, lda, mr, nc, xs as Float64Array, 0, y.data as Float64Array, 0);
+    return y;
   }
 
   let s = scratches.get(A);
@@ -94,4 +93,14 @@ export async function matvec(A: DistArray, x: DistArray, out?: DistArray): Promi
     await tmp.copyTo(y);
   }
   return y;
+}
+
+/** True when every rank's rows of A (a row-block grid) are exactly its block of y. */
+function rowsCoincide(A: DistArray, y: DistArray): boolean {
+  for (let r = 0; r < A.size; r++) {
+    const a = A.dist.localRegion(r);
+    const b = y.dist.localRegion(r);
+    if (a.start[0] !== b.start[0] || a.count[0] !== b.count[0]) return false;
+  }
+  return true;
 }

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backends, callAll, closeWorlds, tryCall } from '../harness.js';
 import type { DType } from '../../util/dtype.js';
+import { irregularBlock } from '../../distarray/distribution.js';
 import { arbBlockDistribution, arbDistribution } from './arbitraries.js';
 
 afterAll(closeWorlds);
@@ -119,6 +120,14 @@ describe.each(backends())('DistArray on %s', (backend) => {
       { numRuns: 15 },
     );
   }, kTestTimeout);
+
+  // Regression (found by the property above): y's irregular block coincides with A's rows on
+  // rank 2 only; the ranks must still agree on one path instead of hanging.
+  it.each([true, false])('matvec into an irregular y whose rows match A on some ranks only (messages %s)', async (messages) => {
+    const yd = irregularBlock([30], [0, 20, 10]).describe();
+    const res = await callAll<number>(backend, 3, F, 'matvecCheck', [30, 4, [3, 1], null, 'float64', messages, yd], kTimeout);
+    expect(res[0]!).toBeLessThanOrEqual(1e-13);
+  });
 
   // Blocks this large use the WebAssembly SIMD kernel (odd rows and n % 4 tails included).
   it.each([
