@@ -19,7 +19,9 @@
  * message buffer, once each way; received packages are views into that buffer, which the
  * receiver owns (a package stays valid for as long as it is referenced). Packages a rank
  * sends itself are copied once at the sync. A large message that carries no packages (DRMA
- * puts only) is received into a buffer reused from sync to sync.
+ * puts only) is received into a buffer reused from sync to sync. Opt-in
+ * (reuseReceiveBuffers): every message lands in a per-source buffer reused from sync to sync,
+ * and received packages are views into it that last until the next sync.
  * DRMA get replies (core/global/drma.ts) are one message per (target, requester) pair on the
  * DRMA context; the target copies them out before it applies any put of the superstep.
  */
