@@ -27,9 +27,11 @@ export async function hrelation(h: number, warmup: number, reps: number): Promis
 
 /**
  * An allreduce (sum) of n doubles in two supersteps, BSP style: reduce-scatter (rank d gets
- * block d of every rank and adds them), then allgather of the reduced blocks.
+ * block d of every rank and adds them), then allgather of the reduced blocks. `reuse`: with
+ * bsp.reuseReceiveBuffers(true) (the workload copies what it keeps before the next sync).
  */
-export async function allreduce(n: number, warmup: number, reps: number): Promise<SuperstepRecord[]> {
+export async function allreduce(n: number, warmup: number, reps: number, reuse = false): Promise<SuperstepRecord[]> {
+  bsp.reuseReceiveBuffers(reuse);
   const p = bsp.procCount();
   const me = bsp.myProcID();
   const x = new Float64Array(n).fill(me + 1);
@@ -59,6 +61,7 @@ export async function allreduce(n: number, warmup: number, reps: number): Promis
   for (let i = 0; i < warmup; i++) await once();
   bsp.profiling(true);
   for (let i = 0; i < reps; i++) await once();
+  bsp.reuseReceiveBuffers(false);
   return localRecords()!;
 }
 

@@ -55,6 +55,8 @@ for (const { backend, p } of configs) {
       { label: 'h-relation 20000', fn: 'hrelation', args: [20000, 10, quick ? 10 : 60] },
       { label: 'h-relation 200000', fn: 'hrelation', args: [200000, 10, quick ? 10 : 40] },
       { label: 'allreduce 8 MiB', fn: 'allreduce', args: [1 << 20, 3, quick ? 3 : 10] },
+      // The same with bsp.reuseReceiveBuffers(true): no fresh 4 MiB receive buffer per superstep.
+      { label: 'allreduce 8 MiB, reused buffers', fn: 'allreduce', args: [1 << 20, 3, quick ? 3 : 10, true] },
       { label: 'matvec 4096', fn: 'matvec', args: [4096, 2, quick ? 5 : 12] },
       { label: 'jacobi 2048', fn: 'jacobi', args: [2048, 3, quick ? 10 : 30] },
     ];

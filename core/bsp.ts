@@ -19,7 +19,9 @@
  * message buffer, once each way; received packages are views into that buffer, which the
  * receiver owns (a package stays valid for as long as it is referenced). Packages a rank
  * sends itself are copied once at the sync. A large message that carries no packages (DRMA
- * puts only) is received into a buffer reused from sync to sync.
+ * puts only) is received into a buffer reused from sync to sync. Opt-in
+ * (reuseReceiveBuffers): every message lands in a per-source buffer reused from sync to sync,
+ * and received packages are views into it that last until the next sync.
  * DRMA get replies (core/global/drma.ts) are one message per (target, requester) pair on the
  * DRMA context; the target copies them out before it applies any put of the superstep.
  */
@@ -59,6 +61,11 @@ export class BspState {
   readonly scratch: (Uint8Array | undefined)[];
   /** @internal Per source: whether its last message carried no packages (then the next likely will not). */
   readonly noPackages: boolean[];
+  /**
+   * @internal Opt-in (bsp.reuseReceiveBuffers): per source, the buffer its large messages land
+   * in, reused from sync to sync; received packages are then views into it until the next sync.
+   */
+  reuse: (Uint8Array | undefined)[] | undefined;
 
   constructor(readonly transport: Transport) {
     this.outbox = Array.from({ length: transport.size }, () => []);
@@ -336,7 +343,8 @@ export async function sync(passPhrase?: string): Promise<void> {
     const recvs: Promise<Message>[] = new Array(size);
     for (let s = 0; s < size; s++) {
       if (s === me) continue;
-      const r = t.recv(s, kBspContext, tag, st.noPackages[s] ? st.scratch[s] : undefined);
+      const into = st.reuse ? st.reuse[s] : st.noPackages[s] ? st.scratch[s] : undefined;
+      const r = t.recv(s, kBspContext, tag, into);
       r.catch(() => {});
       recvs[s] = r;
     }
@@ -345,7 +353,8 @@ export async function sync(passPhrase?: string): Promise<void> {
       const m = await recvs[s]!;
       const h = readHeader(m.data, s, me);
       const scratch = st.scratch[s];
-      const inScratch = scratch !== undefined && m.data.buffer === scratch.buffer;
+      // In the opt-in reuse buffer, packages are views that last until the next sync: no copy.
+      const inScratch = !st.reuse && scratch !== undefined && m.data.buffer === scratch.buffer;
       const { packages, end } = receivedPackages(m.data, h, inScratch);
       const puts: DrmaRequests['puts'] = [];
       let off = end;
@@ -356,7 +365,8 @@ export async function sync(passPhrase?: string): Promise<void> {
       if (off > m.data.byteLength) throw new ProtocolError(`bsp.sync message from rank ${s}: ${m.data.byteLength} bytes, its header describes ${off}`, me);
       st.noPackages[s] = h.packages.length === 0;
       // A large message without packages (DRMA puts): the next one lands in a reused buffer.
-      if (st.noPackages[s] && !inScratch && m.data.byteLength > kScratchMin && m.data.byteLength > (scratch?.byteLength ?? 0)) st.scratch[s] = new Uint8Array(Math.max(m.data.byteLength, 2 * (scratch?.byteLength ?? 0)));
+      if (st.reuse) adoptReceiveBuffer(st.reuse, s, m.data);
+      else if (st.noPackages[s] && !inScratch && m.data.byteLength > kScratchMin && m.data.byteLength > (scratch?.byteLength ?? 0)) st.scratch[s] = new Uint8Array(Math.max(m.data.byteLength, 2 * (scratch?.byteLength ?? 0)));
       st.profiler?.absorb(s, me, h.profile, off - h.payloadOffset);
       if (puts.length || h.gets.length) asked[s] = { puts, gets: h.gets.map((g) => [g.name, g.offset, g.size]) };
       inbox[s] = packages;
@@ -386,6 +396,18 @@ export async function sync(passPhrase?: string): Promise<void> {
 }
 
 const kNone: never[] = [];
+
+/**
+ * Reuse mode: a large message that did not land in source `s`'s buffer arrived in a fresh one
+ * the transport allocated for it alone; that becomes the buffer for the next syncs.
+ */
+function adoptReceiveBuffer(buffers: (Uint8Array | undefined)[], s: number, data: Uint8Array): void {
+  const held = buffers[s];
+  if (held !== undefined && data.buffer === held.buffer) return;
+  if (data.byteLength <= kScratchMin || data.byteLength <= (held?.byteLength ?? 0)) return;
+  // Only a buffer of its own (not a slab the transport carves small messages from).
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) buffers[s] = data;
+}
 /** Smaller messages are not worth a reuse buffer (the transport carves them out of a slab). */
 const kScratchMin = 4096;
 
@@ -489,6 +511,25 @@ function copyStrided(nd: NDArray, out: TypedArray): void {
   }
 }
 
+// Buffer reuse (opt-in)
+// ---------------------
+
+/**
+ * Opt-in, per rank (call it on every rank, between the same syncs, for the same effect
+ * everywhere): with `true`, the packages received in a sync stay valid only until the next
+ * sync (BSPlib's rule for bsp_move), and each source's messages land in one buffer reused from
+ * sync to sync, so a superstep that receives megabytes does not pay for fresh memory each
+ * time (page faults: about as much per word as the copy itself, see docs/cost.md). Copy what
+ * you need to keep (e.g. `out.set(bsp.toArray(pkg))`) before the next sync. With `false` (the
+ * default, PyBSP's rule) a received package stays valid for as long as it is referenced.
+ */
+export function reuseReceiveBuffers(on: boolean): void {
+  if (typeof on !== 'boolean') throw new ArgumentError('on', 'true or false', on, rank());
+  const st = state();
+  if (on && !st.reuse) st.reuse = new Array(st.transport.size);
+  else if (!on) st.reuse = undefined;
+}
+
 // Cost model
 // ----------
 
@@ -586,6 +627,7 @@ export const bsp = {
   getPackage: getPackageByName,
   profiling,
   profile,
+  reuseReceiveBuffers,
   predict,
   /** The world communicator (mpi4py-style point-to-point and collectives). */
   comm: world,
