@@ -64,14 +64,38 @@ export interface RankCommandOptions {
 }
 
 /**
- * The command that starts one rank: `rsh host "cd DIR && read -r SUPERSTEP_SECRET && export
- * SUPERSTEP_SECRET && exec env K=V... node ARGS"`. The secret arrives on stdin.
+ * The script the remote host runs for one rank, in POSIX sh. It reads the secret from stdin
+ * (never a command line `ps` would show), starts the rank in the background, and watches the
+ * rest of its stdin: the launcher holds that pipe open for the rank's whole life, so EOF means
+ * the launcher, its ssh or the connection is gone, and the rank is terminated (SIGTERM, then
+ * SIGKILL 3 s later). ssh forwards no signal to a remote command without a tty, so without this
+ * a killed or timed-out job leaves its ranks running on the remote hosts.
  */
-export function rankCommand(o: RankCommandOptions): string[] {
+export function rankScript(o: RankCommandOptions): string {
   const env = { ...o.env, SUPERSTEP_RANK: String(o.rank), SUPERSTEP_SIZE: String(o.size), SUPERSTEP_COORD: o.coord, SUPERSTEP_COORD_EXTERNAL: '1' };
   const assigns = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`);
-  const remote = `cd ${shellQuote(o.cwd)} && read -r SUPERSTEP_SECRET && export SUPERSTEP_SECRET && exec env ${assigns.join(' ')} ${[o.node, ...o.argv].map(shellQuote).join(' ')}`;
-  return [...o.rsh, o.host, remote];
+  const rank = ['env', ...assigns, ...[o.node, ...o.argv].map(shellQuote)].join(' ');
+  return [
+    `cd ${shellQuote(o.cwd)} || exit 127`,
+    'read -r SUPERSTEP_SECRET || exit 1',
+    'export SUPERSTEP_SECRET',
+    // An asynchronous list's stdin is /dev/null in sh: hand the watcher the pipe as fd 3.
+    'exec 3<&0',
+    `${rank} </dev/null 3<&- & rank=$!`,
+    '{ while read -r _; do :; done; kill -TERM $rank; sleep 3; kill -KILL $rank; } <&3 >/dev/null 2>&1 & watch=$!',
+    'exec 3<&-',
+    'wait $rank; code=$?',
+    'kill $watch 2>/dev/null',
+    'exit $code',
+  ].join('; ');
+}
+
+/**
+ * The command that starts one rank: `rsh host "sh -c SCRIPT"` (rankScript). Running the
+ * script under `sh -c` keeps it independent of the remote account's login shell.
+ */
+export function rankCommand(o: RankCommandOptions): string[] {
+  return [...o.rsh, o.host, `sh -c ${shellQuote(rankScript(o))}`];
 }
 
 export interface HostsRunOptions {
@@ -99,15 +123,24 @@ export async function runOnHosts(o: HostsRunOptions): Promise<number> {
   const children: ChildProcess[] = [];
   const codes: Promise<{ rank: number; code: number; signal: string | null }>[] = [];
   let failed = false;
+  const running = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+  // Closing a rank's stdin tells its remote script to end it (rankScript); the ssh itself is
+  // terminated only if that does not end it in time (say, a host that never answered).
   const killAll = () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    for (const c of children) c.stdin?.end();
+    setTimeout(() => {
+      for (const c of children) if (running(c)) c.kill('SIGTERM');
+    }, 5_000).unref();
   };
   placement.forEach((host, rank) => {
     // How many ranks share this host: a waiting rank spins only if they do not outnumber its cores.
     const env = { SUPERSTEP_LOCAL_SIZE: String(placement.filter((h) => h === host).length) };
     const cmd = rankCommand({ rsh, host, rank, size: o.procs, coord, cwd: process.cwd(), node: process.execPath, argv: ['--import', 'tsx', o.script, ...o.args], env });
     const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['pipe', 'inherit', 'inherit'] });
-    child.stdin!.end(secret + '\n');
+    // The pipe stays open while the rank runs: its EOF is the remote script's signal to stop.
+    child.stdin!.on('error', () => {});
+    child.stdin!.write(secret + '\n');
+    child.once('exit', () => child.stdin!.destroy());
     children.push(child);
     codes.push(
       new Promise((resolve) => {

@@ -1,5 +1,6 @@
 // --hosts FILE: hostfile parsing, rank placement, the remote command, and a real run through a
 // stand-in for ssh that runs the remote command on this host.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,13 +33,24 @@ describe('--hosts', () => {
     expect(() => placeRanks(hosts, 7)).toThrow(/at most 6/);
   });
 
-  it('builds an ssh command that passes rank, size and coordinator, and reads the secret from stdin', () => {
-    const cmd = rankCommand({ rsh: ['ssh', '-o', 'BatchMode=yes'], host: 'node2', rank: 3, size: 8, coord: 'head:7650', cwd: "/home/me/my job", node: '/usr/bin/node', argv: ['--import', 'tsx', 'job.ts', "it's"] });
+  it('builds an ssh command whose quoting survives the remote shell, with the secret on stdin only', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "superstep it's a dir "));
+    // `node` stands in as sh printing what it got, so the round trip through two shells is visible.
+    const cmd = rankCommand({ rsh: ['ssh', '-o', 'BatchMode=yes'], host: 'node2', rank: 3, size: 8, coord: 'head:7650', cwd, node: '/bin/sh', argv: ['-c', 'printf "%s|" "$PWD" "$SUPERSTEP_RANK" "$SUPERSTEP_SIZE" "$SUPERSTEP_COORD" "$SUPERSTEP_SECRET" "$X" "$@"', 'zero', "it's", 'a b', '$HOME'], env: { X: 'x "y" $z' } });
     expect(cmd.slice(0, 4)).toEqual(['ssh', '-o', 'BatchMode=yes', 'node2']);
-    expect(cmd[4]).toBe(
-      `cd '/home/me/my job' && read -r SUPERSTEP_SECRET && export SUPERSTEP_SECRET && exec env SUPERSTEP_RANK=3 SUPERSTEP_SIZE=8 SUPERSTEP_COORD=head:7650 SUPERSTEP_COORD_EXTERNAL=1 /usr/bin/node --import tsx job.ts 'it'\\''s'`,
-    );
+    expect(cmd).toHaveLength(5);
     expect(cmd.join(' ')).not.toMatch(/SECRET=/);
+    // What ssh does with the last word: hand it to the remote login shell. Stdin stays open,
+    // as the launcher keeps it: its EOF would end the rank.
+    const sh = spawn('sh', ['-c', cmd[4]!], { stdio: ['pipe', 'pipe', 'inherit'] });
+    sh.stdin.write('s3cret\n');
+    let out = '';
+    sh.stdout.on('data', (d) => (out += d));
+    const t = setTimeout(() => sh.kill('SIGKILL'), 20_000);
+    expect(await new Promise((r) => sh.once('close', r))).toBe(0);
+    clearTimeout(t);
+    sh.stdin.destroy();
+    expect(out).toBe(`${cwd}|3|8|head:7650|s3cret|x "y" $z|it's|a b|$HOME|`);
     expect(shellQuote('a b')).toBe(`'a b'`);
   });
 
