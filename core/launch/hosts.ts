@@ -123,6 +123,7 @@ export async function runOnHosts(o: HostsRunOptions): Promise<number> {
   const children: ChildProcess[] = [];
   const codes: Promise<{ rank: number; code: number; signal: string | null }>[] = [];
   let failed = false;
+  let timedOut = false;
   const running = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
   // Closing a rank's stdin tells its remote script to end it (rankScript); the ssh itself is
   // terminated only if that does not end it in time (say, a host that never answered).
@@ -164,11 +165,14 @@ export async function runOnHosts(o: HostsRunOptions): Promise<number> {
   const timer = o.timeoutMs ? setTimeout(() => {
     process.stderr.write(`superstep: job did not finish within ${o.timeoutMs} ms\n`);
     failed = true;
+    timedOut = true;
     killAll();
   }, o.timeoutMs) : undefined;
   const results = await Promise.all(codes);
   clearTimeout(timer);
   coordinator.close();
+  // A timeout exits 124 as on the local launcher, whatever code the ended ranks leave.
+  if (timedOut) return 124;
   const bad = results.find((r) => r.code !== 0 || r.signal);
   return bad ? bad.code || 1 : 0;
 }
