@@ -1,12 +1,13 @@
-// Rank-side timing loops for bench/collectives.bench.ts. Each returns the mean time per
-// operation, the maximum over ranks (as mpi4py_bench.py's timeit does).
+// Rank-side timing loops for bench/collectives.bench.ts: the mean time per operation, the
+// maximum over ranks (as mpi4py_bench.py's timeit does), once the JIT has settled (steady.ts).
 import { world } from '../index.js';
 import { context } from '../core/context.js';
+import { steadyTime, type SteadyTime } from './steady.js';
 
 /** memcpy and transport_barrier are references measured in the same run, to normalise noisy machines. */
 type Kind = 'barrier' | 'allreduce' | 'bcast' | 'alltoall' | 'memcpy' | 'transport_barrier';
 
-export async function time(kind: Kind, bytes: number, reps: number, warmup = Math.max(2, reps >> 3)): Promise<number> {
+export async function time(kind: Kind, bytes: number, reps: number): Promise<SteadyTime> {
   const n = Math.max(1, bytes / 8);
   const a = new Float64Array(kind === 'alltoall' ? n * world.size : n).fill(1);
   const out = new Float64Array(a.length);
@@ -20,11 +21,5 @@ export async function time(kind: Kind, bytes: number, reps: number, warmup = Mat
       case 'transport_barrier': return context().transport.barrier();
     }
   };
-  for (let i = 0; i < warmup; i++) await op();
-  await world.barrier();
-  const t0 = performance.now();
-  for (let i = 0; i < reps; i++) await op();
-  const dt = (performance.now() - t0) / reps;
-  const max = await world.allreduce(new Float64Array([dt]), 'MAX');
-  return max[0]!;
+  return steadyTime(op, reps);
 }

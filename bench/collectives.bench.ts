@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startWorld, type Backend } from '../core/launch/world.js';
-import { medianOfJobs } from './lib.js';
+import { medianOfSteadyJobs } from './lib.js';
 
 const quick = process.argv.includes('--quick');
 const ranks = new URL('./collectives-ranks.ts', import.meta.url).href;
@@ -41,13 +41,15 @@ for (const backend of backends.filter((b) => !only || only.includes(b))) {
       for (const c of cases) {
         // tcp is slower per message: fewer repetitions keep the run short.
         const reps = Math.max(5, Math.round(c.reps * scale * (backend === 'tcp' ? 0.25 : 1)));
-        // One discarded job (the JIT compiles the loop's paths), then the median of three jobs,
-        // as bench/sab.bench.ts does: one job's mean is at the mercy of a single stall.
-        const ms = await medianOfJobs(world, ranks, 'time', [c.kind, c.bytes, reps], 3, 1);
-        const value = c.unit === 'us' ? ms * 1e3 : ms;
+        // Each job times rounds until two agree (bench/steady.ts: the JIT's compiles stall a
+        // rank for milliseconds at first); the figure is the median of three jobs' steady
+        // means, and the first job's first round is reported beside it as the cold figure.
+        const t = await medianOfSteadyJobs(world, ranks, 'time', [c.kind, c.bytes, reps], 3);
+        const toUnit = (ms: number) => +(c.unit === 'us' ? ms * 1e3 : ms).toFixed(3);
+        const value = toUnit(t.steady);
         const peer = backend === 'tcp' ? 'mpi4py_tcp' : 'mpi4py';
-        emit({ name: c.name, backend, p, value: +value.toFixed(3), unit: c.unit, better: 'lower', ...(c.key ? { compare: { [peer]: c.key } } : {}), extra: { reps } });
-        process.stderr.write(`${backend} P=${p} ${c.name}: ${value.toFixed(3)} ${c.unit}\n`);
+        emit({ name: c.name, backend, p, value, unit: c.unit, better: 'lower', ...(c.key ? { compare: { [peer]: c.key } } : {}), extra: { reps, cold: toUnit(t.cold), rounds: t.rounds } });
+        process.stderr.write(`${backend} P=${p} ${c.name}: ${value} ${c.unit} (cold ${toUnit(t.cold)}, rounds ${t.rounds.join(' ')})\n`);
         got.set(c.name, value);
       }
       // Ratios to references measured in the same run: they stay meaningful on a loaded machine.

@@ -188,12 +188,31 @@ export function ratiosSvg(ratios: readonly Ratio[], title: string): string {
 
 /** Runs `fn` of module `url` as a job `runs` times and returns the median of rank 0's results. */
 export async function medianOfJobs(world: World, url: string, fn: string, args: unknown[], runs = 5, discard = 0): Promise<number> {
-  const xs: number[] = [];
-  for (let i = 0; i < discard + runs; i++) {
-    const out = await world.job<number>({ kind: 'call', url, fn, args }, { timeoutMs: 120_000 });
+  const xs = (await runJobs<number>(world, url, fn, args, discard + runs)).slice(discard);
+  return median(xs);
+}
+
+/**
+ * For rank functions that return a SteadyTime (bench/steady.ts): the median steady figure of
+ * `runs` jobs, and the cold figure of the first job (the first time this code ran in the World).
+ */
+export async function medianOfSteadyJobs(world: World, url: string, fn: string, args: unknown[], runs = 3): Promise<{ steady: number; cold: number; rounds: number[] }> {
+  const xs = await runJobs<{ steady: number; cold: number; rounds: number }>(world, url, fn, args, runs);
+  return { steady: median(xs.map((x) => x.steady)), cold: xs[0]!.cold, rounds: xs.map((x) => x.rounds) };
+}
+
+/** Runs `fn` as `count` jobs one after another; rank 0's result of each. */
+async function runJobs<T>(world: World, url: string, fn: string, args: unknown[], count: number): Promise<T[]> {
+  const xs: T[] = [];
+  for (let i = 0; i < count; i++) {
+    const out = await world.job<T>({ kind: 'call', url, fn, args }, { timeoutMs: 120_000 });
     if (!out.ok) throw new Error(`${fn} (${JSON.stringify(args)}) failed on rank ${out.failure?.rank}: ${out.failure?.error.message}`);
-    if (i >= discard) xs.push(out.results[0]!);
+    xs.push(out.results[0]!);
   }
-  xs.sort((a, b) => a - b);
-  return xs[xs.length >> 1]!;
+  return xs;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
 }
