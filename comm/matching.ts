@@ -3,7 +3,7 @@
  * and posted receives, matched in MPI order. A backend calls `deliver` for every message
  * that has fully arrived, in arrival order per source, and `fail` when the job ends.
  */
-import { matches, type Message, type MessageInfo } from './transport.js';
+import { ANY_SOURCE, matches, type Message, type MessageInfo } from './transport.js';
 
 export interface Posted {
   source: number;
@@ -126,6 +126,12 @@ export class MatchQueue {
   /** Posted receives still waiting, for deadlock diagnostics. */
   get pending(): ReadonlyArray<{ source: number; context: number; tag: number }> {
     return this.posted.filter((p) => !p.peek);
+  }
+
+  /** True if a posted receive or probe could match a message from `source`. */
+  wantsFrom(source: number): boolean {
+    for (const p of this.posted) if (p.source === source || p.source === ANY_SOURCE) return true;
+    return false;
   }
 
   get hasWaiters(): boolean {

@@ -2,7 +2,8 @@
  * The Transport contract, one suite for every backend (sab and tcp) at P = 1, 2, 3, 4, 8:
  * random message patterns against the non-overtaking rule (also received into caller buffers
  * that fit or do not, and as a ping-pong of tiny and large messages), probe and barrier, a
- * > 1 MiB message, and a receive from a rank that has finished.
+ * > 1 MiB message, messages larger than a ring that arrive before their receive (through a
+ * barrier, a probe, a late receive), and a receive from a rank that has finished.
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -75,6 +76,20 @@ describe.each(backends())('transport contract on %s', (backend) => {
         const got = await callAll<string>(backend, p, 'transport-patterns.ts', 'receiveFromFinished', [], kTimeout);
         expect(got).toEqual(['done', ...Array(p - 1).fill('PeerGoneError:0')]);
       });
+    }
+  });
+
+  it('large messages that arrive before their receive is posted: delivered through a barrier, a probe and a late receive', async () => {
+    // Larger than a sab ring (4 MiB): a send completes only once its receiver drains it.
+    const n = (5 << 20) + 3;
+    const got = await callAll<number[]>(backend, 3, 'transport-patterns.ts', 'lateLargeReceives', [n, 20], kTimeout);
+    expect(got).toEqual([[n, n], [n, n], [n, n]]);
+  });
+
+  it('pairs exchange messages larger than a ring (sends posted before receives) intact, into buffers or not', async () => {
+    for (const into of [true, false]) {
+      const got = await callAll<number>(backend, 4, 'transport-patterns.ts', 'exchangeLarge', [(5 << 20) + 3, 4, into], kTimeout);
+      expect(got).toEqual([4, 4, 4, 4]);
     }
   });
 
