@@ -8,6 +8,7 @@
  * On sab the communicators' collectives go through shared memory (comm/collectives/shm.ts);
  * SUPERSTEP_COMM_SHM=0 in the environment measures the message algorithms instead.
  */
+import './tuned.js';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startWorld, type Backend } from '../core/launch/world.js';

@@ -5,6 +5,7 @@
  *
  *   node --import tsx bench/cost.bench.ts [--quick]
  */
+import './tuned.js';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -54,9 +55,14 @@ for (const { backend, p } of configs) {
       { label: 'h-relation 1000', fn: 'hrelation', args: [1000, 100, quick ? 100 : 500] },
       { label: 'h-relation 20000', fn: 'hrelation', args: [20000, 10, quick ? 10 : 60] },
       { label: 'h-relation 200000', fn: 'hrelation', args: [200000, 10, quick ? 10 : 40] },
+      // Four ways to write the same allreduce: a fromArray copy into new memory every
+      // superstep or packages kept and refilled; fresh receive buffers (the default) or
+      // bsp.reuseReceiveBuffers(true). They differ in how much memory each superstep
+      // allocates, a cost the model does not have (docs/cost.md, "Fidelity").
       { label: 'allreduce 8 MiB', fn: 'allreduce', args: [1 << 20, 3, quick ? 3 : 10] },
-      // The same with bsp.reuseReceiveBuffers(true): no fresh 4 MiB receive buffer per superstep.
       { label: 'allreduce 8 MiB, reused buffers', fn: 'allreduce', args: [1 << 20, 3, quick ? 3 : 10, true] },
+      { label: 'allreduce 8 MiB, kept packages', fn: 'allreduce', args: [1 << 20, 3, quick ? 3 : 10, false, true] },
+      { label: 'allreduce 8 MiB, kept packages, reused buffers', fn: 'allreduce', args: [1 << 20, 3, quick ? 3 : 10, true, true] },
       { label: 'matvec 4096', fn: 'matvec', args: [4096, 2, quick ? 5 : 12] },
       { label: 'jacobi 2048', fn: 'jacobi', args: [2048, 3, quick ? 10 : 30] },
     ];

@@ -1,3 +1,4 @@
+import './tuned.js';
 // DistArray benchmarks vs mpi4py + numpy, in one run:
 //   matvec 4096 x 4096 float64 (row blocks, x allgathered) and 2-D Jacobi 2048 x 2048
 //   (row blocks, 1-cell halos, 50 sweeps) at P = 1, 2, 4 on sab (--backends sab,tcp for tcp too),

@@ -7,6 +7,7 @@
  *
  *   node --import tsx bench/global.bench.ts [--quick]
  */
+import './tuned.js';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startWorld, type Backend } from '../core/launch/world.js';

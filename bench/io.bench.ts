@@ -1,3 +1,4 @@
+import './tuned.js';
 // Parallel Arrow I/O and DistFrame groupBy, against limits and single-process peers measured
 // in the same run:
 // - the disk's own sequential rate: write + fsync, then read, of a file of the same size

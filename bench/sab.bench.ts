@@ -4,6 +4,7 @@
  * P = 2 and 4. One JSON line per figure (bench/README.md). Run:
  *   node --import tsx bench/sab.bench.ts
  */
+import './tuned.js';
 import { startWorld } from '../core/launch/world.js';
 import { medianOfJobs } from './lib.js';
 

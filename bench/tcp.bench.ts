@@ -5,6 +5,7 @@
  * backend is built on). One JSON line per figure (bench/README.md). Run:
  *   node --import tsx bench/tcp.bench.ts
  */
+import './tuned.js';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { startWorld } from '../core/launch/world.js';

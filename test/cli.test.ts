@@ -55,6 +55,33 @@ describe('superstep run', () => {
     expect(r.stderr).toContain('rank 1 exited with code 3');
   });
 
+  // util/malloc-tuning.ts: the command restarts itself with glibc settings for its ranks.
+  it.each(['sab', 'tcp'])('gives %s ranks the malloc tuning, keeps a value the user set, and SUPERSTEP_MALLOC_TUNING=0 turns it off', (backend) => {
+    const lines = (env: Record<string, string>) => {
+      const r = spawnSync(process.execPath, ['bin/superstep.mjs', 'run', '-n', '2', '--backend', backend, 'test/fixtures/print-malloc-env.ts'], {
+        cwd: root, encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL', env: { ...process.env, MALLOC_MMAP_THRESHOLD_: undefined, MALLOC_TRIM_THRESHOLD_: undefined, SUPERSTEP_MALLOC_TUNING: undefined, ...env },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n').sort();
+    };
+    expect(lines({})).toEqual([`0 ${256 << 20} ${1 << 30}`, `1 ${256 << 20} ${1 << 30}`]);
+    expect(lines({ MALLOC_MMAP_THRESHOLD_: '1048576' })).toEqual([`0 1048576 ${1 << 30}`, `1 1048576 ${1 << 30}`]);
+    expect(lines({ SUPERSTEP_MALLOC_TUNING: '0' })).toEqual(['0 unset unset', '1 unset unset']);
+  });
+
+  it('SIGTERM to the command (which runs the job in a child of itself) stops the job', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['bin/superstep.mjs', 'run', '-n', '2', 'test/fixtures/spin-forever.ts'], { cwd: root, stdio: 'ignore', env: { ...process.env, MALLOC_MMAP_THRESHOLD_: undefined, MALLOC_TRIM_THRESHOLD_: undefined } });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise((r) => setTimeout(r, 3000));
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await exited;
+    clearTimeout(killer);
+    expect(code).not.toBe(0);
+    expect(code).not.toBeNull();
+  }, 40_000);
+
   it('a hung job is stopped by --timeout', () => {
     const r = cli(['run', '-n', '2', '--timeout', '2', 'test/fixtures/spin-forever.ts']);
     expect(r.status).toBe(124);

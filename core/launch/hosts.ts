@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { startCoordinator } from '../../comm/tcp/rendezvous.js';
 import { ArgumentError } from '../../util/errors.js';
+import { mallocTuningEnv } from '../../util/malloc-tuning.js';
 
 /** One line of a hostfile. */
 export interface HostSlots {
@@ -135,7 +136,7 @@ export async function runOnHosts(o: HostsRunOptions): Promise<number> {
   };
   placement.forEach((host, rank) => {
     // How many ranks share this host: a waiting rank spins only if they do not outnumber its cores.
-    const env = { SUPERSTEP_LOCAL_SIZE: String(placement.filter((h) => h === host).length) };
+    const env = { ...mallocTuningEnv(), SUPERSTEP_LOCAL_SIZE: String(placement.filter((h) => h === host).length) };
     const cmd = rankCommand({ rsh, host, rank, size: o.procs, coord, cwd: process.cwd(), node: process.execPath, argv: ['--import', 'tsx', o.script, ...o.args], env });
     const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['pipe', 'inherit', 'inherit'] });
     // The pipe stays open while the rank runs: its EOF is the remote script's signal to stop.

@@ -9,6 +9,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { startCoordinator } from '../../comm/tcp/rendezvous.js';
 import { ArgumentError, ClosedError, type ErrorInfo } from '../../util/errors.js';
+import { mallocTuningEnv } from '../../util/malloc-tuning.js';
 import { JobTracker, type JobHooks } from './job-tracker.js';
 import type { FromRank, JobSpec } from './protocol.js';
 import type { TcpToRank } from './tcp-rank.js';
@@ -62,6 +63,7 @@ class TcpLauncher implements TcpWorld {
         serialization: 'advanced',
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         env: {
+          ...mallocTuningEnv(),
           ...process.env,
           ...options.env,
           SUPERSTEP_RANK: String(rank),
