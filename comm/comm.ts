@@ -313,8 +313,9 @@ export class Communicator {
     const kernel = kernelOf(o, data, c.rank);
     const ch = this.chan(c);
     const s = this.shm(c);
-    if (s && data.byteLength <= slotBytes(c.size)) {
-      return s.run(ch, (e) => e.gather(bytesOf(data), root, (parts) => this.foldInto(c, parts, data, kernel, options.out)));
+    if (s) {
+      if (data.byteLength <= slotBytes(c.size)) return s.run(ch, (e) => e.gather(bytesOf(data), root, (parts) => this.foldInto(c, parts, data, kernel, options.out), data.BYTES_PER_ELEMENT));
+      await s.run(ch, (e) => e.announce(data.byteLength, data.BYTES_PER_ELEMENT));
     }
     const res = await binomialReduce(ch, root, data as TypedArray, typedCombiner(c.rank, data, kernel), o.commutative);
     if (c.rank !== root) return undefined;
@@ -388,8 +389,9 @@ export class Communicator {
     const kernel = kernelOf(o, data, c.rank);
     const ch = this.chan(c);
     const s = this.shm(c);
-    if (s && data.byteLength <= slotBytes(c.size)) {
-      return (await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix', (parts) => this.foldInto(c, parts, data, kernel, options.out))))!;
+    if (s) {
+      if (data.byteLength <= slotBytes(c.size)) return (await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix', (parts) => this.foldInto(c, parts, data, kernel, options.out), data.BYTES_PER_ELEMENT)))!;
+      await s.run(ch, (e) => e.announce(data.byteLength, data.BYTES_PER_ELEMENT));
     }
     const res = await recursiveDoublingScan(ch, data as TypedArray, typedCombiner(c.rank, data, kernel), false);
     return this.result(c, res as T, data, options.out);
@@ -410,9 +412,11 @@ export class Communicator {
     let res: TypedArray | undefined;
     if (s && data.byteLength <= slotBytes(c.size)) {
       // Rank 0 folds nothing: it gets the identity below, as on the message path.
-      const got = await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix', (parts) => (c.rank > 0 ? this.foldInto(c, parts.slice(0, c.rank), data, kernel, options.out) : undefined)));
+      const got = await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix', (parts) => (c.rank > 0 ? this.foldInto(c, parts.slice(0, c.rank), data, kernel, options.out) : undefined), data.BYTES_PER_ELEMENT));
       if (got) return got;
     } else {
+      // Above a slot: messages, once every rank has agreed on the length (see announce).
+      if (s) await s.run(ch, (e) => e.announce(data.byteLength, data.BYTES_PER_ELEMENT));
       res = await recursiveDoublingScan(ch, data as TypedArray, typedCombiner(c.rank, data, kernel), true);
     }
     if (res === undefined) {

@@ -374,6 +374,33 @@ export class ShmEngine {
     for (let q = 2; q < this.size; q++) kernel(out, views[q]!, out);
   }
 
+  private lengthMismatch(q: number, len: number, nbytes: number, bpe: number): ArgumentError {
+    return new ArgumentError('data', 'the same length on every rank of a reduction', `rank ${q} contributed ${len / bpe} elements, this rank ${nbytes / bpe}`, this.rank);
+  }
+
+  /**
+   * Instead of `gather`, on a rank whose reduction part is longer than a slot (it then uses
+   * the message algorithms): one step publishing only its length, then a check that every
+   * rank announced the same (a rank that took `gather` wrote its short part). So ranks whose
+   * lengths differ across the slot size reject, in step, rather than wait on different paths.
+   */
+  announce(nbytes: number, bpe: number): void | Promise<void> {
+    const g = this.next();
+    return then(this.free(g), () => {
+      const bank = g & 1;
+      this.ctl[this.line(this.rank) + kLen + bank] = Math.min(nbytes, 0xffffffff);
+      this.setTotal(bank, nbytes);
+      this.publish(g);
+      return then(this.wait(g, 0, this.size), () => {
+        for (let q = 0; q < this.size; q++) {
+          const len = this.lenOf(q, bank);
+          const total = len > this.slotBytes ? this.totalOf(q, bank) : len;
+          if (total !== nbytes) throw this.lengthMismatch(q, total, nbytes, bpe);
+        }
+      });
+    });
+  }
+
   /** Every rank wrote the same byte length in `bank`, or every rank throws the same error. */
   private checkLens(bank: number, nbytes: number, bpe: number, what: string): void {
     for (let q = 0; q < this.size; q++) {
@@ -452,12 +479,14 @@ export class ShmEngine {
   }
 
   /**
-   * Every rank publishes `bytes` (at most slotBytes(size)); `use` then gets views of the
-   * parts of ranks [0, size) (`'all'`), of every rank on the root only (a rank number;
-   * others get undefined), or of ranks [0, rank] (`'prefix'`). The views are only valid
-   * during the call (the slots are reused two steps on): `use` copies or folds them.
+   * The one step of a short reduction (reduce, scan, exscan): every rank publishes `bytes`
+   * (at most slotBytes(size)); `use` then gets views of the parts of ranks [0, size)
+   * (`'all'`), of every rank on the root only (a rank number; others get undefined), or of
+   * ranks [0, rank] (`'prefix'`). The views are only valid during the call (the slots are
+   * reused two steps on): `use` copies or folds them. A rank whose part is longer than a
+   * slot takes `announce` instead; its readers reject here (its length, not its bytes).
    */
-  gather<R>(bytes: Uint8Array, from: 'all' | 'prefix' | number, use: (parts: Parts) => R): R | undefined | Promise<R | undefined> {
+  gather<R>(bytes: Uint8Array, from: 'all' | 'prefix' | number, use: (parts: Parts) => R, bpe = 1): R | undefined | Promise<R | undefined> {
     const g = this.next();
     return then(this.free(g), () => {
       const bank = g & 1;
@@ -469,7 +498,9 @@ export class ShmEngine {
         const parts: Parts = [];
         for (let q = 0; q < hi; q++) {
           const off = this.slot(q, bank);
-          parts.push(q === this.rank ? bytes : this.u8.subarray(off, off + this.lenOf(q, bank)));
+          const len = this.lenOf(q, bank);
+          if (len > this.slotBytes) throw this.lengthMismatch(q, this.totalOf(q, bank), bytes.byteLength, bpe);
+          parts.push(q === this.rank ? bytes : this.u8.subarray(off, off + len));
         }
         return use(parts);
       });
