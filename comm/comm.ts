@@ -594,7 +594,8 @@ export class Communicator {
 
   /**
    * All-to-all in equal blocks: `data` holds size blocks; block j goes to rank j, and the
-   * result's block i came from rank i. Pairwise exchange.
+   * result's block i came from rank i. On shared memory (sab) through the slots, any size;
+   * on messages, pairwise exchange.
    */
   async alltoall<T extends TypedArray>(data: T, options: OutOption<T> = {}): Promise<T> {
     const c = this.core();
