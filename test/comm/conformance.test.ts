@@ -125,7 +125,7 @@ describe.each(backends())('communicators and collectives on %s', (backend) => {
     check(p, cases, results);
   }, kTestTimeout);
 
-  it.each([true, false])('lengths that differ across ranks (one above a slot) raise ArgumentError, not a hang (shm %s)', async (shm) => {
+  it.each([true, false])('lengths that differ across ranks (one above a slot), bad displs or out raise ArgumentError, not a hang (shm %s)', async (shm) => {
     const res = await callAll<string[]>(backend, 4, 'comm-cases.ts', 'lengthMismatch', [shm], kTimeout);
     res.forEach((r, w) => {
       const other = w === 1 ? 0 : 1;
@@ -134,13 +134,15 @@ describe.each(backends())('communicators and collectives on %s', (backend) => {
       if (w === 0) expect(r[1], 'gather on the root').toMatch(mismatch);
       else expect(r[1], `gather on rank ${w}`).toBe('undefined');
       expect(r[2], `alltoall on rank ${w}`).toMatch(/^ArgumentError: .*rank [01] sent/);
+      expect(r[3], `gatherv with bad displs on rank ${w}`).toMatch(w === 0 ? /^ArgumentError: .*`displs` must be/ : /^undefined$/);
+      expect(r[4], `allgatherv with a short out on rank ${w}`).toMatch(w === 2 ? /^ArgumentError: .*`out` must be a float64 array of at least 300009 elements/ : /^ok$/);
       if (shm && backend === 'sab') {
         // reduce to 0, scan, exscan: the rank above a slot, and every rank reading its part, reject.
         const reduction = new RegExp(`^ArgumentError: .*rank ${other} contributed ${other === 1 ? 300000 : 3} elements, this rank ${w === 1 ? 300000 : 3}`);
         const reads = (readers: boolean) => (readers ? reduction : /^(ok|undefined)$/);
-        expect(r[3], `reduce on rank ${w}`).toMatch(reads(w <= 1));
-        expect(r[4], `scan on rank ${w}`).toMatch(reads(w >= 1));
-        expect(r[5], `exscan on rank ${w}`).toMatch(reads(w >= 1));
+        expect(r[5], `reduce on rank ${w}`).toMatch(reads(w <= 1));
+        expect(r[6], `scan on rank ${w}`).toMatch(reads(w >= 1));
+        expect(r[7], `exscan on rank ${w}`).toMatch(reads(w >= 1));
       }
       expect(r.at(-1)).toBe('allreduce 6');
     });
