@@ -5,7 +5,7 @@ import { context } from '../core/context.js';
 import { steadyTime, type SteadyTime } from './steady.js';
 
 /** memcpy and transport_barrier are references measured in the same run, to normalise noisy machines. */
-type Kind = 'barrier' | 'allreduce' | 'bcast' | 'alltoall' | 'memcpy' | 'transport_barrier';
+type Kind = 'barrier' | 'allreduce' | 'bcast' | 'alltoall' | 'memcpy' | 'transport_barrier' | 'allgatherv' | 'scatter';
 
 export async function time(kind: Kind, bytes: number, reps: number): Promise<SteadyTime> {
   const n = Math.max(1, bytes / 8);
@@ -19,6 +19,10 @@ export async function time(kind: Kind, bytes: number, reps: number): Promise<Ste
       case 'alltoall': return world.alltoall(a, { out });
       case 'memcpy': out.set(a); return Promise.resolve();
       case 'transport_barrier': return context().transport.barrier();
+      // `bytes` in all: each rank's part is bytes / size (the result fills `out`).
+      case 'allgatherv': return world.allgatherv(a.subarray(0, a.length / world.size), { out });
+      // The root's `bytes`, a block of bytes / size to every rank.
+      case 'scatter': return world.scatter(world.rank === 0 ? a : null, 0, { out: out.subarray(0, a.length / world.size) });
     }
   };
   return steadyTime(op, reps);

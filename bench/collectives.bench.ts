@@ -32,6 +32,8 @@ const cases: { name: string; kind: string; bytes: number; reps: number; unit: 'u
   { name: 'allreduce_8MiB_ms', kind: 'allreduce', bytes: 8 << 20, reps: 20, unit: 'ms', key: 'allreduce_8MiB_ms' },
   { name: 'bcast_1MiB_us', kind: 'bcast', bytes: 1 << 20, reps: 100, unit: 'us' },
   { name: 'alltoall_8KiB_per_pair_us', kind: 'alltoall', bytes: 8 << 10, reps: 400, unit: 'us' },
+  { name: 'allgatherv_1MiB_us', kind: 'allgatherv', bytes: 1 << 20, reps: 100, unit: 'us' },
+  { name: 'scatter_1MiB_us', kind: 'scatter', bytes: 1 << 20, reps: 200, unit: 'us' },
 ];
 
 for (const backend of backends.filter((b) => !only || only.includes(b))) {

@@ -35,7 +35,7 @@ import {
 } from './collectives/tree.js';
 import { directAllgather, gatherToRoot, pairwiseAlltoall, scatterFromRoot } from './collectives/exchange.js';
 import type { CartComm } from './cart.js';
-import { foldParts, kFoldAllBytes, slotBytes, shmEnabled, ShmRunner, type ShmEngine } from './collectives/shm.js';
+import { foldParts, kFoldAllBytes, slotBytes, shmEnabled, ShmRunner, type Placement, type ShmEngine } from './collectives/shm.js';
 import { CollChan, copyElems, longAllreduce, objectCombiner, reduceScatterInto, typedCombiner } from './collectives/typed.js';
 
 /** World communicator contexts (point-to-point, collective). */
@@ -313,8 +313,9 @@ export class Communicator {
     const kernel = kernelOf(o, data, c.rank);
     const ch = this.chan(c);
     const s = this.shm(c);
-    if (s && data.byteLength <= slotBytes(c.size)) {
-      return s.run(ch, (e) => e.gather(bytesOf(data), root, (parts) => this.foldInto(c, parts, data, kernel, options.out)));
+    if (s) {
+      if (data.byteLength <= slotBytes(c.size)) return s.run(ch, (e) => e.gather(bytesOf(data), root, (parts) => this.foldInto(c, parts, data, kernel, options.out), data.BYTES_PER_ELEMENT));
+      await s.run(ch, (e) => e.announce(data.byteLength, data.BYTES_PER_ELEMENT));
     }
     const res = await binomialReduce(ch, root, data as TypedArray, typedCombiner(c.rank, data, kernel), o.commutative);
     if (c.rank !== root) return undefined;
@@ -388,8 +389,9 @@ export class Communicator {
     const kernel = kernelOf(o, data, c.rank);
     const ch = this.chan(c);
     const s = this.shm(c);
-    if (s && data.byteLength <= slotBytes(c.size)) {
-      return (await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix', (parts) => this.foldInto(c, parts, data, kernel, options.out))))!;
+    if (s) {
+      if (data.byteLength <= slotBytes(c.size)) return (await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix', (parts) => this.foldInto(c, parts, data, kernel, options.out), data.BYTES_PER_ELEMENT)))!;
+      await s.run(ch, (e) => e.announce(data.byteLength, data.BYTES_PER_ELEMENT));
     }
     const res = await recursiveDoublingScan(ch, data as TypedArray, typedCombiner(c.rank, data, kernel), false);
     return this.result(c, res as T, data, options.out);
@@ -410,9 +412,11 @@ export class Communicator {
     let res: TypedArray | undefined;
     if (s && data.byteLength <= slotBytes(c.size)) {
       // Rank 0 folds nothing: it gets the identity below, as on the message path.
-      const got = await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix', (parts) => (c.rank > 0 ? this.foldInto(c, parts.slice(0, c.rank), data, kernel, options.out) : undefined)));
+      const got = await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix', (parts) => (c.rank > 0 ? this.foldInto(c, parts.slice(0, c.rank), data, kernel, options.out) : undefined), data.BYTES_PER_ELEMENT));
       if (got) return got;
     } else {
+      // Above a slot: messages, once every rank has agreed on the length (see announce).
+      if (s) await s.run(ch, (e) => e.announce(data.byteLength, data.BYTES_PER_ELEMENT));
       res = await recursiveDoublingScan(ch, data as TypedArray, typedCombiner(c.rank, data, kernel), true);
     }
     if (res === undefined) {
@@ -447,7 +451,8 @@ export class Communicator {
     const dt = this.checkArray(data, 'data');
     const ch = this.chan(c);
     const s = this.shm(c);
-    if (s && data.byteLength <= slotBytes(c.size)) return s.run(ch, (e) => e.gather(bytesOf(data), root, (parts) => this.concatEqual(c, 'gather', data, dt, parts, options.out)));
+    // Any size on shared memory: every rank takes the same path whatever the lengths.
+    if (s) return s.run(ch, (e) => e.gatherv(bytesOf(data), root, (lens) => this.placeEqual(c, 'gather', data, dt, lens, options.out)));
     const got = await gatherToRoot(ch, root, bytesOf(data));
     if (!got) return undefined;
     return this.concatEqual(c, 'gather', data, dt, got, options.out);
@@ -467,12 +472,30 @@ export class Communicator {
     return out;
   }
 
+  /** Where the root (or every rank) puts every rank's equal-length part, from their byte lengths. */
+  private placeEqual<T extends TypedArray>(c: Core, what: string, data: T, dt: DType, lens: readonly number[], into?: T): Placement<T> {
+    const n = data.length;
+    const out = into ?? (new kDTypes[dt].ctor(n * c.size) as T);
+    this.checkOut(c, out, n * c.size, dt);
+    const bpe = kDTypes[dt].bytes;
+    const bytes = bytesOf(out);
+    const dests: Uint8Array[] = [];
+    for (let r = 0; r < c.size; r++) {
+      if (lens[r] !== n * bpe) throw this.countMismatch(c, what, r, lens[r]! / bpe, n);
+      dests.push(bytes.subarray(r * n * bpe, (r + 1) * n * bpe));
+    }
+    return { into: dests, result: out };
+  }
+
   /** Gathers arrays of any lengths to the root: it gets data, counts and displs. */
   async gatherv<T extends TypedArray>(data: T, root = 0, options: OutOption<T> & { displs?: number[] } = {}): Promise<VResult<T> | undefined> {
     const c = this.core();
     this.checkRoot(c, root);
     const dt = this.checkArray(data, 'data');
-    const got = await gatherToRoot(this.chan(c), root, bytesOf(data));
+    const ch = this.chan(c);
+    const s = this.shm(c);
+    if (s) return s.run(ch, (e) => e.gatherv(bytesOf(data), root, (lens) => this.placeV<T>(c, lens, dt, options.out, options.displs)));
+    const got = await gatherToRoot(ch, root, bytesOf(data));
     if (!got) return undefined;
     got[c.rank] = bytesOf(data);
     return this.assembleV(c, got as Uint8Array[], dt, options.out, options.displs);
@@ -500,7 +523,10 @@ export class Communicator {
       const counts = new Array<number>(c.size).fill(data!.length / c.size);
       return this.scatterRoot(c, data!, dt, counts, displsOf(counts), options.out);
     }
-    return this.decodeTyped<T>(c, (await scatterFromRoot(this.chan(c), root, undefined))!, options.out, `scatter from root ${root}`);
+    const ch = this.chan(c);
+    const s = this.shm(c);
+    if (s) return this.shmScatterRecv(c, s, ch, root, options.out);
+    return this.decodeTyped<T>(c, (await scatterFromRoot(ch, root, undefined))!, options.out, `scatter from root ${root}`);
   }
 
   /** Scatters blocks of given `counts` (and `displs`) of the root's array; rank r gets block r. */
@@ -518,7 +544,10 @@ export class Communicator {
       }
       return this.scatterRoot(c, data!, dt, cs, ds, options.out);
     }
-    return this.decodeTyped<T>(c, (await scatterFromRoot(this.chan(c), root, undefined))!, options.out, `scatterv from root ${root}`);
+    const ch = this.chan(c);
+    const s = this.shm(c);
+    if (s) return this.shmScatterRecv(c, s, ch, root, options.out);
+    return this.decodeTyped<T>(c, (await scatterFromRoot(ch, root, undefined))!, options.out, `scatterv from root ${root}`);
   }
 
   /** Scatters the root's list of `size` values; rank r gets values[r]. */
@@ -539,7 +568,7 @@ export class Communicator {
     const dt = this.checkArray(data, 'data');
     const ch = this.chan(c);
     const s = this.shm(c);
-    if (s && data.byteLength <= slotBytes(c.size)) return (await s.run(ch, (e) => e.gather(bytesOf(data), 'all', (parts) => this.concatEqual(c, 'allgather', data, dt, parts, options.out))))!;
+    if (s) return (await s.run(ch, (e) => e.gatherv(bytesOf(data), 'all', (lens) => this.placeEqual(c, 'allgather', data, dt, lens, options.out))))!;
     const got = await directAllgather(ch, bytesOf(data));
     return this.concatEqual(c, 'allgather', data, dt, got, options.out);
   }
@@ -548,7 +577,10 @@ export class Communicator {
   async allgatherv<T extends TypedArray>(data: T, options: OutOption<T> & { displs?: number[] } = {}): Promise<VResult<T>> {
     const c = this.core();
     const dt = this.checkArray(data, 'data');
-    const got = await directAllgather(this.chan(c), bytesOf(data));
+    const ch = this.chan(c);
+    const s = this.shm(c);
+    if (s) return (await s.run(ch, (e) => e.gatherv(bytesOf(data), 'all', (lens) => this.placeV<T>(c, lens, dt, options.out, options.displs))))!;
+    const got = await directAllgather(ch, bytesOf(data));
     got[c.rank] = bytesOf(data);
     return this.assembleV(c, got as Uint8Array[], dt, options.out, options.displs);
   }
@@ -562,7 +594,8 @@ export class Communicator {
 
   /**
    * All-to-all in equal blocks: `data` holds size blocks; block j goes to rank j, and the
-   * result's block i came from rank i. Pairwise exchange.
+   * result's block i came from rank i. On shared memory (sab) through the slots, any size;
+   * on messages, pairwise exchange.
    */
   async alltoall<T extends TypedArray>(data: T, options: OutOption<T> = {}): Promise<T> {
     const c = this.core();
@@ -582,7 +615,14 @@ export class Communicator {
       }
       return out;
     };
-    if (s && data.byteLength <= slotBytes(c.size)) return s.run(ch, (e) => e.alltoall(bytesOf(data), n * bpe, place));
+    if (s) {
+      // Any size on shared memory: every rank takes the same path whatever the lengths.
+      const bytes = bytesOf(out);
+      return s.run(ch, (e) => e.alltoall(bytesOf(data), (blocks) => {
+        for (let r = 0; r < c.size; r++) if (blocks[r] !== n * bpe) throw this.countMismatch(c, 'alltoall', r, blocks[r]! / bpe, n);
+        return { into: blocks.map((_, r) => bytes.subarray(r * n * bpe, (r + 1) * n * bpe)), result: out };
+      }));
+    }
     const parts = Array.from({ length: c.size }, (_, j) => bytesOf(data.subarray(j * n, (j + 1) * n)));
     const got = await pairwiseAlltoall(ch, parts);
     got[c.rank] = parts[c.rank];
@@ -744,18 +784,24 @@ export class Communicator {
       return data!;
     }
     let res: T | undefined;
-    await s.run(ch, (e) => e.bcast(root, undefined, 0, (len, code) => {
-      const dtype = DTYPES[code]!;
-      const bpe = kDTypes[dtype].bytes;
-      if (out) {
-        this.checkOut(c, out, len / bpe, dtype);
-        res = out.subarray(0, len / bpe) as T;
-      } else {
-        res = new kDTypes[dtype].ctor(len / bpe) as T;
-      }
-      return bytesOf(res);
-    }));
+    await s.run(ch, (e) => e.bcast(root, undefined, 0, (len, code) => bytesOf((res = this.destFor(c, out, len, code)))));
     return res!;
+  }
+
+  /** A non-root's scatter(v) through shared memory: its block lands in `out` or a new array. */
+  private async shmScatterRecv<T extends TypedArray>(c: Core, s: ShmRunner, ch: Chan, root: number, out: T | undefined): Promise<T> {
+    let res: T | undefined;
+    await s.run(ch, (e) => e.scatterv(root, undefined, 0, (len, code) => bytesOf((res = this.destFor(c, out, len, code)))));
+    return res!;
+  }
+
+  /** Where a non-root puts `len` bytes of dtype `code` from the root: the start of `out`, or a new array. */
+  private destFor<T extends TypedArray>(c: Core, out: T | undefined, len: number, code: number): T {
+    const dtype = DTYPES[code]!;
+    const n = len / kDTypes[dtype].bytes;
+    if (!out) return new kDTypes[dtype].ctor(n) as T;
+    this.checkOut(c, out, n, dtype);
+    return out.subarray(0, n) as T;
   }
 
   /** Folds every rank's part (equal lengths, rank order) into `out` or a new array. */
@@ -893,19 +939,32 @@ export class Communicator {
   }
 
   private async scatterRoot<T extends TypedArray>(c: Core, data: T, dt: DType, counts: number[], displs: number[], out: T | undefined): Promise<T> {
-    const h = headerOf(dt);
-    const parts: Payload[] = counts.map((n, r) => [h, bytesOf(data.subarray(displs[r]!, displs[r]! + n))]);
-    await scatterFromRoot(this.chan(c), c.rank, parts);
+    const ch = this.chan(c);
+    const s = this.shm(c);
+    if (s) {
+      const blocks = counts.map((n, r) => bytesOf(data.subarray(displs[r]!, displs[r]! + n)));
+      await s.run(ch, (e) => e.scatterv(c.rank, blocks, DTYPES.indexOf(dt)));
+    } else {
+      const h = headerOf(dt);
+      await scatterFromRoot(ch, c.rank, counts.map((n, r): Payload => [h, bytesOf(data.subarray(displs[r]!, displs[r]! + n))]));
+    }
     const mine = data.subarray(displs[c.rank]!, displs[c.rank]! + counts[c.rank]!) as T;
     if (out) return this.copyOut(c, out, bytesOf(mine), dt);
     return mine.slice() as T;
   }
 
   private assembleV<T extends TypedArray>(c: Core, parts: Uint8Array[], dt: DType, out: T | undefined, displs: readonly number[] | undefined): VResult<T> {
+    const { into, result } = this.placeV<T>(c, parts.map((p) => p.byteLength), dt, out, displs);
+    for (let r = 0; r < c.size; r++) into[r]!.set(parts[r]!);
+    return result;
+  }
+
+  /** The result of a v-gather from every rank's byte length, and where each rank's part goes in it. */
+  private placeV<T extends TypedArray>(c: Core, lens: readonly number[], dt: DType, out: T | undefined, displs: readonly number[] | undefined): Placement<VResult<T>> {
     const bpe = kDTypes[dt].bytes;
-    const counts = parts.map((p, r) => {
-      if (p.byteLength % bpe !== 0) throw new ArgumentError('data', `${dt} arrays on every rank`, `rank ${r} sent ${p.byteLength} bytes`, c.rank);
-      return p.byteLength / bpe;
+    const counts = lens.map((n, r) => {
+      if (n % bpe !== 0) throw new ArgumentError('data', `${dt} arrays on every rank`, `rank ${r} sent ${n} bytes`, c.rank);
+      return n / bpe;
     });
     const ds = displs ? this.checkCounts(c, displs, 'displs') : displsOf(counts);
     let end = 0;
@@ -913,8 +972,8 @@ export class Communicator {
     const res = out ?? (new kDTypes[dt].ctor(end) as T);
     this.checkOut(c, res, end, dt);
     const bytes = bytesOf(res);
-    for (let r = 0; r < c.size; r++) bytes.set(parts[r]!, ds[r]! * bpe);
-    return { data: res, counts, displs: ds };
+    const into = counts.map((n, r) => bytes.subarray(ds[r]! * bpe, (ds[r]! + n) * bpe));
+    return { into, result: { data: res, counts, displs: ds } };
   }
 
   private async reduceScatterImpl<T extends TypedArray>(c: Core, data: T, counts: number[], op: Op | string, out: T | undefined): Promise<T> {

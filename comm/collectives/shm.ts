@@ -45,7 +45,8 @@ const kCount = 1;
 /** Per-rank line fields (line q + 1). */
 const kArrive = 0;
 const kLen = 2; // + bank: bytes this rank wrote (uint32)
-const kCode = 4; // + bank: dtype code of a bcast
+const kCode = 4; // + bank: dtype code of a bcast or scatter
+const kTotalLo = 6; // + 2 * bank: whole byte length of a chunked gather's part (low, high 32 bits)
 
 /**
  * Bytes of one rank's slot in one bank for a communicator of `size` ranks: a bank is about
@@ -140,10 +141,26 @@ export class ShmRunner {
 /** Where each of a collective's parts sits: rank order, the caller's own part included. */
 export type Parts = Uint8Array[];
 
+/**
+ * What a reader of a chunked gather does with the parts, decided from every rank's byte
+ * length: `into[q]` receives rank q's bytes (undefined: skip them), `result` is returned.
+ */
+export interface Placement<R> {
+  into: (Uint8Array | undefined)[];
+  result: R;
+}
+
+/** Where the part of [at, at + n) falling in the window [lo, hi) starts and ends (a >= b: none). */
+function overlap(at: number, n: number, lo: number, hi: number): [number, number] {
+  return [Math.max(at, lo), Math.min(at + n, hi)];
+}
+
 export class ShmEngine {
   private gen = 0;
   private readonly ctl: Int32Array;
   private readonly u8: Uint8Array;
+  /** The arena as float64s: the length table of a scatter. */
+  private readonly f64: Float64Array;
   private readonly dataOff: number;
   /** How long wait spins before it parks, in ms. */
   private readonly spinMs: number;
@@ -163,6 +180,7 @@ export class ShmEngine {
   ) {
     this.ctl = new Int32Array(sab, 0, (size + 1) * kLine);
     this.u8 = new Uint8Array(sab);
+    this.f64 = new Float64Array(sab, 0, sab.byteLength >> 3);
     this.dataOff = (size + 1) * kLine * 4;
     this.slotBytes = slotBytes(size);
     // Spinning only pays while every rank has a core; otherwise it takes the core a late rank needs.
@@ -356,6 +374,33 @@ export class ShmEngine {
     for (let q = 2; q < this.size; q++) kernel(out, views[q]!, out);
   }
 
+  private lengthMismatch(q: number, len: number, nbytes: number, bpe: number): ArgumentError {
+    return new ArgumentError('data', 'the same length on every rank of a reduction', `rank ${q} contributed ${len / bpe} elements, this rank ${nbytes / bpe}`, this.rank);
+  }
+
+  /**
+   * Instead of `gather`, on a rank whose reduction part is longer than a slot (it then uses
+   * the message algorithms): one step publishing only its length, then a check that every
+   * rank announced the same (a rank that took `gather` wrote its short part). So ranks whose
+   * lengths differ across the slot size reject, in step, rather than wait on different paths.
+   */
+  announce(nbytes: number, bpe: number): void | Promise<void> {
+    const g = this.next();
+    return then(this.free(g), () => {
+      const bank = g & 1;
+      this.ctl[this.line(this.rank) + kLen + bank] = Math.min(nbytes, 0xffffffff);
+      this.setTotal(bank, nbytes);
+      this.publish(g);
+      return then(this.wait(g, 0, this.size), () => {
+        for (let q = 0; q < this.size; q++) {
+          const len = this.lenOf(q, bank);
+          const total = len > this.slotBytes ? this.totalOf(q, bank) : len;
+          if (total !== nbytes) throw this.lengthMismatch(q, total, nbytes, bpe);
+        }
+      });
+    });
+  }
+
   /** Every rank wrote the same byte length in `bank`, or every rank throws the same error. */
   private checkLens(bank: number, nbytes: number, bpe: number, what: string): void {
     for (let q = 0; q < this.size; q++) {
@@ -434,12 +479,14 @@ export class ShmEngine {
   }
 
   /**
-   * Every rank publishes `bytes` (at most slotBytes(size)); `use` then gets views of the
-   * parts of ranks [0, size) (`'all'`), of every rank on the root only (a rank number;
-   * others get undefined), or of ranks [0, rank] (`'prefix'`). The views are only valid
-   * during the call (the slots are reused two steps on): `use` copies or folds them.
+   * The one step of a short reduction (reduce, scan, exscan): every rank publishes `bytes`
+   * (at most slotBytes(size)); `use` then gets views of the parts of ranks [0, size)
+   * (`'all'`), of every rank on the root only (a rank number; others get undefined), or of
+   * ranks [0, rank] (`'prefix'`). The views are only valid during the call (the slots are
+   * reused two steps on): `use` copies or folds them. A rank whose part is longer than a
+   * slot takes `announce` instead; its readers reject here (its length, not its bytes).
    */
-  gather<R>(bytes: Uint8Array, from: 'all' | 'prefix' | number, use: (parts: Parts) => R): R | undefined | Promise<R | undefined> {
+  gather<R>(bytes: Uint8Array, from: 'all' | 'prefix' | number, use: (parts: Parts) => R, bpe = 1): R | undefined | Promise<R | undefined> {
     const g = this.next();
     return then(this.free(g), () => {
       const bank = g & 1;
@@ -451,35 +498,327 @@ export class ShmEngine {
         const parts: Parts = [];
         for (let q = 0; q < hi; q++) {
           const off = this.slot(q, bank);
-          parts.push(q === this.rank ? bytes : this.u8.subarray(off, off + this.lenOf(q, bank)));
+          const len = this.lenOf(q, bank);
+          if (len > this.slotBytes) throw this.lengthMismatch(q, this.totalOf(q, bank), bytes.byteLength, bpe);
+          parts.push(q === this.rank ? bytes : this.u8.subarray(off, off + len));
         }
         return use(parts);
       });
     });
   }
 
+  /** Records `len` (any size) as this rank's whole part length in `bank`'s header. */
+  private setTotal(bank: number, len: number): void {
+    const i = this.line(this.rank) + kTotalLo + 2 * bank;
+    this.ctl[i] = len | 0;
+    this.ctl[i + 1] = Math.floor(len / 2 ** 32);
+  }
+
+  private totalOf(q: number, bank: number): number {
+    const i = this.line(q) + kTotalLo + 2 * bank;
+    return (this.ctl[i]! >>> 0) + this.ctl[i + 1]! * 2 ** 32;
+  }
+
+  /** Arrives at `n` steps at once: for a rank with nothing more to write or read in them. */
+  private skip(n: number): void {
+    for (let k = 0; k < n; k++) this.publish(this.next());
+  }
+
   /**
-   * All-to-all of equal blocks: `bytes` holds size blocks of `block` bytes (at most
-   * slotBytes(size) in all); `use` gets views of the block every rank sent here, in rank
-   * order (valid only during the call), or of the wrong length if a rank sent another size.
+   * Gather of every rank's bytes, of any lengths and any size. Step 1: every rank writes the
+   * first slotBytes of its part into its slot and its whole length into its header, and
+   * waits for every rank, so every rank knows every length and so how many steps follow
+   * (the same number everywhere, whatever the lengths). The rest of every part, concatenated
+   * in rank order, then streams through the whole bank, one bank per step. The readers (every
+   * rank for `'all'`, else the root) get the lengths in `place`, which says where each
+   * part goes; it may throw (a length mismatch): the steps still run to the end on every
+   * rank, then the error is raised. Others get undefined. One step, with nothing to await
+   * when every rank is there, while every part fits a slot.
    */
-  alltoall<R>(bytes: Uint8Array, block: number, use: (parts: Parts) => R): R | Promise<R> {
+  gatherv<R>(bytes: Uint8Array, from: 'all' | number, place: (lens: readonly number[]) => Placement<R>): R | undefined | Promise<R | undefined> {
     const g = this.next();
     return then(this.free(g), () => {
       const bank = g & 1;
-      this.write(bank, bytes, bytes.byteLength);
+      this.write(bank, bytes.byteLength <= this.slotBytes ? bytes : bytes.subarray(0, this.slotBytes), 0);
+      this.setTotal(bank, bytes.byteLength);
+      this.publish(g);
+      return then(this.wait(g, 0, this.size), () => this.gathervFirst(bank, bytes, from, place));
+    });
+  }
+
+  private gathervFirst<R>(bank: number, bytes: Uint8Array, from: 'all' | number, place: (lens: readonly number[]) => Placement<R>): R | undefined | Promise<R | undefined> {
+    const { rank: me, size: p, slotBytes: slot } = this;
+    const lens: number[] = [];
+    for (let q = 0; q < p; q++) lens.push(q === me ? bytes.byteLength : this.totalOf(q, bank));
+    const reader = from === 'all' || from === me;
+    let into: (Uint8Array | undefined)[] | undefined;
+    let result: R | undefined;
+    let error: unknown;
+    if (reader) {
+      try {
+        ({ into, result } = place(lens));
+      } catch (err) {
+        error = err;
+      }
+    }
+    if (into) {
+      for (let q = 0; q < p; q++) {
+        const dest = into[q];
+        if (!dest) continue;
+        if (q === me) {
+          dest.set(bytes);
+        } else {
+          const off = this.slot(q, bank);
+          dest.set(this.u8.subarray(off, off + Math.min(lens[q]!, slot)));
+        }
+      }
+    }
+    // What is left beyond every part's first slot, as one stream in rank order.
+    const at: number[] = [];
+    let rest = 0;
+    for (let q = 0; q < p; q++) {
+      at.push(rest);
+      rest += Math.max(0, lens[q]! - slot);
+    }
+    if (rest === 0) {
+      if (error) throw error;
+      return reader ? result : undefined;
+    }
+    return this.gathervRest(bytes, lens, at, rest, reader, into, result, error);
+  }
+
+  private async gathervRest<R>(
+    bytes: Uint8Array, lens: readonly number[], at: readonly number[], rest: number, reader: boolean,
+    into: (Uint8Array | undefined)[] | undefined, result: R | undefined, error: unknown,
+  ): Promise<R | undefined> {
+    const { rank: me, size: p, slotBytes: slot } = this;
+    const cap = p * slot;
+    const steps = Math.ceil(rest / cap);
+    const mine = Math.max(0, lens[me]! - slot);
+    for (let k = 0; k < steps; k++) {
+      const lo = k * cap;
+      const hi = Math.min(rest, lo + cap);
+      const [a, b] = overlap(at[me]!, mine, lo, hi);
+      if (!reader && (mine === 0 || at[me]! + mine <= lo)) {
+        // Nothing more to write and nothing to read: arrive at the remaining steps now.
+        this.skip(steps - k);
+        break;
+      }
+      const g = this.next();
+      const w0 = this.free(g);
+      if (w0) await w0;
+      const base = this.slot(0, g & 1);
+      if (a < b) this.u8.set(bytes.subarray(slot + a - at[me]!, slot + b - at[me]!), base + a - lo);
+      this.publish(g);
+      if (!reader) continue;
+      const w = this.wait(g, 0, p);
+      if (w) await w;
+      if (!into) continue;
+      for (let q = 0; q < p; q++) {
+        const dest = into[q];
+        if (!dest || q === me) continue;
+        const [x, y] = overlap(at[q]!, Math.max(0, lens[q]! - slot), lo, hi);
+        if (x < y) dest.set(this.u8.subarray(base + x - lo, base + y - lo), slot + x - at[q]!);
+      }
+    }
+    if (error) throw error;
+    return reader ? result : undefined;
+  }
+
+  /**
+   * Scatter of the root's blocks (any lengths, any size): the root writes a table of every
+   * block's byte length (float64) at the start of the bank, then the blocks of the other
+   * ranks in rank order as one stream through the whole bank, as many steps as it takes
+   * (two in flight, as bcast). The root passes `blocks` (its own is not sent) and its dtype
+   * code; the others pass `sink`, which gets their length and the code from the first step
+   * and returns where their bytes go (it may throw: the steps still run to the end on every
+   * rank, then the error is raised). Every rank derives the number of steps from the table.
+   */
+  scatterv(root: number, blocks: readonly Uint8Array[] | undefined, code: number, sink?: (len: number, code: number) => Uint8Array): void | Promise<void> {
+    const { size: p } = this;
+    const cap = p * this.slotBytes;
+    const head = 8 * p;
+    const g = this.next();
+    if (this.rank === root) {
+      return then(this.free(g), () => {
+        const bank = g & 1;
+        const base = this.slot(0, bank);
+        let total = 0;
+        for (let q = 0; q < p; q++) {
+          const n = q === root ? 0 : blocks![q]!.byteLength;
+          this.f64[(base >> 3) + q] = n;
+          total += n;
+        }
+        this.ctl[this.line(root) + kCode + bank] = code;
+        const steps = Math.ceil((head + total) / cap);
+        this.scatterWrite(blocks!, root, 0, base, cap, head);
+        this.publish(g);
+        if (steps > 1) return this.scatterRootRest(blocks!, root, steps, cap, head);
+      });
+    }
+    this.publish(g);
+    return then(this.wait(g, root, root + 1), () => {
+      const bank = g & 1;
+      const base = this.slot(0, bank);
+      let total = 0;
+      let at = head;
+      for (let q = 0; q < p; q++) {
+        const n = this.f64[(base >> 3) + q]!;
+        if (q < this.rank) at += n;
+        total += n;
+      }
+      const len = this.f64[(base >> 3) + this.rank]!;
+      let dest: Uint8Array | undefined;
+      let error: unknown;
+      try {
+        dest = sink!(len, this.ctl[this.line(root) + kCode + bank]!);
+      } catch (err) {
+        error = err;
+      }
+      const steps = Math.ceil((head + total) / cap);
+      const [a, b] = overlap(at, len, 0, cap);
+      if (dest && a < b) dest.set(this.u8.subarray(base + a, base + b), a - at);
+      if (steps > 1) return this.scatterRest(root, dest, at, len, steps, cap, error);
+      if (error) throw error;
+    });
+  }
+
+  /** The root's writes of scatter step k: the part of every block's stream range within the step's window. */
+  private scatterWrite(blocks: readonly Uint8Array[], root: number, k: number, base: number, cap: number, head: number): void {
+    const lo = k * cap;
+    let at = head;
+    for (let q = 0; q < this.size; q++) {
+      if (q === root) continue;
+      const blk = blocks[q]!;
+      const [a, b] = overlap(at, blk.byteLength, lo, lo + cap);
+      if (a < b) this.u8.set(blk.subarray(a - at, b - at), base + a - lo);
+      at += blk.byteLength;
+    }
+  }
+
+  private async scatterRootRest(blocks: readonly Uint8Array[], root: number, steps: number, cap: number, head: number): Promise<void> {
+    for (let k = 1; k < steps; k++) {
+      const g = this.next();
+      const w = this.free(g);
+      if (w) await w;
+      this.scatterWrite(blocks, root, k, this.slot(0, g & 1), cap, head);
+      this.publish(g);
+    }
+  }
+
+  private async scatterRest(root: number, dest: Uint8Array | undefined, at: number, len: number, steps: number, cap: number, error: unknown): Promise<void> {
+    for (let k = 1; k < steps; k++) {
+      const lo = k * cap;
+      if (len === 0 || at + len <= lo) {
+        // This rank's block is all read: arrive at the remaining steps now.
+        this.skip(steps - k);
+        break;
+      }
+      const g = this.next();
+      this.publish(g);
+      const w = this.wait(g, root, root + 1);
+      if (w) await w;
+      const base = this.slot(0, g & 1);
+      const [a, b] = overlap(at, len, lo, lo + cap);
+      if (dest && a < b) dest.set(this.u8.subarray(base + a - lo, base + b - lo), a - at);
+    }
+    if (error) throw error;
+  }
+
+  /**
+   * All-to-all of equal blocks, any size: `bytes` holds size blocks. Each step moves up to
+   * `sub` bytes of every block (a slot holds one piece per destination, at stride min(block,
+   * sub), so a short all-to-all is one copy of `bytes` into the slot). Step 1 carries every
+   * rank's whole length, so every rank knows every rank's block and the number of steps (the
+   * longest block's). The readers' `place` gets the block length each rank sent and says
+   * where each goes; it may throw (a mismatch): the steps still run to the end on every rank,
+   * then the error is raised. One step, with nothing to await when every rank is there,
+   * while every block fits.
+   */
+  alltoall<R>(bytes: Uint8Array, place: (blocks: readonly number[]) => Placement<R>): R | Promise<R> {
+    const g = this.next();
+    return then(this.free(g), () => {
+      const bank = g & 1;
+      const block = Math.floor(bytes.byteLength / this.size);
+      this.alltoallWrite(bank, bytes, block, 0);
+      this.setTotal(bank, bytes.byteLength);
       this.publish(g);
       return then(this.wait(g, 0, this.size), () => {
-        const parts: Parts = [];
-        for (let q = 0; q < this.size; q++) {
-          const len = this.lenOf(q, bank);
-          const each = len === bytes.byteLength ? block : Math.floor(len / this.size);
-          const off = this.slot(q, bank) + this.rank * each;
-          parts.push(this.u8.subarray(off, off + each));
+        const { rank: me, size: p } = this;
+        const sub = this.alltoallSub();
+        const blocks: number[] = [];
+        let steps = 1;
+        for (let q = 0; q < p; q++) {
+          const b = q === me ? block : Math.floor(this.totalOf(q, bank) / p);
+          blocks.push(b);
+          steps = Math.max(steps, Math.ceil(b / sub));
         }
-        return use(parts);
+        let into: (Uint8Array | undefined)[] | undefined;
+        let result: R | undefined;
+        let error: unknown;
+        try {
+          ({ into, result } = place(blocks));
+          into[me]?.set(bytes.subarray(me * block, (me + 1) * block));
+        } catch (err) {
+          error = err;
+        }
+        this.alltoallRead(bank, blocks, into, 0);
+        if (steps === 1) {
+          if (error) throw error;
+          return result!;
+        }
+        return this.alltoallRest(bytes, block, blocks, steps, into, result, error);
       });
     });
+  }
+
+  /** Bytes of every block an all-to-all step moves (a slot holds one such piece per rank). */
+  private alltoallSub(): number {
+    return Math.floor(this.slotBytes / this.size / 64) * 64;
+  }
+
+  /** Writes piece k of every block of `bytes` into this rank's slot of `bank`. */
+  private alltoallWrite(bank: number, bytes: Uint8Array, block: number, k: number): void {
+    const sub = this.alltoallSub();
+    if (block <= sub) {
+      if (k === 0) this.write(bank, bytes, 0);
+      return;
+    }
+    const off = this.slot(this.rank, bank);
+    const lo = k * sub;
+    const n = Math.min(block, lo + sub) - lo;
+    if (n <= 0) return;
+    for (let j = 0; j < this.size; j++) if (j !== this.rank) this.u8.set(bytes.subarray(j * block + lo, j * block + lo + n), off + j * sub);
+  }
+
+  /** Copies piece k of the block every other rank sent here out of `bank`. */
+  private alltoallRead(bank: number, blocks: readonly number[], into: (Uint8Array | undefined)[] | undefined, k: number): void {
+    if (!into) return;
+    const sub = this.alltoallSub();
+    const lo = k * sub;
+    for (let q = 0; q < this.size; q++) {
+      const dest = into[q];
+      const b = blocks[q]!;
+      const n = Math.min(b, lo + sub) - lo;
+      if (!dest || q === this.rank || n <= 0) continue;
+      const off = this.slot(q, bank) + this.rank * Math.min(b, sub);
+      dest.set(this.u8.subarray(off, off + n), lo);
+    }
+  }
+
+  private async alltoallRest<R>(bytes: Uint8Array, block: number, blocks: readonly number[], steps: number, into: (Uint8Array | undefined)[] | undefined, result: R | undefined, error: unknown): Promise<R> {
+    for (let k = 1; k < steps; k++) {
+      const g = this.next();
+      const w0 = this.free(g);
+      if (w0) await w0;
+      this.alltoallWrite(g & 1, bytes, block, k);
+      this.publish(g);
+      const w = this.wait(g, 0, this.size);
+      if (w) await w;
+      this.alltoallRead(g & 1, blocks, into, k);
+    }
+    if (error) throw error;
+    return result!;
   }
 
   /**

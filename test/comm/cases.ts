@@ -29,6 +29,12 @@ export interface Case {
   seed: number;
   /** Use the `{ out }` form. */
   out: boolean;
+  /**
+   * Parts of about `bytes` bytes (above a shared-memory slot): for the v forms, the parts
+   * (rank w's, or block j of rank w) with (w + j + seed) % every === 0, the others keep their
+   * small random counts; the equal-block forms take `len` from it instead.
+   */
+  big?: { every: number; bytes: number };
 }
 
 const isBig = (d: DType) => d === 'int64' || d === 'uint64';
@@ -76,6 +82,7 @@ export function blockLen(c: Case): number {
 export function vcount(c: Case, w: number, j = 0): number {
   const base = blockLen(c);
   const unit = c.op === 'MINLOC' || c.op === 'MAXLOC' ? 2 : 1;
+  if (c.big && (w + j + c.seed) % c.big.every === 0) return unit * Math.floor(c.big.bytes / kDTypes[c.dtype].bytes / unit);
   return unit * (Math.floor(rng(c.seed * 31 + w * 7 + j * 13)() * (base / unit + 2)));
 }
 

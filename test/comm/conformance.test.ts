@@ -14,6 +14,7 @@ import { backends, callAll, closeWorlds, tryCall, world as harnessWorld } from '
 import { toModuleUrl } from '../../core/launch/job.js';
 import { DTYPES, encodeResult, expected, kObjectColls, kTypedColls, opsFor, rng, type Case, type CommSpec } from './cases.js';
 import type { P2PMsg } from '../fixtures/comm-cases.js';
+import { kDTypes } from '../../util/dtype.js';
 
 afterAll(closeWorlds);
 
@@ -22,6 +23,10 @@ const kTimeout = 60_000;
 const kTestTimeout = 240_000;
 /** World size hosting a case of p ranks: starting worlds dominates the cost, so two sizes host all P. */
 const host = (p: number) => (p <= 4 ? 4 : 8);
+
+/** Collectives drawn with parts above a shared-memory slot too (the v forms mixed with tiny parts). */
+const kVColls: readonly Case['coll'][] = ['gatherv', 'allgatherv', 'scatterv'];
+const kBigColls: readonly Case['coll'][] = [...kVColls, 'gather', 'allgather', 'scatter'];
 
 const commArb: fc.Arbitrary<CommSpec> = fc.oneof(
   fc.constant({ kind: 'world' as const }),
@@ -39,10 +44,16 @@ const caseArb: fc.Arbitrary<Case> = fc
     root: fc.nat({ max: 7 }),
     seed: fc.nat({ max: 1e6 }),
     out: fc.boolean(),
+    // Parts above a shared-memory slot (64 KiB .. 1 MiB a rank): mixed with tiny ones for the v forms.
+    big: fc.option(fc.record({ every: fc.integer({ min: 1, max: 4 }), bytes: fc.constantFrom(300_000, 1_100_000, 2_200_000) }), { freq: 2 }),
   })
-  .map(({ opIndex, ...c }) => {
+  .map(({ opIndex, big, ...c }): Case => {
     const allowed = opsFor(c.dtype);
-    return { ...c, op: allowed[opIndex % allowed.length]! };
+    const op = allowed[opIndex % allowed.length]!;
+    if (!big || !kBigColls.includes(c.coll)) return { ...c, op };
+    if (kVColls.includes(c.coll)) return { ...c, op, big };
+    const unit = op === 'MINLOC' || op === 'MAXLOC' ? 2 : 1;
+    return { ...c, op, len: unit * Math.floor(big.bytes / kDTypes[c.dtype].bytes / unit / (c.coll === 'gather' || c.coll === 'scatter' ? 1 : 4)) };
   });
 
 // shm: the shared-memory collectives (sab) or the message algorithms (SUPERSTEP_COMM_SHM=0 on the ranks).
@@ -92,6 +103,49 @@ describe.each(backends())('communicators and collectives on %s', (backend) => {
     ];
     const res4 = await callAll<unknown[]>(backend, 4, 'comm-cases.ts', 'runCasesWith', [shm, 4, worldCases], kTimeout);
     check(4, worldCases, res4);
+  }, kTestTimeout);
+
+  it.each([true, false])('v-collectives with one part above a shared-memory slot and the others tiny, and every collective above a slot (shm %s)', async (shm) => {
+    const one = (coll: Case['coll'], dtype: Case['dtype'], bytes: number, every: number, seed: number): Case => ({ coll, comm: { kind: 'world' }, dtype, len: 5, op: 'SUM', root: 2, seed, out: seed % 2 === 0, big: { every, bytes } });
+    // (w + j + seed) % 3 picks exactly one big part of three (gatherv, allgatherv: rank w; scatterv: block j).
+    const cases: Case[] = [
+      one('gatherv', 'float64', 1_500_000, 3, 7),
+      one('gatherv', 'uint8', 3_000_000, 3, 8),
+      one('allgatherv', 'int32', 1_200_000, 3, 9),
+      one('allgatherv', 'int16', 2_500_000, 1, 10),
+      one('scatterv', 'float32', 2_000_000, 3, 11),
+      one('scatterv', 'uint8', 4_500_000, 1, 12),
+      { ...one('scatter', 'float64', 0, 1, 13), len: 200_000 },
+      { ...one('gather', 'int32', 0, 1, 14), len: 300_000 },
+      { ...one('allgather', 'uint8', 0, 1, 15), len: 900_000 },
+      { ...one('gatherv', 'int8', 0, 1, 16), big: undefined, len: 0 },
+    ];
+    const p = 3;
+    const results = await callAll<unknown[]>(backend, host(p), 'comm-cases.ts', 'runCasesWith', [shm, p, cases], kTimeout);
+    check(p, cases, results);
+  }, kTestTimeout);
+
+  it.each([true, false])('lengths that differ across ranks (one above a slot), bad displs or out raise ArgumentError, not a hang (shm %s)', async (shm) => {
+    const res = await callAll<string[]>(backend, 4, 'comm-cases.ts', 'lengthMismatch', [shm], kTimeout);
+    res.forEach((r, w) => {
+      const other = w === 1 ? 0 : 1;
+      const mismatch = new RegExp(`^ArgumentError: .*rank ${other} sent ${other === 1 ? 300000 : 3} elements, this rank ${w === 1 ? 300000 : 3}`);
+      expect(r[0], `allgather on rank ${w}`).toMatch(mismatch);
+      if (w === 0) expect(r[1], 'gather on the root').toMatch(mismatch);
+      else expect(r[1], `gather on rank ${w}`).toBe('undefined');
+      expect(r[2], `alltoall on rank ${w}`).toMatch(/^ArgumentError: .*rank [01] sent/);
+      expect(r[3], `gatherv with bad displs on rank ${w}`).toMatch(w === 0 ? /^ArgumentError: .*`displs` must be/ : /^undefined$/);
+      expect(r[4], `allgatherv with a short out on rank ${w}`).toMatch(w === 2 ? /^ArgumentError: .*`out` must be a float64 array of at least 300009 elements/ : /^ok$/);
+      if (shm && backend === 'sab') {
+        // reduce to 0, scan, exscan: the rank above a slot, and every rank reading its part, reject.
+        const reduction = new RegExp(`^ArgumentError: .*rank ${other} contributed ${other === 1 ? 300000 : 3} elements, this rank ${w === 1 ? 300000 : 3}`);
+        const reads = (readers: boolean) => (readers ? reduction : /^(ok|undefined)$/);
+        expect(r[5], `reduce on rank ${w}`).toMatch(reads(w <= 1));
+        expect(r[6], `scan on rank ${w}`).toMatch(reads(w >= 1));
+        expect(r[7], `exscan on rank ${w}`).toMatch(reads(w >= 1));
+      }
+      expect(r.at(-1)).toBe('allreduce 6');
+    });
   }, kTestTimeout);
 
   it('float allreduce is bit-identical on every rank and close to the sum', async () => {
