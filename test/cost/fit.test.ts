@@ -70,6 +70,17 @@ describe('fitLinear', () => {
     expect(Math.abs(top.relative)).toBeLessThan(0.25);
   });
 
+  it('takes g from the h where communication dominates: the medians a tcp probe measured, whose cost per word grows past 512 KiB', () => {
+    // µs per superstep at P = 2 over loopback TCP (bench/cost.bench.ts, 2026-12-01).
+    const measured = [[0, 15.9], [8, 16.7], [16, 23.3], [32, 16.2], [64, 16.8], [128, 16.3], [256, 16.6], [512, 16.9], [1024, 17.5], [2048, 20.5], [4096, 21.7], [8192, 32.2], [16384, 42.1], [32768, 57.5], [65536, 104.2], [131072, 342.8], [262144, 574.3], [524288, 1488.7]];
+    const f = fitLinear(measured.map(([h, us]) => ({ h: h!, times: [us! * 1e-6] })));
+    // A line weighted by relative error alone gave 1.73 ns and predicted h = 524288 at 59% of what it cost.
+    expect(f.g).toBeGreaterThan(2e-9);
+    expect(f.g).toBeLessThan(2.6e-9);
+    expect(Math.abs(f.l - 16.5e-6)).toBeLessThan(1e-6);
+    expect(Math.abs(f.residuals.at(-1)!.relative)).toBeLessThan(0.35);
+  });
+
   it('keeps l and g non-negative', () => {
     const f = fitLinear([{ h: 0, times: [5e-6] }, { h: 100, times: [4e-6] }, { h: 1000, times: [3e-6] }]);
     expect(f.g).toBe(0);
