@@ -59,10 +59,10 @@ for (const { backend, p } of configs) {
       // superstep or packages kept and refilled; fresh receive buffers (the default) or
       // bsp.reuseReceiveBuffers(true). They differ in how much memory each superstep
       // allocates, a cost the model does not have (docs/cost.md, "Fidelity").
-      { label: 'allreduce 8 MiB', fn: 'allreduce', args: [1 << 20, 3, quick ? 3 : 10] },
-      { label: 'allreduce 8 MiB, reused buffers', fn: 'allreduce', args: [1 << 20, 3, quick ? 3 : 10, true] },
-      { label: 'allreduce 8 MiB, kept packages', fn: 'allreduce', args: [1 << 20, 3, quick ? 3 : 10, false, true] },
-      { label: 'allreduce 8 MiB, kept packages, reused buffers', fn: 'allreduce', args: [1 << 20, 3, quick ? 3 : 10, true, true] },
+      { label: 'allreduce 8 MiB', fn: 'allreduce', args: [1 << 20, 10, quick ? 3 : 10] },
+      { label: 'allreduce 8 MiB, reused buffers', fn: 'allreduce', args: [1 << 20, 10, quick ? 3 : 10, true] },
+      { label: 'allreduce 8 MiB, kept packages', fn: 'allreduce', args: [1 << 20, 10, quick ? 3 : 10, false, true] },
+      { label: 'allreduce 8 MiB, kept packages, reused buffers', fn: 'allreduce', args: [1 << 20, 10, quick ? 3 : 10, true, true] },
       { label: 'matvec 4096', fn: 'matvec', args: [4096, 2, quick ? 5 : 12] },
       { label: 'jacobi 2048', fn: 'jacobi', args: [2048, 3, quick ? 10 : 30] },
     ];
