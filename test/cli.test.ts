@@ -82,6 +82,22 @@ describe('superstep run', () => {
     expect(code).not.toBeNull();
   }, 40_000);
 
+  it('SIGKILL to the command leaves no process of the job behind (the re-executed child follows its parent)', async () => {
+    const { spawn, execFileSync } = await import('node:child_process');
+    const token = `superstep-sigkill-${process.pid}-${Date.now()}`;
+    const child = spawn(process.execPath, ['bin/superstep.mjs', 'run', '-n', '2', 'test/fixtures/spin-forever.ts', token], { cwd: root, stdio: 'ignore', env: { ...process.env, MALLOC_MMAP_THRESHOLD_: undefined, MALLOC_TRIM_THRESHOLD_: undefined } });
+    const alive = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(token)).length;
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(alive()).toBeGreaterThan(1); // the command and the child it re-executed
+    child.kill('SIGKILL');
+    let left = alive();
+    for (let i = 0; i < 50 && left > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = alive();
+    }
+    expect(left).toBe(0);
+  }, 40_000);
+
   it('a hung job is stopped by --timeout', () => {
     const r = cli(['run', '-n', '2', '--timeout', '2', 'test/fixtures/spin-forever.ts']);
     expect(r.status).toBe(124);

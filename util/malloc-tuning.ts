@@ -20,6 +20,9 @@ export const kMallocTuning: Readonly<Record<string, string>> = {
   MALLOC_TRIM_THRESHOLD_: String(1 << 30),
 };
 
+/** Set in the environment of the re-executed process. */
+const kReexecMark = 'SUPERSTEP_MALLOC_REEXEC';
+
 /** The variables to add to a rank process's environment (none if off, not Linux, or already set; other C libraries ignore them). */
 export function mallocTuningEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   if (process.platform !== 'linux' || env.SUPERSTEP_MALLOC_TUNING === '0') return {};
@@ -34,10 +37,21 @@ export function mallocTuningEnv(env: NodeJS.ProcessEnv = process.env): Record<st
  * nothing needs doing (then the caller goes on itself). Signals are passed to the child.
  */
 export function reexecWithMallocTuning(): Promise<number | undefined> {
+  if (process.env[kReexecMark] === '1' && process.channel) {
+    // The re-executed child: when the parent dies (even by SIGKILL) its IPC channel closes,
+    // and the job goes with it, as it would have had there been one process (its rank
+    // processes and ssh sessions then see their own channels or stdin close).
+    process.on('disconnect', () => process.exit(1));
+    process.channel.unref();
+    return Promise.resolve(undefined);
+  }
   const add = mallocTuningEnv();
   if (Object.keys(add).length === 0) return Promise.resolve(undefined);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, ...add } });
+    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, ...add, [kReexecMark]: '1' },
+    });
     const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
     const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, forward(s)] as const);
     for (const [s, h] of handlers) process.on(s, h);
