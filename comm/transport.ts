@@ -86,6 +86,13 @@ export interface Transport {
    * that waits on shared memory instead of messages fail as the transport's own waits do.
    */
   waitFailure?(peer?: number): Error | undefined;
+  /**
+   * Optional: moves whatever bytes can move now, without waiting. Code that waits on shared
+   * memory calls it between waits, so a peer blocked sending to this rank (a message larger
+   * than the ring) is drained while this rank waits elsewhere, as MPI progresses every
+   * transfer during any blocking call.
+   */
+  poll?(): void;
   /** Optional: bytes sent and received so far, for the cost model. */
   readonly stats?: TransportStats;
 }

@@ -43,6 +43,7 @@ export function reexecWithMallocTuning(): Promise<number | undefined> {
     // processes and ssh sessions then see their own channels or stdin close).
     process.on('disconnect', () => process.exit(1));
     process.channel.unref();
+    delete process.env[kReexecMark];
     return Promise.resolve(undefined);
   }
   const add = mallocTuningEnv();

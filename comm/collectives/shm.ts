@@ -264,6 +264,8 @@ export class ShmEngine {
           slow = this.behind(g, lo, hi);
         }
         if (slow < 0) return;
+        // Drain the rings: the slow rank may be blocked sending this rank a long message.
+        this.t.poll?.();
         const failure = this.t.waitFailure?.(this.ranks ? this.ranks[slow]! : slow);
         // A rank may arrive and then finish between the look above and this check: it is gone
         // only if it is still behind once its state says finished.

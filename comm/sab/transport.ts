@@ -174,6 +174,10 @@ export class SabTransport implements Transport {
     return this.shareRelay(buffer);
   }
 
+  poll(): void {
+    if (!this.closed && !this.driving) this.progress();
+  }
+
   waitFailure(peer?: number): Error | undefined {
     const failure = this.checkUsable();
     if (failure || peer === undefined || peer === this.rank) return failure;

@@ -222,6 +222,11 @@ describe.each(backends())('communicators and collectives on %s', (backend) => {
     );
   }, kTestTimeout);
 
+  it.each(['barrier', 'allreduce'] as const)('a %s completes while a peer is blocked sending this rank a message larger than a ring', async (kind) => {
+    const res = await callAll<string>(backend, 3, 'comm-cases.ts', 'sendThenCollective', [kind, (6 << 20) + 5], kTimeout);
+    expect(res).toEqual(['ok', 'ok', 'ok']);
+  });
+
   it.each([[4, 2], [8, 3]])('messages on split communicators never leak (P=%i, %i colors)', async (p, colors) => {
     const res = await callAll<{ sub: string[]; dup: string[]; probeEmpty: boolean }>(backend, p, 'comm-cases.ts', 'noLeak', [colors], kTimeout);
     for (let w = 0; w < p; w++) {
