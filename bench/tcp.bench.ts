@@ -191,6 +191,22 @@ try {
   await w2.close();
 }
 
+// The same ping-pongs with the ranks joined over loopback TCP (SUPERSTEP_LOCAL_SOCKETS=0), the
+// transport mpi4py's tcp figures use: ranks on one host otherwise talk through a Unix socket.
+const wTcp = await startWorld({ procs: 2, backend: 'tcp', env: { SUPERSTEP_LOCAL_SOCKETS: '0' } });
+try {
+  for (const [bytes, name, reps, peerKey] of [
+    [1 << 20, 'pingpong_1MiB_half_rtt_us_loopback_tcp', 100, 'pingpong_1MiB_us'],
+    [16 << 20, 'pingpong_16MiB_half_rtt_us_loopback_tcp', 10, 'pingpong_16MiB_us'],
+  ] as const) {
+    progress(`ping-pong ${bytes} B over loopback TCP`);
+    const us = await median(wTcp, 'pingpong', [bytes, reps, Math.max(2, reps / 10)]);
+    line({ name, p: 2, value: +us.toFixed(3), unit: 'us', better: 'lower', compare: { mpi4py_tcp: peerKey }, extra: { node_2proc_direct_same_run_us: +nodeDirectFigures[bytes]!.toFixed(3), ratio_to_node_2proc_direct: +(us / nodeDirectFigures[bytes]!).toFixed(3) } });
+  }
+} finally {
+  await wTcp.close();
+}
+
 for (const p of [2, 4]) {
   const w = await startWorld({ procs: p, backend: 'tcp' });
   try {

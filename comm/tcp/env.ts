@@ -132,6 +132,8 @@ export function joinFromEnv(env: Env = process.env, info = detectEngine(env), op
     ref: options.ref,
     spinMs: spinUs === undefined ? undefined : spinUs / 1000,
     localRanks: localRanks(env),
+    // SUPERSTEP_LOCAL_SOCKETS=0: TCP to peers on this host too (see localSockets).
+    localSockets: env.SUPERSTEP_LOCAL_SOCKETS === '0' ? false : undefined,
   });
   if (derived && info.rank === 0 && info.engine !== 'superstep') {
     process.stderr.write('superstep: SUPERSTEP_SECRET is not set; ranks authenticate with a key derived from the job id, which is not secret. Set SUPERSTEP_SECRET on shared networks.\n');

@@ -34,9 +34,13 @@ export class ReadSink {
   }
 }
 
-/** Connects to `host:port` with reads going to `sink`; the socket starts paused (handshake resumes it). */
-export function connectInto(host: string, port: number, sink: ReadSink): Socket {
-  const socket: Socket = net.connect({ host, port, noDelay: true, onread: sink.options(() => socket) });
+/**
+ * Connects to `host:port` (or, with `path`, to that Unix-domain socket) with reads going to
+ * `sink`; the socket starts paused (handshake resumes it).
+ */
+export function connectInto(host: string, port: number, sink: ReadSink, path?: string): Socket {
+  const onread = sink.options(() => socket);
+  const socket: Socket = path !== undefined ? net.connect({ path, onread }) : net.connect({ host, port, noDelay: true, onread });
   // Paused, the first read waits for the handshake's listener (nothing is emitted to no one).
   socket.pause();
   return socket;

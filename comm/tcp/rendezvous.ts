@@ -102,6 +102,8 @@ export function startCoordinator(options: CoordinatorOptions): Promise<Coordinat
         const me = (await readJson(socket, rest, `rank ${rank} (${from})`, hsTimeout)) as PeerAddress;
         if (typeof me?.host !== 'string' || !Number.isInteger(me.port)) throw new ProtocolError(`rank ${rank} registered a bad address ${JSON.stringify(me)}`);
         table[rank] = { host: me.host, port: me.port };
+        // The rank's Unix-domain listener for peers on its host (a name, no path: see transport.ts).
+        if (typeof me.local === 'string' && /^[\w.-]{1,100}$/.test(me.local)) table[rank]!.local = me.local;
         sockets[rank] = socket;
         if (++count === size) {
           const all = table as PeerAddress[];

@@ -2,6 +2,15 @@
  * The tcp backend: ranks are processes on one or many hosts, joined by a full mesh of
  * authenticated TCP connections (rank i connects to every j < i and accepts from every j > i).
  *
+ * Peers on the same host connect through a Unix-domain socket (Linux abstract namespace)
+ * instead of loopback TCP, unless `localSockets` is false: loopback TCP runs the whole
+ * congestion-control machinery, and under BBR (a common Linux default) its congestion window
+ * on a 4 us loopback path stays at 16-26 segments of 64 KiB, so messages past 1 MiB wait for
+ * ACKs, both CPUs transmit and the packets arrive out of order, spurious fast retransmits
+ * follow (measured: a 1 MiB exchange 300 us on TCP, 135 us on a Unix socket). Every other
+ * peer, and any peer whose Unix socket cannot be reached (another host or network
+ * namespace), is reached over TCP; both carry the same frames and the same handshake.
+ *
  * Messages are framed (frame.ts) and written header + payload views under cork/uncork, so
  * Node hands them to the kernel in one writev without concatenating them into a new buffer.
  * Frames of at most 16 KiB are the exception: Node's writev costs more than copying them, so
@@ -24,6 +33,7 @@
  * the aborting rank's reason. A FIN frame says that a peer finished its job: receives from
  * it then fail instead of hanging, as on sab.
  */
+import { randomBytes } from 'node:crypto';
 import net, { type Server, type Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../util/errors.js';
@@ -39,7 +49,15 @@ import { connected } from './rendezvous.js';
 export interface PeerAddress {
   host: string;
   port: number;
+  /**
+   * The name of the rank's Unix-domain listener in the abstract namespace, for peers on its
+   * host and in its network namespace (absent: TCP only).
+   */
+  local?: string;
 }
+
+/** How a connection to a peer runs: loopback or network TCP, or a Unix-domain socket on this host. */
+export type PeerRoute = 'tcp' | 'unix';
 
 export interface TcpTransportOptions {
   rank: number;
@@ -73,6 +91,11 @@ export interface TcpTransportOptions {
   localRanks?: number;
   /** Read large payloads straight into their message's buffer (default true; false: Node's 'data' chunks). */
   inPlaceReads?: boolean;
+  /**
+   * Reach peers on this host through a Unix-domain socket rather than loopback TCP (default
+   * true on Linux, where abstract sockets exist; false: TCP to every peer).
+   */
+  localSockets?: boolean;
 }
 
 /** Frames up to this size (header included) are staged and written with one write, not writev. */
@@ -94,6 +117,8 @@ interface Peer {
   lastSent: number;
   /** The receive that the message now streaming in was matched to at its first frame. */
   claimed?: Posted;
+  /** What the connection runs over, once it is up. */
+  route?: PeerRoute;
   /** Staging buffer for small frames (see writeNow). */
   stage?: Buffer;
   /** Sent BYE: closing in order. */
@@ -128,6 +153,11 @@ export class TcpTransport implements Transport {
   private readonly finished: boolean[];
   private early: { source: number; frame: Frame }[] = [];
   private server: Server | undefined;
+  /** The Unix-domain listener for peers on this host (see localSockets). */
+  private localServer: Server | undefined;
+  private readonly localSockets: boolean;
+  /** Every rank's address, once connect() was given them. */
+  private table: readonly PeerAddress[] | undefined;
   private failure: Error | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -163,6 +193,7 @@ export class TcpTransport implements Transport {
     this.log = options.log ?? ((line) => process.stderr.write(line + '\n'));
     this.keepRef = options.ref ?? true;
     this.inPlaceReads = options.inPlaceReads ?? true;
+    this.localSockets = (options.localSockets ?? true) && process.platform === 'linux';
     const local = options.localRanks ?? size;
     this.spinMs = options.spinMs ?? (local > availableParallelism() ? 0 : 5);
     this.finished = new Array(size).fill(false);
@@ -193,14 +224,41 @@ export class TcpTransport implements Transport {
         server.on('error', (e) => this.log(`superstep[rank ${this.rank}]: listener error: ${e.message}`));
         if (!this.keepRef) server.unref();
         const a = server.address() as net.AddressInfo;
-        resolve({ host: a.address, port: a.port });
+        const address: PeerAddress = { host: a.address, port: a.port };
+        if (!this.localSockets || this.size === 1) return resolve(address);
+        void this.listenLocal().then((local) => resolve(local ? { ...address, local } : address));
       });
     });
+  }
+
+  /** Also accepts on a fresh abstract Unix socket; resolves with its name (undefined: none, TCP only). */
+  private listenLocal(): Promise<string | undefined> {
+    const name = `superstep-${randomBytes(12).toString('hex')}`;
+    return new Promise((resolve) => {
+      const local = net.createServer({ pauseOnConnect: true }, (s) => this.onIncoming(s));
+      local.once('error', (e) => {
+        this.log(`superstep[rank ${this.rank}]: no local socket (${e.message}); peers on this host connect over TCP`);
+        resolve(undefined);
+      });
+      local.listen({ path: `\0${name}` }, () => {
+        local.removeAllListeners('error');
+        local.on('error', (e) => this.log(`superstep[rank ${this.rank}]: local listener error: ${e.message}`));
+        if (!this.keepRef) local.unref();
+        this.localServer = local;
+        resolve(name);
+      });
+    });
+  }
+
+  /** How the connection to `rank` runs (undefined: not connected, or this rank itself). */
+  route(rank: number): PeerRoute | undefined {
+    return this.peers[rank]?.route;
   }
 
   /** Connects to every lower rank in `table`; resolves when the whole mesh is up. */
   async connect(table: readonly PeerAddress[]): Promise<void> {
     if (table.length !== this.size) throw new ArgumentError('table', `${this.size} addresses`, table.length, this.rank);
+    this.table = table;
     this.startHeartbeat();
     const links: Promise<void>[] = [];
     for (let j = 0; j < this.rank; j++) links.push(this.dial(j, table[j]!));
@@ -210,20 +268,30 @@ export class TcpTransport implements Transport {
 
   private async dial(peer: number, addr: PeerAddress): Promise<void> {
     const deadline = Date.now() + this.connectTimeoutMs;
+    // The peer's local socket first: it exists before the table does, so one try tells
+    // whether the peer shares this host and network namespace; if not, TCP.
+    let path = this.localSockets && typeof addr.local === 'string' ? `\0${addr.local}` : undefined;
     for (let attempt = 0; ; attempt++) {
       if (this.failure) throw this.failure;
       const reads = this.inPlaceReads ? new ReadSink() : undefined;
-      const socket = reads ? connectInto(addr.host, addr.port, reads) : net.connect({ host: addr.host, port: addr.port, noDelay: true });
+      const socket = reads
+        ? connectInto(addr.host, addr.port, reads, path)
+        : net.connect(path !== undefined ? { path } : { host: addr.host, port: addr.port, noDelay: true });
       try {
         await connected(socket, Math.max(100, deadline - Date.now()));
         socket.removeAllListeners('error');
         socket.on('error', () => {});
         const rest = await connectHandshake(socket, this.secret, this.rank, kRolePeer, this.handshakeTimeoutMs);
-        this.attach(peer, socket, rest, reads);
+        this.attach(peer, socket, rest, reads, path !== undefined ? 'unix' : 'tcp');
         return;
       } catch (err) {
         socket.destroy();
         const code = (err as { code?: string }).code;
+        if (path !== undefined && (code === 'ECONNREFUSED' || code === 'ENOENT')) {
+          path = undefined;
+          attempt = -1;
+          continue;
+        }
         if ((code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 500)));
           continue;
@@ -236,7 +304,8 @@ export class TcpTransport implements Transport {
   }
 
   private onIncoming(accepted: Socket): void {
-    const from = `${accepted.remoteAddress}:${accepted.remotePort}`;
+    const unix = accepted.remoteAddress === undefined;
+    const from = unix ? 'a local socket' : `${accepted.remoteAddress}:${accepted.remotePort}`;
     const reads = this.inPlaceReads ? new ReadSink() : undefined;
     const socket = (reads && adoptInto(accepted, reads)) || accepted;
     socket.on('error', () => {});
@@ -247,7 +316,7 @@ export class TcpTransport implements Transport {
           socket.destroy();
           return;
         }
-        this.attach(rank, socket, rest, socket === accepted ? undefined : reads);
+        this.attach(rank, socket, rest, socket === accepted ? undefined : reads, unix ? 'unix' : 'tcp');
       },
       (err: Error) => {
         // A stranger or a broken peer: refuse it, and the job goes on.
@@ -258,13 +327,14 @@ export class TcpTransport implements Transport {
   }
 
   /** Takes over an authenticated connection; `reads` when its bytes come through a ReadSink. */
-  private attach(rank: number, socket: Socket, rest: Uint8Array, reads?: ReadSink): void {
+  private attach(rank: number, socket: Socket, rest: Uint8Array, reads: ReadSink | undefined, route: PeerRoute): void {
     const peer = this.peers[rank]!;
     peer.socket = socket;
+    peer.route = route;
     peer.lastHeard = peer.lastSent = Date.now();
     socket.setNoDelay(true);
     if (!this.keepRef) socket.unref();
-    const name = `rank ${rank} (${socket.remoteAddress}:${socket.remotePort})`;
+    const name = route === 'unix' ? `rank ${rank} (local socket)` : `rank ${rank} (${socket.remoteAddress}:${socket.remotePort})`;
     peer.decoder = new FrameDecoder({ maxFrameBytes: this.maxFrame, maxMessageBytes: this.maxMessage }, (f) => this.onFrame(rank, f), name, (context, tag, epoch) => {
       // Match at the first frame, as MPI matches at the envelope: the payload then streams
       // straight into the receiver's buffer when it gave one.
@@ -457,6 +527,7 @@ export class TcpTransport implements Transport {
           setTimeout(() => s.destroy(), 2000).unref();
         }
         this.server?.close();
+        this.localServer?.close();
       }
     })();
     return this.closing;
@@ -521,9 +592,10 @@ export class TcpTransport implements Transport {
   private onFrame(source: number, f: Frame): void {
     if (f.type === kPing) return;
     if (f.type === kBeatAddr) {
-      const s = this.peers[source]!.socket;
-      if (source < this.rank && f.data.byteLength > 4 && s?.remoteAddress) {
-        this.beats?.connect(source, s.remoteAddress, new DataView(f.data.buffer, f.data.byteOffset).getUint32(0, true), f.data.subarray(4));
+      // A peer behind a local socket has no remote address: its heartbeat worker is on its host.
+      const host = this.peers[source]!.socket?.remoteAddress ?? this.table?.[source]?.host;
+      if (source < this.rank && f.data.byteLength > 4 && host) {
+        this.beats?.connect(source, host, new DataView(f.data.buffer, f.data.byteOffset).getUint32(0, true), f.data.subarray(4));
       }
       return;
     }

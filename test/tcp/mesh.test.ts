@@ -201,3 +201,48 @@ describe('tcp transport over loopback', () => {
     expect(ts[1]!.iprobe(0, 0, 1)).toBeUndefined(); // ...was dropped
   });
 });
+
+describe('routes: a local socket to peers on this host, TCP otherwise', () => {
+  /** Each rank sends `n` bytes to every other at once, then checks what it got (both directions busy). */
+  async function exchange(ts: TcpTransport[], n: number): Promise<void> {
+    const sends = ts.flatMap((a) => ts.filter((b) => b !== a).map((b) => a.send(b.rank, 7, a.rank, bytesOf(n, a.rank + 10))));
+    for (const b of ts) {
+      for (const a of ts) {
+        if (a === b) continue;
+        const into = new Uint8Array(n);
+        const m = await b.recv(a.rank, 7, a.rank, into);
+        expect(m.data.buffer).toBe(into.buffer);
+        expect(Buffer.compare(m.data, bytesOf(n, a.rank + 10))).toBe(0);
+      }
+    }
+    await Promise.all(sends);
+  }
+
+  it.runIf(process.platform === 'linux')('ranks on one host connect through a Unix socket and move a 5 MiB message each way at once', async () => {
+    const { ts, table } = await mesh(3);
+    for (const a of table) expect(a.local).toMatch(/^superstep-[0-9a-f]{24}$/);
+    for (const t of ts) for (const r of [0, 1, 2]) expect(t.route(r)).toBe(r === t.rank ? undefined : 'unix');
+    await exchange(ts, (5 << 20) + 3);
+    await Promise.all(ts.map((t) => t.barrier()));
+  });
+
+  it('localSockets: false connects over TCP and registers no local socket', async () => {
+    const { ts, table } = await mesh(2, { localSockets: false });
+    for (const a of table) expect(a.local).toBeUndefined();
+    expect(ts[0]!.route(1)).toBe('tcp');
+    expect(ts[1]!.route(0)).toBe('tcp');
+    await exchange(ts, (5 << 20) + 3);
+  });
+
+  it('a local socket that cannot be reached (another host or network namespace) falls back to TCP', async () => {
+    const ts = [0, 1].map((rank) => createTcpTransport({ rank, size: 2, secret }));
+    open.push(...ts);
+    const addrs = await Promise.all(ts.map((t) => t.listen('127.0.0.1')));
+    // As a rank on another host would see it: a name nobody here listens on.
+    const table = [{ ...addrs[0]!, local: 'superstep-000000000000000000000000' }, addrs[1]!];
+    await Promise.all(ts.map((t) => t.connect(table)));
+    expect(ts[1]!.route(0)).toBe('tcp');
+    expect(ts[0]!.route(1)).toBe('tcp');
+    await exchange(ts, 1 << 20);
+  });
+});
