@@ -3,6 +3,7 @@
  * and rendering the markdown table and SVG charts. bench/run.ts does the running.
  */
 import type { World } from '../core/launch/world.js';
+import { median } from '../core/cost/fit.js';
 
 /** One line a bench printed (see bench/README.md for the schema). */
 export interface BenchLine {
@@ -210,9 +211,4 @@ async function runJobs<T>(world: World, url: string, fn: string, args: unknown[]
     xs.push(out.results[0]!);
   }
   return xs;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
 }
