@@ -26,6 +26,7 @@ import {
 } from './frame-kernels.js';
 import { columnsOf, decodeColumns, encodeColumns, shuffle, toTable } from './frame-ipc.js';
 import { GroupTable, aggregateLocal, emptyPartial, groupIds, mergePartial } from './frame-groupby.js';
+import { Expr, evaluate, maskIndices, vecToData } from './frame-expr.js';
 
 /** A column's local values as given to filter/withColumn functions. */
 export type ColumnValues = TypedArray | (string | null)[];
@@ -215,7 +216,11 @@ export class DistFrame {
    * validity bytes (null when it has no nulls). Return one truthy/falsy value per row.
    * @example const adults = people.filter((c) => c.age.map((a) => +(a >= 18)));
    */
-  filter(predicate: (cols: Record<string, ColumnValues>, valid: Record<string, Uint8Array | null>) => ArrayLike<number | boolean | bigint>): DistFrame {
+  filter(predicate: Expr | ((cols: Record<string, ColumnValues>, valid: Record<string, Uint8Array | null>) => ArrayLike<number | boolean | bigint>)): DistFrame {
+    if (predicate instanceof Expr) {
+      const keep = maskIndices(predicate, { schema: this.schema, columns: this.columns, rows: this.localRows });
+      return new DistFrame(this.schema, this.columns.map((c) => take(c, keep)));
+    }
     const mask = predicate(this.valuesView(), this.validView());
     if (!mask || typeof mask.length !== 'number' || mask.length !== this.localRows) {
       throw new ArgumentError('predicate', `a function returning one value per local row (${this.localRows})`, mask, world.rank);
@@ -235,10 +240,11 @@ export class DistFrame {
    * 0/1 bytes, new TimestampMillisecond() for BigInt64Array).
    * @example const f = df.withColumn('z', (c) => Float64Array.from(c.x as Float64Array, (x, i) => x * (c.y as Float64Array)[i]!));
    */
-  withColumn(name: string, fn: ColumnResult | ((cols: Record<string, ColumnValues>, valid: Record<string, Uint8Array | null>) => ColumnResult), options: { type?: DataType } = {}): DistFrame {
+  withColumn(name: string, fn: Expr | ColumnResult | ((cols: Record<string, ColumnValues>, valid: Record<string, Uint8Array | null>) => ColumnResult), options: { type?: DataType } = {}): DistFrame {
     if (typeof name !== 'string' || name.length === 0) throw new ArgumentError('name', 'a non-empty column name', name, world.rank);
-    const res = typeof fn === 'function' ? fn(this.valuesView(), this.validView()) : fn;
-    const d = toData(res, this.localRows, options.type, name);
+    let d: Data;
+    if (fn instanceof Expr) d = vecToData(evaluate(fn, { schema: this.schema, columns: this.columns, rows: this.localRows }), this.localRows);
+    else d = toData(typeof fn === 'function' ? fn(this.valuesView(), this.validView()) : fn, this.localRows, options.type, name);
     const k = this.names.indexOf(name);
     const field = new Field(name, d.type, true);
     if (k >= 0) {
