@@ -103,6 +103,12 @@ describe.each(backends())('Parquet on %s', (backend) => {
     expect(sum(some)).toBeLessThan(sum(all) / 4);
     const str = await callAll<{ rows: Row[] }>(backend, p, 'parquet.ts', 'readPq', [dk, null, 'name startsWith n1']);
     expect(str[0]!.rows).toEqual(want.filter(jsFilters['name startsWith n1']!));
+    // A directory (as DuckDB's PARTITION_BY and polars write): its .parquet files in path order.
+    const ds = join(dir, `dataset-${backend}`);
+    await duck.run(`copy (select i::int as k, i % 3 as part, 'n' || i as name from range(300) r(i)) to '${ds}' (format parquet, partition_by (part))`);
+    const dsWant = await duckRows(`select k, name from read_parquet('${ds}/**/*.parquet', filename = true) order by filename, k`);
+    const dsGot = await callAll<{ rows: Row[] }>(backend, p, 'parquet.ts', 'readPq', [ds, ['k', 'name'], null]);
+    expect(dsGot[0]!.rows).toEqual(dsWant);
     if (!pl) return;
     const plPath = join(dir, `polars-${backend}.parquet`);
     const df = pl.DataFrame({
@@ -160,6 +166,11 @@ describe.each(backends())('Parquet on %s', (backend) => {
         expect(g!.message).toMatch(msg);
       }
     }
+    // A rank failing mid-write: IOError on every rank naming it; the previous file is unchanged.
+    const before = readFileSync(good);
+    const failed = await callAll<{ name: string; message: string } | null>(backend, p, 'parquet.ts', 'faultyWritePq', [good, p - 1]);
+    for (const g of failed) expect([g?.name, g?.message]).toEqual(['IOError', expect.stringMatching(new RegExp(`rank ${p - 1} failed: Error: injected failure on rank ${p - 1}`))]);
+    expect(readFileSync(good).equals(before)).toBe(true);
     // The decimal column left out, the same file reads.
     const ok = await callAll<{ rows: Row[] }>(backend, p, 'parquet.ts', 'readPq', [good, ['name', 'k'], null]);
     expect(ok[0]!.rows).toEqual(Array.from({ length: 100 }, (_, i) => ({ name: `n${i}`, k: i })));
