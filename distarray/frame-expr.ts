@@ -39,7 +39,17 @@ const nodeOf = (x: ExprLike): ExprNode => (x instanceof Expr ? x.node : { k: 'li
 
 /** A column expression. Build with `col(name)`, `lit(value)`, `when(cond)`. */
 export class Expr {
-  constructor(readonly node: ExprNode) {}
+  /** The output name set by `alias` (groupBy keys use it). */
+  readonly name: string | undefined;
+  constructor(readonly node: ExprNode, name?: string) {
+    this.name = name;
+  }
+
+  /** The same expression with an output name (for groupBy keys). */
+  alias(name: string): Expr {
+    if (typeof name !== 'string' || name.length === 0) throw new ArgumentError('alias(name)', 'a non-empty name', name);
+    return new Expr(this.node, name);
+  }
 
   private bin(op: BinOp, other: ExprLike): Expr {
     return new Expr({ k: 'bin', op, a: this.node, b: nodeOf(other) });

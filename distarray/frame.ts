@@ -39,7 +39,8 @@ export type AggOp = 'sum' | 'mean' | 'count' | 'min' | 'max';
 
 /** One output of agg(): an op on a column (`col` omitted with 'count' counts rows). */
 export interface AggSpec {
-  col?: string;
+  /** A column name, or an expression evaluated over the rows before aggregating. */
+  col?: string | Expr;
   op: AggOp;
 }
 
@@ -290,11 +291,19 @@ export class DistFrame {
    * the result. Aggregation is two-phase: each rank pre-aggregates its rows, then partial
    * results are hash-shuffled (alltoallv) to the rank owning each group and merged.
    */
-  groupBy(keys: string | string[]): GroupedFrame {
-    const ks = typeof keys === 'string' ? [keys] : keys;
-    if (!Array.isArray(ks) || ks.length === 0) throw new ArgumentError('keys', 'a column name or a non-empty list of names', keys, world.rank);
-    ks.forEach((k) => this.indexOf(k));
-    return new GroupedFrame(this, ks);
+  groupBy(keys: string | Expr | (string | Expr)[]): GroupedFrame {
+    const ks = typeof keys === 'string' || keys instanceof Expr ? [keys] : keys;
+    if (!Array.isArray(ks) || ks.length === 0) throw new ArgumentError('keys', 'a column name, an expression or a non-empty list of them', keys, world.rank);
+    // Expression keys become columns named by their alias (or their text).
+    let f: DistFrame = this;
+    const names = ks.map((k) => {
+      if (!(k instanceof Expr)) return k;
+      const name = k.name ?? String(k);
+      f = f.withColumn(name, k);
+      return name;
+    });
+    names.forEach((k) => f.indexOf(k));
+    return new GroupedFrame(f, names);
   }
 
   /**
@@ -544,7 +553,19 @@ export class GroupedFrame {
    * (non-null values, or rows) is int32. Groups are spread over the ranks by key hash.
    */
   async agg(spec: Record<string, AggOp | AggOp[] | AggSpec>): Promise<DistFrame> {
-    const f = this.frame;
+    let f = this.frame;
+    // Expression inputs become hidden columns first.
+    if (typeof spec === 'object' && spec !== null) {
+      const plain: Record<string, AggOp | AggOp[] | AggSpec> = {};
+      for (const [name, v] of Object.entries(spec)) {
+        if (typeof v === 'object' && v !== null && !Array.isArray(v) && v.col instanceof Expr) {
+          const hidden = `\u0000agg:${name}`;
+          f = f.withColumn(hidden, v.col);
+          plain[name] = { col: hidden, op: v.op };
+        } else plain[name] = v;
+      }
+      spec = plain;
+    }
     const outs = parseSpec(spec, f);
     const keyIdx = this.keys.map((k) => f.indexOf(k));
     const cols = [...new Set(outs.map((o) => o.col).filter((c): c is string => c !== undefined))];
@@ -642,7 +663,7 @@ function parseSpec(spec: Record<string, AggOp | AggOp[] | AggSpec>, f: DistFrame
     else if (Array.isArray(v)) for (const op of v) out.push({ name: `${name}_${check(op, `spec.${name}`)}`, col: name, op });
     else if (typeof v === 'object' && v !== null) {
       const op = check(v.op, `spec.${name}.op`);
-      const col = v.col === undefined || v.col === '*' ? undefined : v.col;
+      const col = v.col === undefined || v.col === '*' ? undefined : (v.col as string);
       if (col === undefined && op !== 'count') throw new ArgumentError(`spec.${name}.col`, `a column name for ${op}`, v.col, world.rank);
       out.push({ name, col, op });
     } else throw new ArgumentError(`spec.${name}`, 'an op name, a list of op names or { col, op }', v, world.rank);
