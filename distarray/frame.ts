@@ -27,6 +27,7 @@ import {
 import { columnsOf, decodeColumns, encodeColumns, shuffle, toTable } from './frame-ipc.js';
 import { GroupTable, aggregateLocal, emptyPartial, groupIds, mergePartial } from './frame-groupby.js';
 import { Expr, evaluate, maskIndices, vecToData } from './frame-expr.js';
+import { joinFrames, type JoinOptions } from './frame-join.js';
 
 /** A column's local values as given to filter/withColumn functions. */
 export type ColumnValues = TypedArray | (string | null)[];
@@ -353,60 +354,21 @@ export class DistFrame {
   }
 
   /**
-   * Collective: joins with `other` on equal values of `on` (columns of both frames; null keys
-   * never match), by hash-shuffling both frames so equal keys meet on one rank. `how`:
-   * 'inner' (default) or 'left' (unmatched left rows get nulls). Right columns whose names
-   * clash with left ones get `suffix` (default '_right').
+   * Collective: joins with `other` on equal values of the key columns (`on`, or
+   * `{ leftOn, rightOn }`; several columns make a composite key; null keys never match).
+   * `how`: 'inner' (default), 'left', 'right', 'full' (or 'outer'): the unmatched rows of
+   * that side with nulls for the other's columns; 'semi' / 'anti': the left rows with / without
+   * a match (left columns only, each row once); 'cross': every pair (no keys). Columns: the
+   * left's, then the right's (names that clash get `suffix`, default '_right'); with `on`, a
+   * key column appears once (coalesced from both sides in right and full joins). The rows meet
+   * by a hash shuffle of both frames or a broadcast of the smaller, whichever the cost model
+   * predicts faster (`strategy` forces one).
+   * @throws {ArgumentError} on every rank: a key column that does not exist
+   * @throws {SchemaMismatchError} on every rank: key columns of different kinds (string vs int, int vs float)
    */
-  async join(other: DistFrame, on: string | string[], options: { how?: 'inner' | 'left'; suffix?: string } = {}): Promise<DistFrame> {
-    if (!(other instanceof DistFrame)) throw new ArgumentError('other', 'a DistFrame', other, world.rank);
-    const keys = typeof on === 'string' ? [on] : on;
-    const how = options.how ?? 'inner';
-    if (how !== 'inner' && how !== 'left') throw new ArgumentError('options.how', "'inner' or 'left'", how, world.rank);
-    const suffix = options.suffix ?? '_right';
-    const lk = keys.map((k) => this.indexOf(k));
-    const rk = keys.map((k) => other.indexOf(k));
-    const L = await shuffle(this.schema, this.columns, hashDest(this.columns, lk));
-    const R = await shuffle(other.schema, other.columns, hashDest(other.columns, rk));
-    const lget = lk.map((k) => valueGetter(L[k]!));
-    const rget = rk.map((k) => valueGetter(R[k]!));
-    const table = new Map<string, number[]>();
-    const nR = R[0]?.length ?? 0;
-    for (let j = 0; j < nR; j++) {
-      const vals = rget.map((g) => g(j));
-      if (vals.some((v) => v === null)) continue;
-      const key = keyString(vals);
-      const list = table.get(key);
-      if (list) list.push(j);
-      else table.set(key, [j]);
-    }
-    const li: number[] = [];
-    const ri: number[] = [];
-    const nL = L[0]?.length ?? 0;
-    for (let i = 0; i < nL; i++) {
-      const vals = lget.map((g) => g(i));
-      const hits = vals.some((v) => v === null) ? undefined : table.get(keyString(vals));
-      if (hits) for (const j of hits) {
-        li.push(i);
-        ri.push(j);
-      }
-      else if (how === 'left') {
-        li.push(i);
-        ri.push(-1);
-      }
-    }
-    const lidx = Int32Array.from(li);
-    const ridx = Int32Array.from(ri);
-    const fields = [...this.schema.fields];
-    const cols = L.map((c) => take(c, lidx));
-    const leftNames = new Set(this.names);
-    other.schema.fields.forEach((f, k) => {
-      if (rk.includes(k)) return;
-      const name = leftNames.has(f.name) ? f.name + suffix : f.name;
-      fields.push(new Field(name, f.type, true));
-      cols.push(take(R[k]!, ridx));
-    });
-    return new DistFrame(new Schema(fields), cols);
+  async join(other: DistFrame, on?: string | string[] | JoinOptions, options: JoinOptions = {}): Promise<DistFrame> {
+    if (typeof on === 'object' && on !== null && !Array.isArray(on)) return joinFrames(this, other, undefined, on);
+    return joinFrames(this, other, on, options);
   }
 
   /** Collective: the first `n` rows in global order, as an Arrow table on every rank. */
