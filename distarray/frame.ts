@@ -28,6 +28,7 @@ import { columnsOf, decodeColumns, encodeColumns, shuffle, toTable } from './fra
 import { GroupTable, aggregateLocal, emptyPartial, groupIds, mergePartial } from './frame-groupby.js';
 import { Expr, evaluate, maskIndices, vecToData } from './frame-expr.js';
 import { joinFrames, type JoinOptions } from './frame-join.js';
+import { concatFrames, dropDuplicates, dropna, fillna } from './frame-tidy.js';
 
 /** A column's local values as given to filter/withColumn functions. */
 export type ColumnValues = TypedArray | (string | null)[];
@@ -308,13 +309,14 @@ export class DistFrame {
   }
 
   /**
-   * Collective: rows sorted by `keys` (nulls last, NaN after numbers; ties keep the input's
+   * Collective: rows sorted by `keys` (nulls last, or first with `nullsFirst`; NaN after numbers, as pandas; ties keep the input's
    * global order, so the sort is stable), by sample sort: local sort, P - 1 splitters from
    * every rank's samples, one alltoallv, local sort of what arrived.
    */
-  async sortBy(keys: string | string[], options: { descending?: boolean | boolean[] } = {}): Promise<DistFrame> {
+  async sortBy(keys: string | string[], options: { descending?: boolean | boolean[]; nullsFirst?: boolean } = {}): Promise<DistFrame> {
     const ks = (typeof keys === 'string' ? [keys] : keys).map((k) => this.indexOf(k));
     const desc = ks.map((_, j) => (Array.isArray(options.descending) ? !!options.descending[j] : !!options.descending));
+    const nullsFirst = !!options.nullsFirst;
     const p = world.size;
     // Global row ids make ties break by input order.
     const before = await world.exscan(new Float64Array([this.localRows]), 'SUM');
@@ -324,13 +326,13 @@ export class DistFrame {
     const idField = new Field('\u0000rowid', new Float64(), false);
     const schema = new Schema([...this.schema.fields, idField]);
     const cols = [...this.columns, makeData({ type: new Float64(), length: ids.length, data: ids })];
-    const order = sortedOrder(cols, ks, desc, cols.length - 1);
+    const order = sortedOrder(cols, ks, desc, cols.length - 1, nullsFirst);
     const getters = [...ks.map((k) => valueGetter(cols[k]!)), valueGetter(cols[cols.length - 1]!)];
     const tuple = (i: number): KeyValue[] => getters.map((g) => {
       const v = g(i);
       return typeof v === 'bigint' ? Number(v) : v; // splitters only need to be order-consistent
     });
-    const cmp = tupleCompare([...desc, false]);
+    const cmp = tupleCompare([...desc, false], nullsFirst);
     let dest = new Int32Array(this.localRows);
     if (p > 1) {
       const samples: KeyValue[][] = [];
@@ -349,7 +351,7 @@ export class DistFrame {
       }
     } else dest = new Int32Array(this.localRows);
     const got = await shuffle(schema, cols, dest);
-    const sorted = sortedOrder(got, ks, desc, got.length - 1);
+    const sorted = sortedOrder(got, ks, desc, got.length - 1, nullsFirst);
     return new DistFrame(this.schema, got.slice(0, -1).map((c) => take(c, sorted)));
   }
 
@@ -369,6 +371,38 @@ export class DistFrame {
   async join(other: DistFrame, on?: string | string[] | JoinOptions, options: JoinOptions = {}): Promise<DistFrame> {
     if (typeof on === 'object' && on !== null && !Array.isArray(on)) return joinFrames(this, other, undefined, on);
     return joinFrames(this, other, on, options);
+  }
+
+  /** Local: the rows without a null in `subset` (default: every column); `how: 'all'` drops only rows null in all of them. */
+  dropna(options: { subset?: string | string[]; how?: 'any' | 'all' } = {}): DistFrame {
+    return dropna(this, options);
+  }
+
+  /**
+   * Local: nulls replaced by `value`: one value for every column of its kind (numbers for
+   * numeric columns, strings for string ones, booleans for bool), or `{ column: value }`.
+   * Numeric columns keep their type; dictionary columns become utf8.
+   */
+  fillna(value: number | string | boolean | bigint | Record<string, number | string | boolean | bigint | null>): DistFrame {
+    return fillna(this, value);
+  }
+
+  /**
+   * Collective: one row per distinct value of `subset` (default: every column), the first in
+   * global order (or the last, `keep: 'last'`); nulls equal nulls. Rows move by key hash, so
+   * the result's rows are in no particular order across ranks.
+   */
+  async dropDuplicates(options: { subset?: string | string[]; keep?: 'first' | 'last' } = {}): Promise<DistFrame> {
+    return dropDuplicates(this, options);
+  }
+
+  /**
+   * Collective: the rows of every frame in order (this frame's, then each of `others'`), in
+   * row blocks over the ranks. Schemas must agree (names and types).
+   * @throws {SchemaMismatchError} on every rank if they do not
+   */
+  static async concat(frames: DistFrame[]): Promise<DistFrame> {
+    return concatFrames(frames);
   }
 
   /** Collective: the first `n` rows in global order, as an Arrow table on every rank. */
@@ -663,13 +697,14 @@ function hashMix(h: number, x: number): number {
   return hashValue(x, h);
 }
 
-function tupleCompare(desc: readonly boolean[]): (a: KeyValue[], b: KeyValue[]) => number {
+function tupleCompare(desc: readonly boolean[], nullsFirst = false): (a: KeyValue[], b: KeyValue[]) => number {
+  const nul = nullsFirst ? -1 : 1;
   return (a, b) => {
     for (let j = 0; j < a.length; j++) {
       const x = a[j]!;
       const y = b[j]!;
       if (x === null || y === null) {
-        if (x !== y) return x === null ? 1 : -1; // nulls last in either direction
+        if (x !== y) return x === null ? nul : -nul; // nulls last (or first) in either direction
         continue;
       }
       const c = compareValues(x, y);
@@ -680,7 +715,7 @@ function tupleCompare(desc: readonly boolean[]): (a: KeyValue[], b: KeyValue[]) 
 }
 
 /** Row order of `cols` by key columns `ks` (then the row-id column `idCol`, ascending). */
-function sortedOrder(cols: readonly Data[], ks: readonly number[], desc: readonly boolean[], idCol: number): Int32Array {
+function sortedOrder(cols: readonly Data[], ks: readonly number[], desc: readonly boolean[], idCol: number, nullsFirst = false): Int32Array {
   const n = cols[0]?.length ?? 0;
   const keyVals = [...ks, idCol].map((k) => {
     const get = valueGetter(cols[k]!);
@@ -688,7 +723,8 @@ function sortedOrder(cols: readonly Data[], ks: readonly number[], desc: readonl
     for (let i = 0; i < n; i++) arr[i] = get(i);
     return arr;
   });
-  const cmp = tupleCompare([...desc, false]);
+  const cmp = tupleCompare([...desc, false], nullsFirst);
+  const nul = nullsFirst ? -1 : 1;
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   const row = (i: number) => keyVals.map((v) => v[i]!);
@@ -701,7 +737,7 @@ function sortedOrder(cols: readonly Data[], ks: readonly number[], desc: readonl
       const x = v[a]!;
       const y = v[b]!;
       if (x === null || y === null) {
-        if (x !== y) return x === null ? 1 : -1;
+        if (x !== y) return x === null ? nul : -nul;
       } else {
         const c = compareValues(x, y);
         if (c !== 0) return sgn * c;

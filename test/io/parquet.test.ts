@@ -82,7 +82,7 @@ describe.each(backends())('Parquet on %s', (backend) => {
       ),
       { numRuns: backend === 'sab' ? 3 : 2 },
     );
-  });
+  }, 180_000);
 
   it('reads what DuckDB and polars write (nulls, strings, timestamps, dictionary, several row groups), skipping row groups by statistics', async () => {
     const codec = codecs[Math.floor(Math.random() * codecs.length)]!;

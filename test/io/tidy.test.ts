@@ -1,0 +1,68 @@
+// dropna, fillna, dropDuplicates, concat and sortBy({ nullsFirst }) on real ranks against
+// DuckDB on the same rows (random genTable frames with nulls; P in 1..4 on sab, 2..3 on tcp).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends, callAll, closeWorlds } from '../harness.js';
+import { genTable, rowsOf, type Row } from '../fixtures/io.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'superstep-tidy-'));
+let duck: DuckDBConnection;
+beforeAll(async () => {
+  duck = await (await DuckDBInstance.create(':memory:')).connect();
+});
+afterAll(async () => {
+  await closeWorlds();
+  duck?.closeSync();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const kTypes = "{rid: 'INTEGER', g: 'VARCHAR', s: 'VARCHAR', i32: 'INTEGER', i64: 'BIGINT', i8: 'TINYINT', u8: 'UTINYINT', u16: 'USMALLINT', f32: 'FLOAT', f64: 'DOUBLE', b: 'BOOLEAN', ts: 'BIGINT'}";
+async function sql(q: string): Promise<Row[]> {
+  const rows = (await duck.runAndReadAll(q)).getRowObjectsJS() as Record<string, unknown>[];
+  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])) as Row);
+}
+const multiset = (rs: Row[]) => rs.map((r) => JSON.stringify(r)).sort();
+let files = 0;
+
+describe.each(backends())('dropna, fillna, dropDuplicates, concat, sortBy nullsFirst on %s', (backend) => {
+  it('equal DuckDB on the same rows', async () => {
+    await fc.assert(
+      fc.asyncProperty(backend === 'sab' ? fc.integer({ min: 1, max: 4 }) : fc.constantFrom(2, 3), fc.nat(10_000), fc.integer({ min: 0, max: 50 }), fc.nat(10_000), fc.integer({ min: 0, max: 20 }), async (p, seed, n, seed2, n2) => {
+        const rows = rowsOf(genTable(seed, n));
+        const path = join(dir, `t${files++}.json`);
+        writeFileSync(path, JSON.stringify(rows.map((r, rid) => ({ rid, ...r }))));
+        const T = `read_json('${path}', format = 'array', columns = ${kTypes})`;
+        const got = (await callAll<Record<string, Row[]> | null>(backend, p, 'tidy.ts', 'tidyOps', [seed, n, seed2, n2]))[0]!;
+        const all = 'g is not null and s is not null and i32 is not null and i64 is not null and f64 is not null and b is not null and ts is not null';
+        expect(got.dropAny).toEqual(await sql(`select u16 from ${T} where ${all} order by rid`));
+        expect(got.dropSubset).toEqual(await sql(`select u16 from ${T} where i32 is not null and f64 is not null order by rid`));
+        expect(got.dropAll).toEqual(await sql(`select u16 from ${T} where i32 is not null or f64 is not null order by rid`));
+        expect(got.fillPer).toEqual(await sql(`select coalesce(i32, -1) as i32, coalesce(s, 'none') as s, coalesce(b, false) as b, coalesce(g, 'zz') as g from ${T} order by rid`));
+        expect(got.fillOne).toEqual(await sql(`select coalesce(i32, 0) as i32, coalesce(i64, 0) as i64, coalesce(f64, 0) as f64, s, coalesce(ts, 0) as ts from ${T} order by rid`));
+        const firstOf = (keys: string, order: string, cols: string) => sql(`select ${cols} from (select *, row_number() over (partition by ${keys} order by rid ${order}) as rn from ${T}) where rn = 1`);
+        expect(multiset(got.dedupFirst!)).toEqual(multiset(await firstOf('g, b', 'asc', 'g, b, u16')));
+        expect(multiset(got.dedupLast!)).toEqual(multiset(await firstOf('s', 'desc', 's, u16')));
+        expect(multiset(got.dedupAll!)).toEqual(multiset(await sql(`select distinct g, b from ${T}`)));
+        const rows2 = rowsOf(genTable(seed2, n2));
+        expect(got.concat).toEqual([...rows, ...rows2, ...rows].map((r) => ({ u16: r.u16!, s: r.s! })));
+        const total = 2 * n + n2;
+        expect(got.concatCounts![0]!.local).toBe(Math.floor(total / p) + (total % p > 0 ? 1 : 0));
+        expect(got.sortNullsFirst).toEqual(await sql(`select i32, s, u16 from ${T} order by i32 asc nulls first, s desc nulls first, rid`));
+      }),
+      { numRuns: backend === 'sab' ? 2 : 1 },
+    );
+  }, 180_000);
+
+  it('bad arguments: a typed error on every rank', async () => {
+    const got = await callAll<string[]>(backend, 2, 'tidy.ts', 'badTidy', []);
+    for (const g of got) {
+      expect(g[0]).toMatch(/^ArgumentError: .*nope/);
+      expect(g[1]).toMatch(/^ArgumentError: .*value\.i32/);
+      expect(g[2]).toMatch(/^SchemaMismatchError: .*concat needs frames of one schema/);
+    }
+  });
+});
