@@ -15,7 +15,7 @@ export { run, runDetailed } from './core/launch/run.js';
 export type { RunOptions } from './core/launch/run.js';
 export { startWorld } from './core/launch/world.js';
 export type { World, WorldOptions, JobOptions, JobOutcome, Backend } from './core/launch/world.js';
-export type { RankStatus, JobSpec } from './core/launch/protocol.js';
+export type { RankStatus, JobSpec } from './comm/backends/protocol.js';
 
 // Communicators and collectives (mpi4py's API)
 export { world, Communicator } from './comm/comm.js';
@@ -67,10 +67,10 @@ export type { Transport, Message, MessageInfo, Payload, TransportCapabilities } 
 
 // tcp backend. Loading comm/tcp/env.ts also registers the factory that lets a script started by
 // mpirun, srun or a Kubernetes Indexed Job join its job over tcp with no superstep launcher.
-export { detectEngine, coordinatorAddress, kDefaultCoordPort } from './comm/tcp/env.js';
-export type { EngineInfo, Engine } from './comm/tcp/env.js';
-export { createTcpTransport } from './comm/tcp/transport.js';
-export type { TcpTransportOptions, PeerAddress } from './comm/tcp/transport.js';
+export { detectEngine, coordinatorAddress, kDefaultCoordPort } from './comm/backends/tcp/env.js';
+export type { EngineInfo, Engine } from './comm/backends/tcp/env.js';
+export { createTcpTransport } from './comm/backends/tcp/transport.js';
+export type { TcpTransportOptions, PeerAddress } from './comm/backends/tcp/transport.js';
 
 // Data types and errors
 export { DTYPES, resolveDType } from './util/dtype.js';

@@ -17,7 +17,7 @@ import { medianOfSteadyJobs } from './lib.js';
 const quick = process.argv.includes('--quick');
 const ranks = new URL('./collectives-ranks.ts', import.meta.url).href;
 const backends: Backend[] = ['sab'];
-if (existsSync(fileURLToPath(new URL('../core/launch/tcp-world.ts', import.meta.url)))) backends.push('tcp');
+if (existsSync(fileURLToPath(new URL('../comm/backends/tcp/launcher.ts', import.meta.url)))) backends.push('tcp');
 const only = process.argv.find((a) => a.startsWith('--backends='))?.slice('--backends='.length).split(',');
 
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));

@@ -19,7 +19,7 @@ import { medianOfJobs } from './lib.js';
 const quick = process.argv.includes('--quick');
 const ranks = new URL('./cost-ranks.ts', import.meta.url).href;
 const backends: Backend[] = ['sab'];
-if (existsSync(fileURLToPath(new URL('../core/launch/tcp-world.ts', import.meta.url)))) backends.push('tcp');
+if (existsSync(fileURLToPath(new URL('../comm/backends/tcp/launcher.ts', import.meta.url)))) backends.push('tcp');
 const configs: { backend: Backend; p: number }[] = [
   { backend: 'sab', p: 2 },
   ...(quick ? [] : [{ backend: 'sab' as Backend, p: 4 }]),

@@ -15,7 +15,7 @@ import type { GlobalTimes } from './global-ranks.js';
 
 const quick = process.argv.includes('--quick');
 const ranks = new URL('./global-ranks.ts', import.meta.url).href;
-const hasTcp = existsSync(fileURLToPath(new URL('../core/launch/tcp-world.ts', import.meta.url)));
+const hasTcp = existsSync(fileURLToPath(new URL('../comm/backends/tcp/launcher.ts', import.meta.url)));
 const configs: { backend: Backend; path: 'direct' | 'served' }[] = [
   { backend: 'sab', path: 'direct' },
   { backend: 'sab', path: 'served' },

@@ -12,7 +12,7 @@ import { RankFailedError } from '../util/errors.js';
 /** Backends the conformance suites run on: every one that exists (override: SUPERSTEP_BACKENDS=sab). */
 export function backends(): Backend[] {
   const all: Backend[] = ['sab'];
-  if (existsSync(fileURLToPath(new URL('../core/launch/tcp-world.ts', import.meta.url)))) all.push('tcp');
+  if (existsSync(fileURLToPath(new URL('../comm/backends/tcp/launcher.ts', import.meta.url)))) all.push('tcp');
   const only = process.env.SUPERSTEP_BACKENDS?.split(',').filter(Boolean);
   return only ? all.filter((b) => only.includes(b)) : all;
 }

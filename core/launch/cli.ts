@@ -105,7 +105,7 @@ async function runCommand(argv: string[]): Promise<number> {
       console.error(`superstep run: --hosts needs --backend tcp; got --backend ${backend}`);
       return 2;
     }
-    const { parseHostfile, runOnHosts } = await import('./hosts.js');
+    const { parseHostfile, runOnHosts } = await import('../../comm/backends/tcp/hosts.js');
     const { readFileSync } = await import('node:fs');
     try {
       const hosts = parseHostfile(readFileSync(values.hosts, 'utf8'));

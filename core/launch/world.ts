@@ -6,7 +6,7 @@
  * nothing outlives a failed job.
  */
 import type { ErrorInfo } from '../../util/errors.js';
-import type { JobSpec, RankStatus } from './protocol.js';
+import type { JobSpec, RankStatus } from '../../comm/backends/protocol.js';
 
 export type Backend = 'sab' | 'tcp';
 
@@ -52,12 +52,12 @@ export interface World {
 export async function startWorld(options: WorldOptions): Promise<World> {
   const backend = options.backend ?? 'sab';
   if (backend === 'sab') {
-    const { startSabWorld } = await import('./sab-world.js');
+    const { startSabWorld } = await import('../../comm/backends/sab/launcher.js');
     return startSabWorld(options);
   }
   if (backend === 'tcp') {
     // Resolved at run time: the tcp backend is optional for sab-only use.
-    const url = new URL('./tcp-world.ts', import.meta.url).href;
+    const url = new URL('../../comm/backends/tcp/launcher.ts', import.meta.url).href;
     const mod = (await import(url).catch(() => undefined)) as { startTcpWorld(o: WorldOptions): Promise<World> } | undefined;
     if (mod) return mod.startTcpWorld(options);
   }

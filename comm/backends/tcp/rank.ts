@@ -4,11 +4,11 @@
  * channel (the same job protocol as rank.ts). If the launcher goes away, so does the rank:
  * nothing outlives the job.
  */
-import { joinFromEnv } from '../../comm/tcp/env.js';
-import { AbortedError, isCollectiveError, toErrorInfo } from '../../util/errors.js';
-import { setContext, type RankContext } from '../context.js';
-import { runJob } from './job.js';
-import type { FromRank, ToRank } from './protocol.js';
+import { joinFromEnv } from './env.js';
+import { AbortedError, isCollectiveError, toErrorInfo } from '../../../util/errors.js';
+import { setContext, type RankContext } from '../../context.js';
+import { runJob } from '../../../core/launch/job.js';
+import type { FromRank, ToRank } from '../protocol.js';
 
 /** Launcher -> rank messages beyond the shared job protocol. */
 export type TcpToRank = ToRank | { type: 'abort'; rank: number; reason: string };

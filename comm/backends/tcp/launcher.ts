@@ -7,15 +7,15 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { startCoordinator } from '../../comm/tcp/rendezvous.js';
-import { ArgumentError, ClosedError, type ErrorInfo } from '../../util/errors.js';
-import { mallocTuningEnv } from '../../util/malloc-tuning.js';
-import { JobTracker, type JobHooks } from './job-tracker.js';
-import type { FromRank, JobSpec } from './protocol.js';
-import type { TcpToRank } from './tcp-rank.js';
-import type { JobOptions, JobOutcome, World, WorldOptions } from './world.js';
+import { startCoordinator } from './rendezvous.js';
+import { ArgumentError, ClosedError, type ErrorInfo } from '../../../util/errors.js';
+import { mallocTuningEnv } from '../../../util/malloc-tuning.js';
+import { JobTracker, type JobHooks } from '../job-tracker.js';
+import type { FromRank, JobSpec } from '../protocol.js';
+import type { TcpToRank } from './rank.js';
+import type { JobOptions, JobOutcome, World, WorldOptions } from '../../../core/launch/world.js';
 
-const kRankModule = new URL('./tcp-rank.ts', import.meta.url);
+const kRankModule = new URL('./rank.ts', import.meta.url);
 const kTsx = import.meta.resolve('tsx');
 const kMaxProcs = 1024;
 

@@ -4,8 +4,8 @@
  * the library loaded in one thread (e.g. through different import paths) sees the same
  * rank, which a module-level variable would not guarantee.
  */
-import { createSelfTransport } from '../comm/self.js';
-import type { Transport } from '../comm/transport.js';
+import { createSelfTransport } from './self.js';
+import type { Transport } from './transport.js';
 
 export interface RankContext {
   transport: Transport;

@@ -9,8 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { registerEnvTransportFactory } from '../../core/context.js';
-import { ArgumentError } from '../../util/errors.js';
+import { registerEnvTransportFactory } from '../../context.js';
+import { ArgumentError } from '../../../util/errors.js';
 import { parseAddress, rendezvous, startCoordinator, type Coordinator } from './rendezvous.js';
 import { createTcpTransport, type PeerAddress, type TcpTransport } from './transport.js';
 

@@ -4,12 +4,12 @@
  * sends and a report; a failure is reported with its stack and aborts the job everywhere.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createSabTransport } from '../../comm/sab/transport.js';
-import { kFailed, kFinished, kRunning, setRankState, type SabWorld } from '../../comm/sab/layout.js';
-import { isCollectiveError, toErrorInfo } from '../../util/errors.js';
-import { setContext, type RankContext } from '../context.js';
-import { runJob } from './job.js';
-import type { FromRank, ToRank } from './protocol.js';
+import { createSabTransport } from './transport.js';
+import { kFailed, kFinished, kRunning, setRankState, type SabWorld } from './layout.js';
+import { isCollectiveError, toErrorInfo } from '../../../util/errors.js';
+import { setContext, type RankContext } from '../../context.js';
+import { runJob } from '../../../core/launch/job.js';
+import type { FromRank, ToRank } from '../protocol.js';
 
 interface RankData {
   world: SabWorld;

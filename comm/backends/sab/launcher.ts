@@ -2,12 +2,12 @@
  * The sab World: P worker threads of this process over shared memory.
  */
 import { Worker } from 'node:worker_threads';
-import { abortSabWorld, createSabWorld, kFailed, setRankState, type SabWorld } from '../../comm/sab/layout.js';
-import { ArgumentError, ClosedError, type ErrorInfo } from '../../util/errors.js';
-import type { FromRank, JobSpec } from './protocol.js';
+import { abortSabWorld, createSabWorld, kFailed, setRankState, type SabWorld } from './layout.js';
+import { ArgumentError, ClosedError, type ErrorInfo } from '../../../util/errors.js';
+import type { FromRank, JobSpec } from '../protocol.js';
 import { compilerPort, kHooksUrl } from './ts-compiler.js';
-import { JobTracker, type JobHooks } from './job-tracker.js';
-import type { JobOptions, JobOutcome, World, WorldOptions } from './world.js';
+import { JobTracker, type JobHooks } from '../job-tracker.js';
+import type { JobOptions, JobOutcome, World, WorldOptions } from '../../../core/launch/world.js';
 
 const kRankModule = new URL('./rank.ts', import.meta.url).href;
 const kTsxApi = import.meta.resolve('tsx/esm/api');
