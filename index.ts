@@ -65,8 +65,12 @@ export { profileMarkdown, profileSvg, writeProfileReport } from './core/cost/rep
 export { ANY_SOURCE, ANY_TAG } from './comm/transport.js';
 export type { Transport, Message, MessageInfo, Payload, TransportCapabilities } from './comm/transport.js';
 
-// tcp backend. Loading comm/tcp/env.ts also registers the factory that lets a script started by
-// mpirun, srun or a Kubernetes Indexed Job join its job over tcp with no superstep launcher.
+// Backends: the table (comm/backends/index.ts) and its descriptor type (docs/backends.md).
+export { kBackends, backendNamed } from './comm/backends/index.js';
+export type { BackendDescriptor, BackendCapabilities } from './comm/backends/types.js';
+
+// tcp backend: a script started by mpirun, srun or a Kubernetes Indexed Job joins its job
+// over tcp with no superstep launcher (the descriptor's joinFromEnv).
 export { detectEngine, coordinatorAddress, kDefaultCoordPort } from './comm/backends/tcp/env.js';
 export type { EngineInfo, Engine } from './comm/backends/tcp/env.js';
 export { createTcpTransport } from './comm/backends/tcp/transport.js';
@@ -86,6 +90,7 @@ export {
   ClosedError,
   ProtocolError,
   RankFailedError,
+  BackendUnavailableError,
   TaskError,
   CollectiveArgumentError,
   IOError,

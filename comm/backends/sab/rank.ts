@@ -8,16 +8,19 @@ import { createSabTransport } from './transport.js';
 import { kFailed, kFinished, kRunning, setRankState, type SabWorld } from './layout.js';
 import { isCollectiveError, toErrorInfo } from '../../../util/errors.js';
 import { setContext, type RankContext } from '../../context.js';
-import { runJob } from '../../../core/launch/job.js';
 import type { FromRank, ToRank } from '../protocol.js';
+import type { RunJob } from '../types.js';
 
 interface RankData {
   world: SabWorld;
   rank: number;
   spin?: number;
+  /** The module that runs a job (core/launch/job.ts, handed down by startWorld). */
+  jobRunner: string;
 }
 
-const { world, rank, spin } = workerData as RankData;
+const { world, rank, spin, jobRunner } = workerData as RankData;
+const { runJob } = (await import(jobRunner)) as { runJob: RunJob };
 const port = parentPort!;
 // Shared-buffer exchange goes through the launcher: the n-th call on every rank forms one round.
 let shareSeq = 0;
