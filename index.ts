@@ -40,6 +40,7 @@ export type { ReadParquetOptions, WriteParquetOptions, ParquetCompression } from
 export { Expr, col, lit, when } from './distarray/frame-expr.js';
 export type { CastType, Scalar } from './distarray/frame-expr.js';
 export type { JoinHow, JoinOptions, JoinPlan, JoinStrategy } from './distarray/frame-join.js';
+export type { HolisticOp } from './distarray/frame-agg.js';
 export type { ReadArrowOptions, WriteArrowOptions } from './io/arrow.js';
 export { saveNpy, loadNpy, encodeNpy, decodeNpy, npyHeader, parseNpyHeader } from './io/npy.js';
 export type { NpyHeader } from './io/npy.js';

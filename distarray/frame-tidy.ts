@@ -133,7 +133,8 @@ export async function concatFrames(frames: readonly DistFrame[]): Promise<DistFr
   const dest = Int32Array.from(pos, (g) => owner(g));
   const withPos = new Schema([...schema.fields, new Field('\u0000pos', new Float64(), false)]);
   const got = await shuffle(withPos, [...local, makeData({ type: new Float64(), length: pos.length, data: pos })], dest);
-  const gp = got[got.length - 1]!.values as Float64Array;
+  const last = got[got.length - 1]!;
+  const gp = (last.values as Float64Array).subarray(0, last.length);
   const order = new Int32Array(gp.length);
   const b0 = blockStart(world.rank);
   for (let i = 0; i < gp.length; i++) order[gp[i]! - b0] = i;

@@ -29,6 +29,7 @@ import { GroupTable, aggregateLocal, emptyPartial, groupIds, mergePartial } from
 import { Expr, evaluate, maskIndices, vecToData } from './frame-expr.js';
 import { joinFrames, type JoinOptions } from './frame-join.js';
 import { concatFrames, dropDuplicates, dropna, fillna } from './frame-tidy.js';
+import { aggregateRows, kHolisticOps, type HolisticOp } from './frame-agg.js';
 
 /** A column's local values as given to filter/withColumn functions. */
 export type ColumnValues = TypedArray | (string | null)[];
@@ -37,16 +38,18 @@ export type ColumnValues = TypedArray | (string | null)[];
 export type ColumnResult = TypedArray | { values: TypedArray; valid?: ArrayLike<number | boolean> | null } | (string | null)[];
 
 /** Aggregations of groupBy().agg(). */
-export type AggOp = 'sum' | 'mean' | 'count' | 'min' | 'max';
+export type AggOp = 'sum' | 'mean' | 'count' | 'min' | 'max' | HolisticOp;
 
 /** One output of agg(): an op on a column (`col` omitted with 'count' counts rows). */
 export interface AggSpec {
   /** A column name, or an expression evaluated over the rows before aggregating. */
   col?: string | Expr;
   op: AggOp;
+  /** For 'quantile': the quantile in [0, 1] (linear interpolation, as pandas). */
+  q?: number;
 }
 
-const kAggOps: readonly AggOp[] = ['sum', 'mean', 'count', 'min', 'max'];
+const kAggOps: readonly AggOp[] = ['sum', 'mean', 'count', 'min', 'max', ...kHolisticOps];
 
 /** The local part of a DistFrame column: an Arrow chunk of this rank's rows. */
 export interface FrameColumn {
@@ -557,13 +560,17 @@ export class GroupedFrame {
         if (typeof v === 'object' && v !== null && !Array.isArray(v) && v.col instanceof Expr) {
           const hidden = `\u0000agg:${name}`;
           f = f.withColumn(hidden, v.col);
-          plain[name] = { col: hidden, op: v.op };
+          plain[name] = { col: hidden, op: v.op, q: v.q };
         } else plain[name] = v;
       }
       spec = plain;
     }
     const outs = parseSpec(spec, f);
     const keyIdx = this.keys.map((k) => f.indexOf(k));
+    if (outs.some((o) => (kHolisticOps as readonly string[]).includes(o.op))) {
+      const r = await aggregateRows(f.schema, f.columns, keyIdx, outs, hashDest(f.columns, keyIdx));
+      return new DistFrame(r.schema, r.columns);
+    }
     const cols = [...new Set(outs.map((o) => o.col).filter((c): c is string => c !== undefined))];
     const colIdx = cols.map((c) => f.indexOf(c));
     const needsNum = cols.map((c) => outs.some((o) => o.col === c && o.op !== 'count'));
@@ -647,21 +654,22 @@ function numbersOf(d: Data): ArrayLike<number> {
   return out;
 }
 
-function parseSpec(spec: Record<string, AggOp | AggOp[] | AggSpec>, f: DistFrame): { name: string; col: string | undefined; op: AggOp }[] {
+function parseSpec(spec: Record<string, AggOp | AggOp[] | AggSpec>, f: DistFrame): { name: string; col: string | undefined; op: AggOp; q?: number }[] {
   if (typeof spec !== 'object' || spec === null || Object.keys(spec).length === 0) throw new ArgumentError('spec', "an object such as { x: 'sum', n: { op: 'count' } }", spec, world.rank);
-  const out: { name: string; col: string | undefined; op: AggOp }[] = [];
+  const out: { name: string; col: string | undefined; op: AggOp; q?: number }[] = [];
   const check = (op: unknown, where: string): AggOp => {
     if (!kAggOps.includes(op as AggOp)) throw new ArgumentError(where, `one of ${kAggOps.join(', ')}`, op, world.rank);
     return op as AggOp;
   };
   for (const [name, v] of Object.entries(spec)) {
+    if (typeof v === 'string' && v === 'quantile') throw new ArgumentError(`spec.${name}`, "{ op: 'quantile', q } (quantile needs q)", v, world.rank);
     if (typeof v === 'string') out.push({ name, col: name, op: check(v, `spec.${name}`) });
     else if (Array.isArray(v)) for (const op of v) out.push({ name: `${name}_${check(op, `spec.${name}`)}`, col: name, op });
     else if (typeof v === 'object' && v !== null) {
       const op = check(v.op, `spec.${name}.op`);
       const col = v.col === undefined || v.col === '*' ? undefined : (v.col as string);
       if (col === undefined && op !== 'count') throw new ArgumentError(`spec.${name}.col`, `a column name for ${op}`, v.col, world.rank);
-      out.push({ name, col, op });
+      out.push({ name, col, op, q: v.q });
     } else throw new ArgumentError(`spec.${name}`, 'an op name, a list of op names or { col, op }', v, world.rank);
   }
   for (const o of out) if (o.col !== undefined) f.indexOf(o.col);

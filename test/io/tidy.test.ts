@@ -28,7 +28,7 @@ async function sql(q: string): Promise<Row[]> {
 const multiset = (rs: Row[]) => rs.map((r) => JSON.stringify(r)).sort();
 let files = 0;
 
-describe.each(backends())('dropna, fillna, dropDuplicates, concat, sortBy nullsFirst on %s', (backend) => {
+describe.each(backends())('dropna, fillna, dropDuplicates, concat, sortBy nullsFirst, groupBy first..quantile on %s', (backend) => {
   it('equal DuckDB on the same rows', async () => {
     await fc.assert(
       fc.asyncProperty(backend === 'sab' ? fc.integer({ min: 1, max: 4 }) : fc.constantFrom(2, 3), fc.nat(10_000), fc.integer({ min: 0, max: 50 }), fc.nat(10_000), fc.integer({ min: 0, max: 20 }), async (p, seed, n, seed2, n2) => {
@@ -51,6 +51,24 @@ describe.each(backends())('dropna, fillna, dropDuplicates, concat, sortBy nullsF
         expect(got.concat).toEqual([...rows, ...rows2, ...rows].map((r) => ({ u16: r.u16!, s: r.s! })));
         const total = 2 * n + n2;
         expect(got.concatCounts![0]!.local).toBe(Math.floor(total / p) + (total % p > 0 ? 1 : 0));
+        const agg = await sql(`select g, arg_min(f64, rid) filter (where f64 is not null) as f64_first, arg_max(f64, rid) filter (where f64 is not null) as f64_last,
+          count(distinct f64)::int as f64_nunique, stddev_samp(f64) as f64_std, var_samp(f64) as f64_var, quantile_cont(f64, 0.5) as f64_median, sum(f64) as f64_sum,
+          count(f64)::int as f64_count, min(f64) as f64_min, quantile_cont(i32, 0.9)::double as q9, quantile_cont(u16, 0.0)::double as q0,
+          coalesce(bool_or(b), false) as any, coalesce(bool_and(b), true) as all, count(*)::int as n,
+          arg_min(s, rid) filter (where s is not null) as sFirst, arg_max(s, rid) filter (where s is not null) as sLast, count(distinct s)::int as sUnique from ${T} group by g`);
+        const byG = (rs: Row[]) => [...rs].sort((a, b) => (String(a.g) < String(b.g) ? -1 : String(a.g) > String(b.g) ? 1 : 0));
+        const ga = byG(got.agg!);
+        const wa = byG(agg);
+        expect(ga.length).toBe(wa.length);
+        ga.forEach((r, i) => {
+          expect(Object.keys(r)).toEqual(Object.keys(wa[i]!));
+          for (const k of Object.keys(r)) {
+            const x = r[k];
+            const y = wa[i]![k];
+            if (typeof x === 'number' && typeof y === 'number') expect(Math.abs(x - y), `${k} of group ${r.g}`).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(y)));
+            else expect(x, `${k} of group ${r.g}`).toEqual(y);
+          }
+        });
         expect(got.sortNullsFirst).toEqual(await sql(`select i32, s, u16 from ${T} order by i32 asc nulls first, s desc nulls first, rid`));
       }),
       { numRuns: backend === 'sab' ? 2 : 1 },
