@@ -2,7 +2,8 @@
 // read on a generated table, timed on every rank (the slowest rank's time counts).
 import { Float64, Int32, Table, makeData, makeVector } from 'apache-arrow';
 import { rm } from 'node:fs/promises';
-import { DistFrame, bsp, readParquet, world, writeParquet } from 'superstep';
+import { DistFrame, bsp, readParquet, writeParquet } from 'superstep';
+import { timed } from './io-ranks.js';
 
 /** Rows [start, end) of the bench table: k (1000 groups), id (join key), v, and five more value columns. */
 export function frameTable(start: number, end: number, keys: number): Table {
@@ -29,14 +30,6 @@ export function rightTable(start: number, end: number): Table {
     w[j] = (start + j) % 13;
   }
   return new Table({ id: makeVector(makeData({ type: new Int32(), length: n, data: id })), w: makeVector(makeData({ type: new Float64(), length: n, data: w })) });
-}
-
-async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
-  await world.barrier();
-  const t0 = performance.now();
-  const r = await f();
-  const ms = (await world.allreduce(Float64Array.of(performance.now() - t0), 'MAX'))[0]!;
-  return [r, ms];
 }
 
 /** Best-of-`reps` times (ms) of groupBy, join, sortBy and readParquet (8 columns) at this P. */

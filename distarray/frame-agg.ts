@@ -11,6 +11,7 @@ import { ArgumentError } from '../util/errors.js';
 import { familyOf, isValid, keyString, packBits, take, valueGetter } from './frame-kernels.js';
 import { shuffle } from './frame-ipc.js';
 import { groupIds } from './frame-groupby.js';
+import { numberGetter } from './frame.js';
 
 export type HolisticOp = 'first' | 'last' | 'nunique' | 'std' | 'var' | 'median' | 'quantile' | 'any' | 'all';
 export const kHolisticOps: readonly HolisticOp[] = ['first', 'last', 'nunique', 'std', 'var', 'median', 'quantile', 'any', 'all'];
@@ -76,7 +77,7 @@ export async function aggregateRows(schema: Schema, columns: readonly Data[], ke
     const d = got[nk + valueCols.indexOf(index(o.col))]!;
     const vals = (x: number): number[] => {
       const r: number[] = [];
-      const get = numberOf(d);
+      const get = numberGetter(d);
       for (let j = start[x]!; j < start[x + 1]!; j++) {
         const i = order[j]!;
         if (isValid(d, i)) r.push(get(i));
@@ -138,15 +139,6 @@ function vals2count(d: Data, order: Int32Array, a: number, b: number): number {
   let c = 0;
   for (let j = a; j < b; j++) if (isValid(d, order[j]!)) c++;
   return c;
-}
-
-function numberOf(d: Data): (i: number) => number {
-  if (familyOf(d.type) === 'bool') {
-    const v = d.values as Uint8Array;
-    return (i) => (v[i >> 3]! >> (i & 7)) & 1;
-  }
-  const v = d.values as unknown as { [i: number]: number | bigint };
-  return (i) => Number(v[i]!);
 }
 
 /** sum, mean, min, max, var and std (sample, n - 1), median, quantile (linear, as pandas) of the non-null values; null for none. */

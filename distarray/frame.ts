@@ -759,7 +759,7 @@ function sortedOrder(cols: readonly Data[], ks: readonly number[], desc: readonl
 }
 
 /** A column's values as numbers (bool 0/1, bigints converted). */
-function numberGetter(d: Data): (i: number) => number {
+export function numberGetter(d: Data): (i: number) => number {
   if (familyOf(d.type) === 'bool') {
     const v = d.values as Uint8Array;
     return (i) => (v[i >> 3]! >> (i & 7)) & 1;

@@ -1,32 +1,15 @@
 // Expressions on real ranks against DuckDB: random genTable frames (nulls, every column kind,
 // empty ranks) through withColumn, filter and groupBy with expressions, P in 1..4 (sab) and
 // 2..3 (tcp), compared with the same SQL over the same rows.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, callAll, closeWorlds } from '../harness.js';
+import { describe, expect, it } from 'vitest';
+import { kGenTableTypes, useDuck } from '../duck.js';
+import { backends, callAll } from '../harness.js';
 import { genTable, rowsOf, type Row } from '../fixtures/io.js';
 import { exprCases, filterCases } from '../fixtures/expr.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'superstep-expr-'));
-let duck: DuckDBConnection;
-beforeAll(async () => {
-  duck = await (await DuckDBInstance.create(':memory:')).connect();
-});
-afterAll(async () => {
-  await closeWorlds();
-  duck?.closeSync();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const kTypes = "{rid: 'INTEGER', g: 'VARCHAR', s: 'VARCHAR', i32: 'INTEGER', i64: 'BIGINT', i8: 'TINYINT', u8: 'UTINYINT', u16: 'USMALLINT', f32: 'FLOAT', f64: 'DOUBLE', b: 'BOOLEAN', ts: 'BIGINT'}";
-async function sql(q: string): Promise<Row[]> {
-  const rows = (await duck.runAndReadAll(q)).getRowObjectsJS() as Record<string, unknown>[];
-  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])) as Row);
-}
+const duck = useDuck();
+const sql = (q: string) => duck.rows(q);
 
 function expectClose(got: Row[], want: Row[]): void {
   expect(got.length).toBe(want.length);
@@ -44,13 +27,10 @@ const sortRows = (rs: Row[]) => [...rs].sort((a, b) => (JSON.stringify([a.m, a.s
 
 describe.each(backends())('expressions on %s', (backend) => {
   it('withColumn, filter and groupBy with expressions equal DuckDB on the same rows', async () => {
-    let run = 0;
     await fc.assert(
       fc.asyncProperty(backend === 'sab' ? fc.integer({ min: 1, max: 4 }) : fc.constantFrom(2, 3), fc.nat(10_000), fc.integer({ min: 0, max: 60 }), async (p, seed, n) => {
         const rows = rowsOf(genTable(seed, n));
-        const json = join(dir, `rows-${backend}-${run++}.json`);
-        writeFileSync(json, JSON.stringify(rows.map((r, rid) => ({ rid, ...r }))));
-        const src = `read_json('${json}', format = 'array', columns = ${kTypes})`;
+        const src = duck.table(rows.map((r, rid) => ({ rid, ...r })), kGenTableTypes);
         const res = await callAll<Record<string, Row[]> | null>(backend, p, 'expr.ts', 'exprOps', [seed, n]);
         const got = res[0]!;
         const withSql = Object.entries(exprCases).map(([k, [, q]]) => `${q} as ${k}`).join(', ');

@@ -1,38 +1,16 @@
 // Joins on real ranks against DuckDB: every kind (inner, left, right, full, semi, anti, cross),
 // one, composite and leftOn/rightOn keys with nulls, both strategies (shuffle, broadcast), on
 // both backends at P in 1..4 (sab) and 2..3 (tcp); the cost model's choice; bad joins.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, callAll, closeWorlds } from '../harness.js';
+import { describe, expect, it } from 'vitest';
+import { useDuck } from '../duck.js';
+import { backends, callAll } from '../harness.js';
 import { genTable, rowsOf, type Row } from '../fixtures/io.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'superstep-join-'));
-let duck: DuckDBConnection;
-beforeAll(async () => {
-  duck = await (await DuckDBInstance.create(':memory:')).connect();
-});
-afterAll(async () => {
-  await closeWorlds();
-  duck?.closeSync();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function sql(q: string): Promise<Row[]> {
-  const rows = (await duck.runAndReadAll(q)).getRowObjectsJS() as Record<string, unknown>[];
-  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])) as Row);
-}
+const duck = useDuck();
+const sql = (q: string) => duck.rows(q);
 const multiset = (rs: Row[]) => rs.map((r) => JSON.stringify(Object.keys(r).sort().map((k) => [k, r[k]]))).sort();
-
-let files = 0;
-function table(rows: Row[], types: string): string {
-  const path = join(dir, `t${files++}.json`);
-  writeFileSync(path, JSON.stringify(rows));
-  return `read_json('${path}', format = 'array', columns = {${types}})`;
-}
+const table = (rows: Row[], types: string) => duck.table(rows, `{${types}}`);
 
 const kinds = { inner: 'join', left: 'left join', right: 'right join', full: 'full join', semi: 'semi join', anti: 'anti join', cross: 'cross join' } as const;
 type How = keyof typeof kinds;

@@ -2,14 +2,13 @@
 // equal contents and by superstep at another P (projection, filter, pushdown); files DuckDB and
 // polars write (nulls, strings, timestamps, dictionary/categorical, several row groups, every
 // codec) are read by superstep; bad files and arguments give a typed error on every rank.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, callAll, closeWorlds } from '../harness.js';
+import { describe, expect, it } from 'vitest';
+import { useDuck } from '../duck.js';
+import { backends, callAll } from '../harness.js';
 import { genTable, rowsOf, type Row } from '../fixtures/io.js';
 import { TType, decodeStruct, encodeStruct, field, type TList, type TStruct } from '../../io/thrift.js';
 
@@ -21,21 +20,11 @@ try {
   console.log(`nodejs-polars cannot load here (${(e as Error).message.split('\n')[0]}): the polars comparisons are left out, DuckDB's still run`);
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'superstep-parquet-'));
-let duck: DuckDBConnection;
-beforeAll(async () => {
-  duck = await (await DuckDBInstance.create(':memory:')).connect();
-});
-afterAll(async () => {
-  await closeWorlds();
-  duck?.closeSync();
-  rmSync(dir, { recursive: true, force: true });
-});
+const duck = useDuck();
+const dir = duck.dir;
 
 const plain = (rows: Record<string, unknown>[]): Row[] => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v instanceof Date ? v.getTime() : v])) as Row);
-async function duckRows(sql: string): Promise<Row[]> {
-  return plain((await duck.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[]);
-}
+const duckRows = (sql: string) => duck.rows(sql);
 
 /** The JavaScript twins of the fixture's filters (null never passes). */
 const jsFilters: Record<string, (r: Row) => boolean> = {

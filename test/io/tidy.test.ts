@@ -1,41 +1,21 @@
 // dropna, fillna, dropDuplicates, concat and sortBy({ nullsFirst }) on real ranks against
 // DuckDB on the same rows (random genTable frames with nulls; P in 1..4 on sab, 2..3 on tcp).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, callAll, closeWorlds } from '../harness.js';
+import { describe, expect, it } from 'vitest';
+import { kGenTableTypes, useDuck } from '../duck.js';
+import { backends, callAll } from '../harness.js';
 import { genTable, rowsOf, type Row } from '../fixtures/io.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'superstep-tidy-'));
-let duck: DuckDBConnection;
-beforeAll(async () => {
-  duck = await (await DuckDBInstance.create(':memory:')).connect();
-});
-afterAll(async () => {
-  await closeWorlds();
-  duck?.closeSync();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const kTypes = "{rid: 'INTEGER', g: 'VARCHAR', s: 'VARCHAR', i32: 'INTEGER', i64: 'BIGINT', i8: 'TINYINT', u8: 'UTINYINT', u16: 'USMALLINT', f32: 'FLOAT', f64: 'DOUBLE', b: 'BOOLEAN', ts: 'BIGINT'}";
-async function sql(q: string): Promise<Row[]> {
-  const rows = (await duck.runAndReadAll(q)).getRowObjectsJS() as Record<string, unknown>[];
-  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])) as Row);
-}
+const duck = useDuck();
+const sql = (q: string) => duck.rows(q);
 const multiset = (rs: Row[]) => rs.map((r) => JSON.stringify(r)).sort();
-let files = 0;
 
 describe.each(backends())('dropna, fillna, dropDuplicates, concat, sortBy nullsFirst, groupBy first..quantile on %s', (backend) => {
   it('equal DuckDB on the same rows', async () => {
     await fc.assert(
       fc.asyncProperty(backend === 'sab' ? fc.integer({ min: 1, max: 4 }) : fc.constantFrom(2, 3), fc.nat(10_000), fc.integer({ min: 0, max: 50 }), fc.nat(10_000), fc.integer({ min: 0, max: 20 }), async (p, seed, n, seed2, n2) => {
         const rows = rowsOf(genTable(seed, n));
-        const path = join(dir, `t${files++}.json`);
-        writeFileSync(path, JSON.stringify(rows.map((r, rid) => ({ rid, ...r }))));
-        const T = `read_json('${path}', format = 'array', columns = ${kTypes})`;
+        const T = duck.table(rows.map((r, rid) => ({ rid, ...r })), kGenTableTypes);
         const got = (await callAll<Record<string, Row[]> | null>(backend, p, 'tidy.ts', 'tidyOps', [seed, n, seed2, n2]))[0]!;
         const all = 'g is not null and s is not null and i32 is not null and i64 is not null and f64 is not null and b is not null and ts is not null';
         expect(got.dropAny).toEqual(await sql(`select u16 from ${T} where ${all} order by rid`));
