@@ -47,11 +47,18 @@ onMessages(socket, async (raw) => {
   transport.reset(m.id);
   try {
     const result = await runJob(m.spec, transport);
+    await transport.finishJob();
     post({ type: 'done', id: m.id, result });
   } catch (err) {
+    if (isCollectiveError(err)) {
+      // Every rank raises it itself: finish in order, and let the others report theirs.
+      await transport.finishJob();
+      post({ type: 'error', id: m.id, error: toErrorInfo(err) });
+      return;
+    }
     // Report first, then fail this rank's operations: the launcher should hear the cause before the echoes.
     post({ type: 'error', id: m.id, error: toErrorInfo(err) });
-    if (!isCollectiveError(err)) transport.abort(err instanceof Error ? err.message : String(err));
+    transport.abort(err instanceof Error ? err.message : String(err));
   }
 });
 

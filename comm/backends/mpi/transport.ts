@@ -9,7 +9,7 @@
  * Matching is superstep's (comm/matching.ts) on a 16-byte header (context, tag, job epoch),
  * so ANY_SOURCE/ANY_TAG, exact contexts and the non-overtaking rule are the other backends'.
  */
-import { AbortedError, ArgumentError, ClosedError } from '../../../util/errors.js';
+import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../../util/errors.js';
 import { MatchQueue } from '../../matching.js';
 import { ANY_SOURCE, concatPayload, payloadLength, payloadParts, type Message, type MessageInfo, type Payload, type Transport, type TransportStats } from '../../transport.js';
 
@@ -28,6 +28,8 @@ export interface MpiNative {
 const kHeaderBytes = 16;
 /** MPI tag of superstep's messages (the envelope is in the header). */
 const kDataTag = 7;
+/** Header context of a FIN: the sender finished its job, nothing more will come from it. */
+const kFinContext = -1;
 /** How long the poll loop keeps spinning without progress before it backs off to timers. */
 const kSpinMs = 0.2;
 
@@ -60,9 +62,12 @@ export class MpiTransport implements Transport {
   private lastProgress = 0;
   private closed = false;
   private failure: Error | undefined;
+  /** Peers that finished the current job (their FIN arrived). */
+  private finished: boolean[];
 
   constructor(private readonly mpi: MpiNative, private readonly options: MpiTransportOptions) {
     [this.rank, this.size, this.version] = mpi.init();
+    this.finished = new Array<boolean>(this.size).fill(false);
   }
 
   send(dest: number, context: number, tag: number, payload: Payload): Promise<void> {
@@ -77,6 +82,10 @@ export class MpiTransport implements Transport {
       this.arrived({ source: dest, context, tag, data: concatPayload(parts, length) }, this.epoch);
       return Promise.resolve();
     }
+    return this.post(dest, context, tag, parts);
+  }
+
+  private post(dest: number, context: number, tag: number, parts: readonly Uint8Array[]): Promise<void> {
     const header = new Uint8Array(kHeaderBytes);
     const h = new Int32Array(header.buffer);
     h[0] = context;
@@ -93,12 +102,13 @@ export class MpiTransport implements Transport {
       return Promise.reject(new ArgumentError('source', `a rank in 0..${this.size - 1} or ANY_SOURCE`, source, this.rank));
     }
     this.poll();
-    const got = this.queue.receive(source, context, tag, into);
-    if (got instanceof Promise) {
-      this.kick();
-      return got;
-    }
-    return Promise.resolve(got);
+    const m = this.queue.receiveNow(source, context, tag, into);
+    if (m) return Promise.resolve(m);
+    const gone = this.finishedError(source, tag);
+    if (gone) return Promise.reject(gone);
+    const p = this.queue.receive(source, context, tag, into);
+    this.kick();
+    return p instanceof Promise ? p : Promise.resolve(p);
   }
 
   iprobe(source: number, context: number, tag: number): MessageInfo | undefined {
@@ -108,6 +118,10 @@ export class MpiTransport implements Transport {
 
   probe(source: number, context: number, tag: number): Promise<MessageInfo> {
     this.poll();
+    const info = this.queue.peek(source, context, tag);
+    if (info) return Promise.resolve(info);
+    const gone = this.finishedError(source, tag);
+    if (gone) return Promise.reject(gone);
     const p = this.queue.probe(source, context, tag);
     this.kick();
     return p;
@@ -123,13 +137,24 @@ export class MpiTransport implements Transport {
     while (this.hasSends() && !this.failure) await new Promise<void>((r) => setImmediate(r));
   }
 
+  /**
+   * Ends the job on this rank: tells every peer that nothing more will come, so that their
+   * receives from this rank fail instead of waiting.
+   */
+  async finishJob(): Promise<void> {
+    if (this.failure) return;
+    for (let r = 0; r < this.size; r++) if (r !== this.rank) void this.post(r, kFinContext, 0, []);
+    await this.flush();
+  }
+
   /** A World's next job: messages of older jobs are dropped, those already sent for it delivered. */
   reset(epoch: number): void {
     this.epoch = epoch;
+    this.finished.fill(false);
     this.queue.drop();
     const now = this.later.filter((m) => m.epoch === epoch);
     this.later = this.later.filter((m) => m.epoch > epoch);
-    for (const m of now) this.queue.deliver(m);
+    for (const m of now) this.deliver(m);
   }
 
   /** Fails every pending and later operation on this rank with `err` (the job is over). */
@@ -212,8 +237,29 @@ export class MpiTransport implements Transport {
   }
 
   private arrived(msg: Message, epoch: number): void {
-    if (epoch === this.epoch) this.queue.deliver(msg);
+    if (epoch === this.epoch) this.deliver(msg);
     else if (epoch > this.epoch) this.later.push({ ...msg, epoch });
+  }
+
+  private deliver(msg: Message): void {
+    if (msg.context !== kFinContext) return this.queue.deliver(msg);
+    this.finished[msg.source] = true;
+    this.queue.failWhere((p) => this.finishedError(p.source, p.tag));
+  }
+
+  /** The error for a receive that can never be matched because its source(s) finished. */
+  private finishedError(source: number, tag: number): Error | undefined {
+    const what = tag === -1 ? '' : ` (tag ${tag})`;
+    if (source === ANY_SOURCE) {
+      if (this.size > 1 && this.finished.every((f, r) => f || r === this.rank)) {
+        return new PeerGoneError(-1, `receive from any rank${what} can never complete: every other rank has finished`, this.rank);
+      }
+      return undefined;
+    }
+    if (source !== this.rank && this.finished[source]) {
+      return new PeerGoneError(source, `receive from rank ${source}${what} can never complete: rank ${source} has finished`, this.rank);
+    }
+    return undefined;
   }
 
   /** Starts the poll loop if something waits on MPI. */
