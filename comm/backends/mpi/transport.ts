@@ -9,6 +9,7 @@
  * Matching is superstep's (comm/matching.ts) on a 16-byte header (context, tag, job epoch),
  * so ANY_SOURCE/ANY_TAG, exact contexts and the non-overtaking rule are the other backends'.
  */
+import { availableParallelism } from 'node:os';
 import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../../util/errors.js';
 import { MatchQueue } from '../../matching.js';
 import { ANY_SOURCE, concatPayload, payloadLength, payloadParts, type Message, type MessageInfo, type Payload, type Transport, type TransportStats } from '../../transport.js';
@@ -30,8 +31,16 @@ const kHeaderBytes = 16;
 const kDataTag = 7;
 /** Header context of a FIN: the sender finished its job, nothing more will come from it. */
 const kFinContext = -1;
-/** How long the poll loop keeps spinning without progress before it backs off to timers. */
-const kSpinMs = 0.2;
+/**
+ * How long the poll loop keeps spinning without progress before it backs off to 1 ms timers:
+ * SUPERSTEP_SPIN_US, else 5 ms while this host's ranks fit its cores and 0.05 ms when they
+ * outnumber them (a spinning rank would take the core its peer needs), as on tcp.
+ */
+function spinMs(env: NodeJS.ProcessEnv = process.env): number {
+  if (env.SUPERSTEP_SPIN_US) return Number(env.SUPERSTEP_SPIN_US) / 1000;
+  const local = Number(env.OMPI_COMM_WORLD_LOCAL_SIZE ?? env.MPI_LOCALNRANKS ?? env.SLURM_NTASKS_PER_NODE ?? 1);
+  return local <= availableParallelism() ? 5 : 0.05;
+}
 
 interface Pending {
   /** Referenced until MPI completes: the send's parts or the receive's buffer. */
@@ -64,6 +73,7 @@ export class MpiTransport implements Transport {
   private failure: Error | undefined;
   /** Peers that finished the current job (their FIN arrived). */
   private finished: boolean[];
+  private readonly spinMs = spinMs();
 
   constructor(private readonly mpi: MpiNative, private readonly options: MpiTransportOptions) {
     [this.rank, this.size, this.version] = mpi.init();
@@ -275,7 +285,7 @@ export class MpiTransport implements Transport {
     if (this.poll()) this.lastProgress = performance.now();
     if (this.n === 0 && !this.queue.hasWaiters) return;
     this.scheduled = true;
-    if (performance.now() - this.lastProgress < kSpinMs) setImmediate(this.loop);
+    if (performance.now() - this.lastProgress < this.spinMs) setImmediate(this.loop);
     else setTimeout(this.loop, 1);
   };
 }
