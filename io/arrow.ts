@@ -17,7 +17,8 @@ import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } f
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import {
-  Data, Dictionary, Message, MessageHeader, MetadataVersion, RecordBatchStreamWriter, Schema, Table, Utf8, makeData, tableFromIPC, tableToIPC, vectorFromArray,
+  Data, Dictionary, Message, MessageHeader, MetadataVersion, RecordBatchFileWriter, RecordBatchStreamWriter, Schema, Table, Utf8, makeData, tableFromIPC, tableToIPC, vectorFromArray,
+  type CompressionType,
 } from 'apache-arrow';
 import { FileBlock, Footer } from 'apache-arrow/ipc/metadata/file';
 import { world } from '../comm/comm.js';
@@ -25,6 +26,8 @@ import { DistFrame, checkSchemas, schemaKey } from '../distarray/frame.js';
 import { columnsOf, toTable } from '../distarray/frame-ipc.js';
 import { concat, dictStrings, emptyData, familyOf } from '../distarray/frame-kernels.js';
 import { ArgumentError, FileFormatError } from '../util/errors.js';
+import { compressionOf, ensureCodecs, fixPrefixes, loggingSizes, type CompressionName } from '../util/arrow-codecs.js';
+import { needsPlain, plainSchema, plainTable } from '../distarray/frame-adopt.js';
 import { agree, checkSamePath } from './collective.js';
 import { maybeFault, readExactlyAt, writeAllAt, writeCollective } from './atomic.js';
 
@@ -38,6 +41,11 @@ export interface WriteArrowOptions {
   batchRows?: number;
   /** Write a dataset: a directory of one part file per rank plus `_manifest.json`. */
   dataset?: boolean;
+  /**
+   * Compress record batch bodies: 'lz4' (LZ4_FRAME) or 'zstd' (ZSTD, level 3), the two codecs
+   * of the Arrow format, which pyarrow, polars and arrow-rs read. Default: none.
+   */
+  compression?: CompressionName;
 }
 
 /** Options of readArrow. */
@@ -156,7 +164,7 @@ async function unifyDictionaries(table: Table): Promise<Table> {
 }
 
 /** The local table in record batches of at most `rows` rows, as IPC stream chunks (no copy of the columns). */
-function streamOf(table: Table, rows: number): Chunks {
+function streamOf(table: Table, rows: number, compressionType: CompressionType | null): Chunks {
   const n = table.numRows;
   let t = table;
   if (n > rows) {
@@ -165,15 +173,39 @@ function streamOf(table: Table, rows: number): Chunks {
     for (let a = 0; a < n; a += rows) batches.push(toTable(table.schema, cols.map((c) => c.slice(a, Math.min(rows, n - a)) as Data)));
     t = new Table(batches.flatMap((b) => b.batches));
   }
-  const w = new RecordBatchStreamWriter();
-  w.write(t);
-  w.finish();
+  const w = new RecordBatchStreamWriter({ compressionType });
+  const [, log] = loggingSizes(() => {
+    w.write(t);
+    w.finish();
+  });
   // The writer's queue holds the chunks it wrote, in order, views of the column buffers.
-  const parts: Uint8Array[] = [];
-  const q = (w as unknown as { _sink: { _values: Uint8Array[] } })._sink?._values;
-  if (!Array.isArray(q)) return new Chunks([w.toUint8Array(true)]);
-  for (const v of q) parts.push(v);
-  return new Chunks(parts);
+  const q = writerChunks(w);
+  if (!q) {
+    if (compressionType !== null) throw new Error('internal: apache-arrow IPC writer internals changed (no _sink._values); cannot fix compressed buffer prefixes');
+    return new Chunks([w.toUint8Array(true)]);
+  }
+  fixPrefixes(q, log);
+  return new Chunks([...q]);
+}
+
+/** The chunks an apache-arrow IPC writer queued (undefined if its internals changed). */
+function writerChunks(w: object): Uint8Array[] | undefined {
+  const q = (w as { _sink?: { _values?: Uint8Array[] } })._sink?._values;
+  return Array.isArray(q) ? q : undefined;
+}
+
+/** A table as one IPC file, compressed or not (prefixes of compressed buffers fixed). */
+function fileBytes(table: Table, compressionType: CompressionType | null): Uint8Array {
+  if (compressionType === null) return tableToIPC(table, 'file');
+  const w = new RecordBatchFileWriter({ compressionType });
+  const [, log] = loggingSizes(() => {
+    w.write(table);
+    w.finish();
+  });
+  const q = writerChunks(w);
+  if (!q) throw new Error('internal: apache-arrow IPC writer internals changed (no _sink._values); cannot fix compressed buffer prefixes');
+  fixPrefixes(q, log);
+  return w.toUint8Array(true);
 }
 
 /**
@@ -189,11 +221,13 @@ export async function writeArrow(path: string, frame: DistFrame | Table, options
   if (!Number.isSafeInteger(batchRows) || batchRows < 1) throw new ArgumentError('options.batchRows', 'a positive integer', batchRows, world.rank);
   const local = frame instanceof DistFrame ? frame.localTable() : frame;
   if (!(local instanceof Table)) throw new ArgumentError('frame', 'a DistFrame or an apache-arrow Table', frame, world.rank);
+  const compression = options.compression === undefined ? null : compressionOf(options.compression);
   await checkSamePath(path);
   await checkSchemas(local.schema);
-  if (options.dataset) return writeDataset(path, local, batchRows);
+  if (compression !== null) await ensureCodecs();
+  if (options.dataset) return writeDataset(path, local, batchRows, compression);
   const table = await unifyDictionaries(local);
-  const bytes = streamOf(table, batchRows);
+  const bytes = streamOf(table, batchRows, compression);
   const { msgs, end } = messagesOf(bytes, path);
   const batches = msgs.filter((m) => m.type === MessageHeader.RecordBatch);
   const dicts = msgs.filter((m) => m.type === MessageHeader.DictionaryBatch);
@@ -232,7 +266,7 @@ export async function writeArrow(path: string, frame: DistFrame | Table, options
 }
 
 /** Dataset form: part-<rank>.arrow files and a manifest in a directory that appears atomically. */
-async function writeDataset(path: string, local: Table, batchRows: number): Promise<void> {
+async function writeDataset(path: string, local: Table, batchRows: number, compressionType: CompressionType | null): Promise<void> {
   const tmp = await agree(path, async () => (world.rank === 0 ? join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`) : ''));
   const dir = world.size > 1 ? await world.bcastObject(tmp, 0) : tmp;
   let committed = false;
@@ -242,7 +276,7 @@ async function writeDataset(path: string, local: Table, batchRows: number): Prom
     });
     const file = `part-${String(world.rank).padStart(5, '0')}.arrow`;
     const info = await agree(path, async () => {
-      const bytes = tableToIPC(batchesOf(local, batchRows), 'file');
+      const bytes = fileBytes(batchesOf(local, batchRows), compressionType);
       const fh = await open(join(dir, file), 'wx');
       try {
         await writeAllAt(fh, [bytes.subarray(0, bytes.byteLength >> 1)], 0);
@@ -337,7 +371,7 @@ function schemaMessage(schema: Schema, path: string): Uint8Array {
  */
 async function readFixedBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock[]): Promise<Data[] | undefined> {
   const fields = info.schema.fields;
-  if (fields.some((f) => familyOf(f.type, f.name) !== 'fixed')) return undefined;
+  if (fields.some((f) => needsPlain(f.type) || familyOf(f.type, f.name) !== 'fixed')) return undefined;
   const metas: { rows: number; bufs: { offset: number; length: number }[]; body: number }[] = [];
   for (const b of blocks) {
     const meta = new Uint8Array(b.metaDataLength);
@@ -386,8 +420,9 @@ async function readBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock[]): 
     i = j;
   }
   buf.set(kEOS, at);
+  await ensureCodecs(); // compressed batches (pyarrow, polars) decode through the registry
   try {
-    return columnsOf(tableFromIPC(buf));
+    return columnsOf(plainTable(tableFromIPC(buf)));
   } catch (err) {
     throw new FileFormatError(info.path, `corrupt record batch: ${(err as Error).message}`, world.rank);
   }
@@ -433,6 +468,8 @@ export async function readArrow(path: string, options: ReadArrowOptions = {}): P
     acc += w;
     if (owner === world.rank) mine.push(x);
   }
+  // Utf8View/LargeUtf8 columns are kept as Utf8, BinaryView/LargeBinary as Binary.
+  const schema = plainSchema(infos[0]!.schema);
   const columns = await agree(path, async () => {
     const parts: Data[][] = [];
     for (let f = 0; f < infos.length; f++) {
@@ -445,9 +482,8 @@ export async function readArrow(path: string, options: ReadArrowOptions = {}): P
         await fh.close();
       }
     }
-    const schema = infos[0]!.schema;
     return schema.fields.map((fld, k) => (parts.length === 0 ? emptyData(fld.type) : concat(fld.type, parts.map((p) => p[k]!))));
   });
-  const frame = new DistFrame(infos[0]!.schema, columns);
+  const frame = new DistFrame(schema, columns);
   return options.balance ? frame.rebalance() : frame;
 }
