@@ -30,6 +30,7 @@ import { compressionOf, ensureCodecs, fixPrefixes, loggingSizes, type Compressio
 import { needsPlain, plainSchema, plainTable } from '../distarray/frame-adopt.js';
 import { agree, checkSamePath } from './collective.js';
 import { maybeFault, readExactlyAt, writeAllAt, writeCollective } from './atomic.js';
+import { readAllAt, uninitialized } from './read.js';
 
 const kMagic = new Uint8Array([0x41, 0x52, 0x52, 0x4f, 0x57, 0x31, 0, 0]); // "ARROW1" + 2 bytes padding
 const kEOS = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
@@ -386,7 +387,15 @@ async function readFixedBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock
     metas.push({ rows: Number(h.length), bufs: h.buffers.map((x) => ({ offset: Number(x.offset), length: Number(x.length) })), body: b.offset + b.metaDataLength });
   }
   const total = metas.reduce((a, m) => a + m.rows, 0);
-  const arrays = fields.map((f) => new (f.type as unknown as { ArrayType: new (n: number) => ArrayBufferView }).ArrayType(total));
+  // Column memory: uninitialised (every byte is read into below), so the allocator hands back
+  // memory a previous read freed, already mapped, instead of zeroed pages faulted in anew.
+  type Ctor = { new (b: ArrayBuffer, o: number, n: number): ArrayBufferView; BYTES_PER_ELEMENT: number };
+  const arrays = fields.map((f) => {
+    const C = (f.type as unknown as { ArrayType: Ctor }).ArrayType;
+    return new C(uninitialized(total * C.BYTES_PER_ELEMENT), 0, total);
+  });
+  // Every (column, batch) piece goes straight to its place in its column; a few reads in flight.
+  const reads: [Uint8Array, number][] = [];
   let row = 0;
   for (const m of metas) {
     for (let k = 0; k < fields.length; k++) {
@@ -395,10 +404,11 @@ async function readFixedBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock
       const buf = m.bufs[2 * k + 1]!; // [validity, data] per fixed-width column
       const n = m.rows * bpe;
       if (buf.length < n) return undefined;
-      await readExactlyAt(fh, new Uint8Array(a.buffer, row * bpe, n), m.body + buf.offset, info.path);
+      reads.push([new Uint8Array(a.buffer, row * bpe, n), m.body + buf.offset]);
     }
     row += m.rows;
   }
+  await readAllAt(fh, reads, info.path);
   return fields.map((f, k) => makeData({ type: f.type as never, length: total, data: arrays[k] as never } as never) as Data);
 }
 
@@ -407,18 +417,20 @@ async function readBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock[]): 
   const len = (b: FileBlock) => b.metaDataLength + b.bodyLength;
   const all = [...info.dicts, ...blocks];
   const total = info.schemaMsg.byteLength + all.reduce((s, b) => s + len(b), 0) + kEOS.byteLength;
-  const buf = new Uint8Array(total);
+  const buf = new Uint8Array(uninitialized(total)); // every byte is written below
   buf.set(info.schemaMsg, 0);
   let at = info.schemaMsg.byteLength;
   // Consecutive blocks are read with one positioned read.
+  const reads: [Uint8Array, number][] = [];
   for (let i = 0; i < all.length; ) {
     let j = i + 1;
     let bytes = len(all[i]!);
     while (j < all.length && all[j]!.offset === all[j - 1]!.offset + len(all[j - 1]!)) bytes += len(all[j++]!);
-    await readExactlyAt(fh, buf.subarray(at, at + bytes), all[i]!.offset, info.path);
+    reads.push([buf.subarray(at, at + bytes), all[i]!.offset]);
     at += bytes;
     i = j;
   }
+  await readAllAt(fh, reads, info.path);
   buf.set(kEOS, at);
   await ensureCodecs(); // compressed batches (pyarrow, polars) decode through the registry
   try {
