@@ -6,3 +6,6 @@ export type { DistArrayOptions, HaloOptions } from './distarray.js';
 export { matvec } from './matvec.js';
 export { jacobiStep } from './stencil.js';
 export { gemv, jacobi5 } from './kernels.js';
+export { add, sub, mul, div, pow, neg, abs, sqrt, exp, log, sin, cos, minimum, maximum, where, clip, astype, promoteTypes } from './ufunc.js';
+export type { Operand, UfuncOptions } from './ufunc.js';
+export type { SliceArg } from './view.js';

@@ -6,6 +6,20 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { backends, callAll, closeWorlds } from '../harness.js';
 import { composeSpec, wholeSpec } from '../../distarray/view.js';
 import { arbDistribution, arbSliceArgs } from './arbitraries.js';
+import type { Distribution } from '../../distarray/distribution.js';
+
+const numberDTypes = ['float64', 'float32', 'int8', 'int16', 'int32', 'uint8', 'uint16', 'uint32', 'bool'];
+const kOps: Record<string, number> = { add: 2, sub: 2, mul: 2, div: 2, pow: 2, minimum: 2, maximum: 2, neg: 1, abs: 1, sqrt: 1, exp: 1, log: 1, sin: 1, cos: 1, where: 3, clip: 3, astype: 1 };
+
+/** An operand for a result of shape `shape` over p ranks: the same shape, a broadcastable one (leading axes dropped, extents 1), or a scalar. */
+const arbOperand = (p: number, shape: readonly number[], allowScalar: boolean) =>
+  fc.oneof(
+    { weight: 3, arbitrary: fc.tuple(fc.nat(shape.length - 1), fc.array(fc.boolean(), { minLength: shape.length, maxLength: shape.length })).chain(([drop, ones]) => {
+      const s = shape.map((n, k) => (ones[k] ? 1 : n)).slice(Math.min(drop, shape.length - 1));
+      return fc.tuple(fc.oneof(fc.constant(shape as number[]), fc.constant(s)).chain((sh) => arbDistribution(p, sh)), fc.constantFrom(...numberDTypes));
+    }).map(([d, dtype]) => ({ dist: (d as Distribution).describe(), dtype })) },
+    ...(allowScalar ? [{ weight: 1, arbitrary: fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constantFrom(0.5, -1.25, 2.5)).map((scalar) => ({ scalar })) }] : []),
+  );
 
 afterAll(closeWorlds);
 
@@ -29,7 +43,30 @@ describe.each(backends())('DistArray operations on %s', (backend) => {
         const res = await callAll<number>(backend, d.size, F, 'sliceCheck', [d.describe(), chain, 0, messages], kTimeout);
         expect(res).toEqual(res.map(() => 0));
       }),
-      { numRuns: 10 },
+      { numRuns: 8 },
+    );
+  }, kTestTimeout);
+
+  it('elementwise ufuncs broadcast arrays of any layouts and scalars like the sequential functions, into new, out and view results', async () => {
+    const arb = fc.tuple(fc.constantFrom(...Object.keys(kOps)), arbDistribution()).chain(([op, d]) => {
+      const n = kOps[op]!;
+      // The first operand has the full shape (so the result has it); others any broadcastable shape or scalars.
+      const first = fc.constantFrom(...numberDTypes).map((dtype) => ({ dist: d.describe(), dtype }));
+      const rest = Array.from({ length: n - 1 }, () => arbOperand(d.size, d.shape, true));
+      const out = fc.oneof(
+        fc.constant({ mode: 'new' as const }),
+        arbDistribution(d.size, d.shape).map((od) => ({ mode: 'out' as const, dist: od.describe(), dtype: 'float64' })),
+        fc.constant({ mode: 'view' as const, dtype: 'float64' }),
+      );
+      return fc.tuple(fc.constant(op), fc.constant(d.size), fc.tuple(first, ...rest), out, fc.nat(50), fc.constantFrom(...numberDTypes.filter((t) => t !== 'bool')));
+    });
+    await fc.assert(
+      fc.asyncProperty(arb, arbPath, async ([op, p, operands, out, seed, castTo], messages) => {
+        const o = op === 'astype' && out.mode === 'new' ? { ...out, dtype: castTo } : out;
+        const res = await callAll<{ bad: number; shape: number[] }>(backend, p, F, 'ufuncCheck', [op, operands, seed, o, messages], kTimeout);
+        expect(res.map((r) => r.bad)).toEqual(res.map(() => 0));
+      }),
+      { numRuns: 15 },
     );
   }, kTestTimeout);
 

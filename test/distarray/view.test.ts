@@ -67,3 +67,24 @@ describe('viewDistribution', () => {
     );
   });
 });
+
+describe('promoteTypes', () => {
+  it("agrees with numpy.promote_types wherever numpy's answer is one of superstep's number dtypes", async () => {
+    const { promoteTypes } = await import('../../distarray/ufunc.js');
+    const ts = ['float64', 'float32', 'int8', 'int16', 'int32', 'uint8', 'uint16', 'uint32', 'bool'] as const;
+    const pairs = ts.flatMap((a) => ts.map((b) => [a, b] as const));
+    const ours = pairs.map(([a, b]) => promoteTypes(a, b));
+    let numpy: string[] | undefined;
+    try {
+      numpy = JSON.parse(execFileSync(python, ['-c', `import json,sys,numpy as np\nprint(json.dumps([str(np.promote_types(a,b)) for a,b in json.load(sys.stdin)]))`], { input: JSON.stringify(pairs), stdio: ['pipe', 'pipe', 'ignore'] }).toString()) as string[];
+    } catch {
+      console.log('promoteTypes vs numpy skipped: python3 with numpy is not available');
+    }
+    if (!numpy) return;
+    pairs.forEach(([a, b], i) => {
+      // bool with bool stays bool in numpy; int64 (int32 with uint32) is float64 here (number elements).
+      const want = numpy![i] === 'int64' ? 'float64' : numpy![i];
+      expect(`${a}+${b}=${ours[i]}`).toBe(`${a}+${b}=${want}`);
+    });
+  });
+});
