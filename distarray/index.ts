@@ -9,3 +9,5 @@ export { gemv, jacobi5 } from './kernels.js';
 export { add, sub, mul, div, pow, neg, abs, sqrt, exp, log, sin, cos, minimum, maximum, where, clip, astype, promoteTypes } from './ufunc.js';
 export type { Operand, UfuncOptions } from './ufunc.js';
 export type { SliceArg } from './view.js';
+export { sum, prod, min, max, mean, variance, std, argmin, argmax, any, all, nanSum, nanProd, nanMin, nanMax, nanMean, nanVar, nanStd, cumsum, reduceAlong } from './reduce.js';
+export type { ReduceOptions, ReduceName } from './reduce.js';

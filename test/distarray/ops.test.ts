@@ -70,6 +70,41 @@ describe.each(backends())('DistArray operations on %s', (backend) => {
     );
   }, kTestTimeout);
 
+  it('reductions along any axes (keepdims, ddof, NaN, views) equal the sequential ones', async () => {
+    const names = ['sum', 'prod', 'min', 'max', 'mean', 'variance', 'std', 'argmin', 'argmax', 'any', 'all', 'nanSum', 'nanProd', 'nanMin', 'nanMax', 'nanMean', 'nanVar', 'nanStd'];
+    const arb = arbDistribution().chain((d) => {
+      const nd = d.ndim;
+      const axis = fc.oneof(
+        fc.constant(undefined),
+        fc.integer({ min: -nd, max: nd - 1 }),
+        fc.shuffledSubarray([...Array(nd).keys()], { minLength: 1 }),
+      );
+      return fc.tuple(fc.constant(d), fc.constantFrom(...numberDTypes), fc.constantFrom(...names), axis, fc.boolean(), fc.constantFrom(0, 1), fc.nat(30), fc.option(arbSliceArgs(d.shape), { nil: null, freq: 4 }));
+    }).filter(([d, , , axis, , , , view]) => {
+      // axes must exist on the (possibly smaller) view
+      const nd = view ? view.filter((x) => typeof x !== 'number').length + d.ndim - view.length : d.ndim;
+      return axis === undefined || (typeof axis === 'number' ? axis >= -nd && axis < nd : axis.every((k) => k < nd));
+    });
+    await fc.assert(
+      fc.asyncProperty(arb, arbPath, async ([d, dtype, name, axis, keepdims, ddof, seed, view], messages) => {
+        const res = await callAll<{ bad: number }>(backend, d.size, F, 'reduceCheck', [d.describe(), dtype, name, axis, keepdims, ddof, seed, view, messages], kTimeout);
+        expect(res.map((r) => r.bad)).toEqual(res.map(() => 0));
+      }),
+      { numRuns: 20 },
+    );
+  }, kTestTimeout);
+
+  it('cumsum along any axis of any layout equals the running sums', async () => {
+    const arb = arbDistribution().chain((d) => fc.tuple(fc.constant(d), fc.constantFrom('float64', 'float32', 'int16', 'uint8'), fc.integer({ min: -d.ndim, max: d.ndim - 1 }), fc.boolean(), fc.nat(30)));
+    await fc.assert(
+      fc.asyncProperty(arb, arbPath, async ([d, dtype, axis, skip, seed], messages) => {
+        const res = await callAll<number>(backend, d.size, F, 'cumsumCheck', [d.describe(), dtype, axis, skip, seed, messages], kTimeout);
+        expect(res).toEqual(res.map(() => 0));
+      }),
+      { numRuns: 10 },
+    );
+  }, kTestTimeout);
+
   it('slices of an array with a halo (2-D block grid, P = 4)', async () => {
     const spec = { shape: [7, 6], grid: [2, 2], axes: [{ kind: 'block' as const }, { kind: 'block' as const }] };
     for (const chain of [[[[1, -1], [1, -1]]], [[null, 2]], [[[null, null, -2], [5, 0, -2]]], [[3]]]) {
