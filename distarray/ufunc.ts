@@ -181,14 +181,14 @@ export function where(cond: Operand, x: Operand, y: Operand, options?: UfuncOpti
   return elementwise([cond, x, y], ['cond', 'x', 'y'], (c, a, b) => (c !== 0 ? a : b), resultType([x, y]), options);
 }
 
-/** Collective: a limited to [lo, hi] (either may be null for no limit; NaN stays NaN, as numpy.clip). */
+/** Collective: minimum(maximum(a, lo), hi) as numpy.clip (lo or hi null: no limit; NaN anywhere gives NaN; lo > hi gives hi). */
 export function clip(a: DistArray, lo: Operand | null, hi: Operand | null, options?: UfuncOptions): Promise<DistArray> {
   const rank = team().rank;
   checkOperands([a], ['a'], rank);
   const l = lo ?? -Infinity;
   const h = hi ?? Infinity;
   const d = resultType([a, ...(lo === null ? [] : [lo]), ...(hi === null ? [] : [hi])]);
-  return elementwise([a, l, h], ['a', 'lo', 'hi'], (x, p, q) => (x !== x ? x : x < p ? p : x > q ? q : x), d, options);
+  return elementwise([a, l, h], ['a', 'lo', 'hi'], (x, p, q) => mn(mx(x, p), q), d, options);
 }
 
 /** Collective: a converted to `dtype` (same distribution; float to int truncates toward zero; to bool, non-zero and NaN are true). */
