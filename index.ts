@@ -34,6 +34,8 @@ export { add, sub, mul, div, pow, neg, abs, sqrt, exp, log, sin, cos, minimum, m
 export type { Operand, UfuncOptions, SliceArg } from './distarray/index.js';
 export { sum, prod, min, max, mean, variance, std, argmin, argmax, any, all, nanSum, nanProd, nanMin, nanMax, nanMean, nanVar, nanStd, cumsum } from './distarray/index.js';
 export type { ReduceOptions } from './distarray/index.js';
+export { transpose, swapAxes, reshape, flatten, concatenate, stack } from './distarray/index.js';
+export type { ShapeOptions } from './distarray/index.js';
 
 // Distributed data frames and parallel I/O (distarray/frame.ts, io/; docs/io.md)
 export { DistFrame, GroupedFrame } from './distarray/frame.js';

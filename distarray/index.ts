@@ -11,3 +11,5 @@ export type { Operand, UfuncOptions } from './ufunc.js';
 export type { SliceArg } from './view.js';
 export { sum, prod, min, max, mean, variance, std, argmin, argmax, any, all, nanSum, nanProd, nanMin, nanMax, nanMean, nanVar, nanStd, cumsum, reduceAlong } from './reduce.js';
 export type { ReduceOptions, ReduceName } from './reduce.js';
+export { transpose, swapAxes, reshape, flatten, concatenate, stack } from './shape.js';
+export type { ShapeOptions } from './shape.js';

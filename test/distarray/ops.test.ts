@@ -6,7 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { backends, callAll, closeWorlds } from '../harness.js';
 import { composeSpec, wholeSpec } from '../../distarray/view.js';
 import { arbDistribution, arbSliceArgs } from './arbitraries.js';
-import type { Distribution } from '../../distarray/distribution.js';
+import type { Distribution, DistributionSpec } from '../../distarray/distribution.js';
+
+type ShapeCase = [string, DistributionSpec[], unknown, DistributionSpec | null];
 
 const numberDTypes = ['float64', 'float32', 'int8', 'int16', 'int32', 'uint8', 'uint16', 'uint32', 'bool'];
 const kOps: Record<string, number> = { add: 2, sub: 2, mul: 2, div: 2, pow: 2, minimum: 2, maximum: 2, neg: 1, abs: 1, sqrt: 1, exp: 1, log: 1, sin: 1, cos: 1, where: 3, clip: 3, astype: 1 };
@@ -102,6 +104,53 @@ describe.each(backends())('DistArray operations on %s', (backend) => {
         expect(res).toEqual(res.map(() => 0));
       }),
       { numRuns: 10 },
+    );
+  }, kTestTimeout);
+
+  it('transpose, swapAxes, reshape, flatten, concatenate and stack equal the index arithmetic', async () => {
+    const arb = fc.constantFrom('transpose', 'swapAxes', 'reshape', 'flatten', 'concatenate', 'stack').chain((op) =>
+      arbDistribution().chain((d): fc.Arbitrary<ShapeCase> => {
+        const nd = d.ndim;
+        const p = d.size;
+        const n = d.shape.reduce((a, b) => a * b, 1);
+        const specs = (others: fc.Arbitrary<Distribution>[]) => fc.tuple(fc.constant(d), ...others).map((ds) => ds.map((x) => x.describe()));
+        switch (op) {
+          case 'transpose':
+            return <fc.Arbitrary<ShapeCase>>fc.option(fc.shuffledSubarray([...Array(nd).keys()], { minLength: nd, maxLength: nd }), { nil: null }).chain((perm) => {
+              const shape = (perm ?? [...Array(nd).keys()].reverse()).map((k) => d.shape[k]!);
+              return fc.tuple(fc.constant(op), specs([]), fc.constant(perm), fc.option(arbDistribution(p, shape).map((x) => x.describe()), { nil: null }));
+            });
+          case 'swapAxes':
+            return <fc.Arbitrary<ShapeCase>>fc.tuple(fc.constant(op), specs([]), fc.tuple(fc.integer({ min: -nd, max: nd - 1 }), fc.integer({ min: -nd, max: nd - 1 })), fc.constant(null));
+          case 'reshape': {
+            const divs = [...Array(n + 1).keys()].filter((a) => a > 0 && n % a === 0);
+            const shapes = n === 0 ? [[0], [0, 3], [2, 0, -1]] : [[n], [-1], [1, n], [n, 1], ...divs.map((a) => [a, n / a]), ...divs.map((a) => [a, -1, 1])];
+            return <fc.Arbitrary<ShapeCase>>fc.constantFrom(...shapes).chain((sh) => {
+              const real = sh.map((m) => (m === -1 ? (n === 0 ? 0 : n / Math.abs(sh.reduce((x, y) => x * y, 1))) : m));
+              return fc.tuple(fc.constant(op), specs([]), fc.constant(sh), fc.option(arbDistribution(p, real).map((x) => x.describe()), { nil: null }));
+            });
+          }
+          case 'flatten':
+            return <fc.Arbitrary<ShapeCase>>fc.tuple(fc.constant(op), specs([]), fc.constant(null), fc.constant(null));
+          case 'concatenate':
+            return <fc.Arbitrary<ShapeCase>>fc.integer({ min: -nd, max: nd - 1 }).chain((axis) => {
+              const ax = axis < 0 ? axis + nd : axis;
+              const other = fc.integer({ min: 0, max: 4 }).chain((m) => arbDistribution(p, d.shape.map((x, k) => (k === ax ? m : x))));
+              return fc.tuple(fc.constant(op), fc.array(other, { maxLength: 2 }).chain((os) => specs(os.map((o) => fc.constant(o)))), fc.constant(axis), fc.constant(null));
+            });
+          default:
+            return <fc.Arbitrary<ShapeCase>>fc.integer({ min: -nd - 1, max: nd }).chain((axis) =>
+              fc.tuple(fc.constant(op), fc.array(arbDistribution(p, d.shape), { maxLength: 2 }).chain((os) => specs(os.map((o) => fc.constant(o)))), fc.constant(axis), fc.constant(null)));
+        }
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(arb, arbPath, async ([op, specs, param, outDist], messages) => {
+        const p = specs[0]!.grid.reduce((a, b) => a * b, 1);
+        const res = await callAll<number>(backend, p, F, 'shapeCheck', [op, specs, param, outDist, messages], kTimeout);
+        expect(res).toEqual(res.map(() => 0));
+      }),
+      { numRuns: 20 },
     );
   }, kTestTimeout);
 
