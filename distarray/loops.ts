@@ -33,7 +33,8 @@ export function forRows(shape: readonly number[], ops: readonly Strided[], row: 
 /** Offsets of the last axis, and whether they are one contiguous run starting at `first`. */
 function lastAxis(s: Strided, nd: number): { t: ArrayLike<number>; run: boolean; first: number } {
   const t = s.axes[nd - 1]!;
-  return { t, run: isRun(t), first: t.length > 0 ? t[0]! : 0 };
+  const run = (s.lastRun ??= isRun(t));
+  return { t, run, first: t.length > 0 ? t[0]! : 0 };
 }
 
 /** Calls `fn(offset)` for every element of the block, in row-major order. */
@@ -63,8 +64,11 @@ export function mapLocal(src: Strided, dst: Strided, shape: readonly number[], f
   });
 }
 
-/** out[i] = fn(a[i], b[i]) over the block. */
-export function zipLocal(sa: Strided, sb: Strided, so: Strided, shape: readonly number[], fn: (x: number, y: number) => number): void {
+/** A loop over one contiguous row of each operand: z[zs + j] = x[xs + j] op y[ys + j], j < n. */
+export type RowKernel = (x: Float64Array, xs: number, y: Float64Array, ys: number, z: Float64Array, zs: number, n: number) => void;
+
+/** out[i] = fn(a[i], b[i]) over the block; `row` (if given) runs contiguous rows without a call per element. */
+export function zipLocal(sa: Strided, sb: Strided, so: Strided, shape: readonly number[], fn: (x: number, y: number) => number, row?: RowKernel): void {
   const nd = shape.length;
   const a = lastAxis(sa, nd);
   const b2 = lastAxis(sb, nd);
@@ -80,7 +84,8 @@ export function zipLocal(sa: Strided, sb: Strided, so: Strided, shape: readonly 
       const xs = xa + a.first;
       const ys = yb + b2.first;
       const zs = zo + o.first;
-      for (let j = 0; j < n; j++) z[zs + j] = fn(x[xs + j]!, y[ys + j]!);
+      if (row) row(x, xs, y, ys, z, zs, n);
+      else for (let j = 0; j < n; j++) z[zs + j] = fn(x[xs + j]!, y[ys + j]!);
     } else for (let j = 0; j < n; j++) z[zo + o.t[j]!] = fn(x[xa + a.t[j]!]!, y[yb + b2.t[j]!]!);
   });
 }

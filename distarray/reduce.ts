@@ -16,6 +16,7 @@ import { world } from '../comm/comm.js';
 import { AxisMap, Distribution } from './distribution.js';
 import { DistArray } from './distarray.js';
 import { stridesOf } from './regions.js';
+import { composeSpec, viewDistribution, wholeSpec } from './view.js';
 
 /** Options of the axis reductions. */
 export interface ReduceOptions {
@@ -255,7 +256,11 @@ export async function reduceAlong(name: ReduceName, a: DistArray, options: Reduc
   }
   const got = await t.exchange(sends, from);
   const dtype = op.dtype(a.dtype);
-  const res = await DistArray.zeros(dist.shape.map((m, k) => (red[k] ? 1 : m)), { dist: keepDistribution(dist, red), dtype });
+  // The result's layout: keepdims', or with the reduced axes dropped as integer indices drop
+  // them (same local elements in the same order on every rank, so no copy either way).
+  const keep = keepDistribution(dist, red);
+  const outDist = options.keepdims ? keep : viewDistribution(keep, composeSpec(wholeSpec(keep.shape), keep.shape.map((_, k) => (red[k] ? 0 : null))));
+  const res = await DistArray.zeros([...outDist.shape], { dist: outDist, dtype });
   if (owner === me && acc.length > 0) {
     const merged = Float64Array.from({ length: acc.length }, (_, i) => op.init[i % op.c]!);
     const recs = acc.length / op.c;
@@ -268,9 +273,7 @@ export async function reduceAlong(name: ReduceName, a: DistArray, options: Reduc
     const out = res.data as Float64Array;
     for (let i = 0; i < recs; i++) out[i] = op.final(merged, i * op.c, n, ddof);
   }
-  if (options.keepdims) return res;
-  const view = res.slice(res.shape.map((_, k) => (red[k] ? 0 : null)));
-  return view.copy();
+  return res;
 }
 
 type Reducer = {

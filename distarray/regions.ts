@@ -158,12 +158,14 @@ export interface Strided {
   data: TypedArray;
   base: number;
   axes: readonly ArrayLike<number>[];
+  /** Cached: the last axis's offsets are one contiguous run (see isRun). */
+  lastRun?: boolean;
 }
 
 /** Strided storage of a dense row-major block of `paddedShape` with `pad` ghost cells per side. */
 export function denseStrided(data: TypedArray, paddedShape: readonly number[], pad: number): Strided {
   const st = stridesOf(paddedShape);
-  return { data, base: 0, axes: paddedShape.map((m, k) => Float64Array.from({ length: m - 2 * pad }, (_, l) => (l + pad) * st[k]!)) };
+  return { data, base: 0, axes: paddedShape.map((m, k) => Float64Array.from({ length: m - 2 * pad }, (_, l) => (l + pad) * st[k]!)), lastRun: true };
 }
 
 /** True if `t[j] = t[0] + j` for every j: a contiguous run. */

@@ -12,7 +12,7 @@ import { resolveDType, type DType } from '../util/dtype.js';
 import { block, type Distribution } from './distribution.js';
 import { DistArray } from './distarray.js';
 import { align, broadcastShapes } from './align.js';
-import { mapLocal, zip3Local, zipLocal } from './loops.js';
+import { mapLocal, zip3Local, zipLocal, type RowKernel } from './loops.js';
 import type { Strided } from './regions.js';
 import { team } from './team.js';
 
@@ -91,7 +91,7 @@ function scalarStorage(v: number, shape: readonly number[]): Strided {
  * Collective: `fn` applied elementwise to the broadcast operands (1 to 3), into `out` or a
  * new array of `dtype`. The engine under every function below.
  */
-export async function elementwise(operands: readonly Operand[], names: readonly string[], fn: (...v: number[]) => number, dtype: DType, options: UfuncOptions = {}): Promise<DistArray> {
+export async function elementwise(operands: readonly Operand[], names: readonly string[], fn: (...v: number[]) => number, dtype: DType, options: UfuncOptions = {}, row?: RowKernel): Promise<DistArray> {
   const rank = team().rank;
   if (typeof options !== 'object' || options === null) throw new ArgumentError('options', 'an object ({ out })', options, rank);
   const arrays = checkOperands(operands, names, rank);
@@ -113,15 +113,15 @@ export async function elementwise(operands: readonly Operand[], names: readonly 
   const result = out ?? (await DistArray.zeros(shape, { dist: target, dtype }));
   const o = result.storage();
   if (inputs.length === 1) mapLocal(inputs[0]!, o, ls, fn);
-  else if (inputs.length === 2) zipLocal(inputs[0]!, inputs[1]!, o, ls, fn);
+  else if (inputs.length === 2) zipLocal(inputs[0]!, inputs[1]!, o, ls, fn, row);
   else zip3Local(inputs[0]!, inputs[1]!, inputs[2]!, o, ls, fn);
   return result;
 }
 
-const binary = (fn: (x: number, y: number) => number, float = false) =>
+const binary = (fn: (x: number, y: number) => number, float = false, row?: RowKernel) =>
   (a: Operand, b: Operand, options?: UfuncOptions): Promise<DistArray> => {
     const d = resultType(checkTyped([a, b]));
-    return elementwise([a, b], ['a', 'b'], fn, float ? (d === 'float32' ? d : 'float64') : d, options);
+    return elementwise([a, b], ['a', 'b'], fn, float ? (d === 'float32' ? d : 'float64') : d, options, row);
   };
 
 const unary = (fn: (x: number) => number, float = false) =>
@@ -142,13 +142,13 @@ const mn = (x: number, y: number) => (x !== x || y !== y ? NaN : x < y ? x : y);
 const mx = (x: number, y: number) => (x !== x || y !== y ? NaN : x > y ? x : y);
 
 /** Collective: a + b (broadcast; `{ out }` writes there). */
-export const add = binary((x, y) => x + y);
+export const add = binary((x, y) => x + y, false, (x, i, y, j, z, k, n) => { for (let e = 0; e < n; e++) z[k + e] = x[i + e]! + y[j + e]!; });
 /** Collective: a - b. */
-export const sub = binary((x, y) => x - y);
+export const sub = binary((x, y) => x - y, false, (x, i, y, j, z, k, n) => { for (let e = 0; e < n; e++) z[k + e] = x[i + e]! - y[j + e]!; });
 /** Collective: a * b. */
-export const mul = binary((x, y) => x * y);
+export const mul = binary((x, y) => x * y, false, (x, i, y, j, z, k, n) => { for (let e = 0; e < n; e++) z[k + e] = x[i + e]! * y[j + e]!; });
 /** Collective: a / b, true division (integers give float64, as numpy's `/`). */
-export const div = binary((x, y) => x / y, true);
+export const div = binary((x, y) => x / y, true, (x, i, y, j, z, k, n) => { for (let e = 0; e < n; e++) z[k + e] = x[i + e]! / y[j + e]!; });
 /** Collective: a ** b. */
 export const pow = binary(pw);
 /** Collective: elementwise smaller of a and b (NaN if either is NaN, as numpy.minimum). */
