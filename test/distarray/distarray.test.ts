@@ -1,5 +1,6 @@
 // DistArray on real ranks (layouts, halos, matvec; slicing views, ufuncs, reductions, shape): fast-check properties against sequential models, P in 1..5,
 // every backend, and on sab both the shared-memory path and the message path.
+import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backends, callAll, closeWorlds, tryCall } from '../harness.js';
@@ -14,6 +15,7 @@ afterAll(closeWorlds);
 const F = 'distarray.ts';
 /** Slicing, elementwise, reductions, shape: test/fixtures/distarray-ops.ts. */
 const FO = 'distarray-ops.ts';
+const python = '/usr/bin/python3';
 // Bounds, generous because the first call at each P starts a world (P processes on tcp),
 // which takes seconds on a loaded 2-core machine.
 const kTimeout = 60_000;
@@ -317,6 +319,47 @@ describe.each(backends())('DistArray numpy operations on %s', (backend) => {
       { numRuns: 20 },
     );
   }, kTestTimeout);
+
+  it('numpy recomputes a sample from .npy files: slice, add, mul, div, clip, sum, nanmean, std, argmax, cumsum, transpose, reshape, concatenate at P = 2', async () => {
+    let numpy = true;
+    try { execFileSync(python, ['-c', 'import numpy'], { stdio: 'ignore' }); } catch { numpy = false; }
+    if (!numpy) {
+      console.log('numpy sample skipped: python3 with numpy is not available');
+      return;
+    }
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'superstep-npy-'));
+    try {
+      const [names] = await callAll<string[]>(backend, 2, FO, 'numpySample', [dir], 60_000);
+      expect(names).toContain('reshape');
+      const script = `
+import json, sys, numpy as np
+d = sys.argv[1]
+L = lambda n: np.load(f"{d}/{n}.npy")
+a, b, c = L("a"), L("b"), L("c")
+want = {
+  "slice": a[4::-2, ::2], "add": a + b, "mul": c * b, "div": b / 3, "clip": np.clip(a, -1, c),
+  "sum0": a.sum(axis=0), "nanmean1": np.nanmean(a, axis=1), "std1": a.std(axis=1, ddof=1),
+  "argmax0": a.argmax(axis=0), "cumsum": b.cumsum(axis=0), "T": a.T, "reshape": a.reshape(3, -1),
+  "concat": np.concatenate([a, a[0:2]], 0),
+}
+# Where superstep's dtype stands in for numpy's (int64 results): values must still agree.
+stand_in = {"argmax0": "int32", "cumsum": "float64"}
+bad = []
+for k, w in want.items():
+  g = L(k)
+  if g.shape != w.shape: bad.append(f"{k}: shape {g.shape} vs numpy {w.shape}"); continue
+  if str(g.dtype) != stand_in.get(k, str(w.dtype)): bad.append(f"{k}: dtype {g.dtype} vs numpy {w.dtype}")
+  if not np.allclose(g.astype(np.float64), w.astype(np.float64), rtol=1e-6, atol=1e-6, equal_nan=True): bad.append(f"{k}: values differ: {g.tolist()} vs {w.tolist()}")
+print(json.dumps(bad))`;
+      const bad = JSON.parse(execFileSync(python, ['-c', script, dir]).toString()) as string[];
+      expect(bad).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('slices of an array with a halo (2-D block grid, P = 4)', async () => {
     const spec = { shape: [7, 6], grid: [2, 2], axes: [{ kind: 'block' as const }, { kind: 'block' as const }] };

@@ -1,5 +1,6 @@
-// Slicing's index arithmetic against Python's own slice.indices, and derived distributions
-// against their definition (every view element on the rank that holds it in the root).
+// Slicing's index arithmetic against Python's own slice.indices, derived distributions
+// against their definition (every view element on the rank that holds it in the root), and
+// dtype promotion against numpy's. (numpy recomputing results from .npy: distarray.test.ts.)
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fc from 'fast-check';
@@ -88,3 +89,4 @@ describe('promoteTypes', () => {
     });
   });
 });
+
