@@ -13,3 +13,5 @@ export { sum, prod, min, max, mean, variance, std, argmin, argmax, any, all, nan
 export type { ReduceOptions, ReduceName } from './reduce.js';
 export { transpose, swapAxes, reshape, flatten, concatenate, stack } from './shape.js';
 export type { ShapeOptions } from './shape.js';
+export { norm, outer, cg } from './linalg.js';
+export type { CgOptions, CgResult } from './linalg.js';

@@ -361,6 +361,24 @@ print(json.dumps(bad))`;
     }
   }, 120_000);
 
+  it('cg solves SPD systems (A on any block grid, b in any layout); norm along axes and outer agree', async () => {
+    const arb = fc.integer({ min: 1, max: 5 }).chain((p) => {
+      const divisors = [...Array(p).keys()].map((i) => i + 1).filter((q) => p % q === 0);
+      return fc.tuple(fc.constantFrom(...divisors).map((pr) => [pr, p / pr]), fc.integer({ min: p, max: 24 })).chain(([dims, n]) =>
+        fc.tuple(fc.constant(dims), fc.constant(n), arbDistribution(p, [n])));
+    });
+    await fc.assert(
+      fc.asyncProperty(arb, arbPath, async ([dims, n, bd], messages) => {
+        const res = await callAll<{ residual: number; iterations: number; bad: number }>(backend, dims[0]! * dims[1]!, FO, 'linalgCheck', [n, dims, bd.describe(), messages], kTimeout);
+        expect(res[0]!.bad).toBe(0);
+        expect(res[0]!.residual).toBeLessThan(1e-9);
+        expect(res[0]!.iterations).toBeLessThanOrEqual(n);
+        expect(res.map((r) => r.iterations)).toEqual(res.map(() => res[0]!.iterations));
+      }),
+      { numRuns: 8 },
+    );
+  }, kTestTimeout);
+
   it('slices of an array with a halo (2-D block grid, P = 4)', async () => {
     const spec = { shape: [7, 6], grid: [2, 2], axes: [{ kind: 'block' as const }, { kind: 'block' as const }] };
     for (const chain of [[[[1, -1], [1, -1]]], [[null, 2]], [[[null, null, -2], [5, 0, -2]]], [[3]]]) {
