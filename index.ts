@@ -30,6 +30,14 @@ export type { TaskRef, MapOptions } from './comm/pool.js';
 // Distributed arrays (distarray/)
 export { DistArray, Distribution, AxisMap, distributions, block, irregularBlock, cyclic, blockCyclic, grid, dimsCreate, fromSpec, matvec, jacobiStep, gemv, jacobi5 } from './distarray/index.js';
 export type { AxisKind, AxisRule, DistributionSpec, Region, DistArrayOptions, HaloOptions } from './distarray/index.js';
+export { add, sub, mul, div, pow, neg, abs, sqrt, exp, log, sin, cos, minimum, maximum, where, clip, astype, promoteTypes } from './distarray/index.js';
+export type { Operand, UfuncOptions, SliceArg } from './distarray/index.js';
+export { sum, prod, min, max, mean, variance, std, argmin, argmax, any, all, nanSum, nanProd, nanMin, nanMax, nanMean, nanVar, nanStd, cumsum } from './distarray/index.js';
+export type { ReduceOptions } from './distarray/index.js';
+export { transpose, swapAxes, reshape, flatten, concatenate, stack } from './distarray/index.js';
+export type { ShapeOptions } from './distarray/index.js';
+export { norm, outer, cg } from './distarray/index.js';
+export type { CgOptions, CgResult } from './distarray/index.js';
 
 // Distributed data frames and parallel I/O (distarray/frame.ts, io/; docs/io.md)
 export { DistFrame, GroupedFrame } from './distarray/frame.js';

@@ -46,3 +46,26 @@ export async function jacobiBench(n: number, iters: number, warmup: number): Pro
   const t = await timeit(step, iters);
   return (n * n) / t / 1e3;
 }
+
+/** add(a, b, { out }) of n float64 elements (block-distributed); ms per add. */
+export async function addBench(n: number, reps: number): Promise<number> {
+  const { add } = await import('../distarray/ufunc.js');
+  const p = world.size;
+  const a = await DistArray.zeros([n], { dist: block([n], p) });
+  const b = await DistArray.zeros([n], { dist: block([n], p) });
+  const c = await DistArray.zeros([n], { dist: block([n], p) });
+  (a.data as Float64Array).fill(1.5);
+  (b.data as Float64Array).fill(2.5);
+  await add(a, b, { out: c });
+  return timeit(() => add(a, b, { out: c }), reps);
+}
+
+/** sum(a, { axis: 0 }) of an n x n float64 array in row blocks; ms per reduction. */
+export async function sumAxisBench(n: number, reps: number): Promise<number> {
+  const { sum } = await import('../distarray/reduce.js');
+  const p = world.size;
+  const a = await DistArray.zeros([n, n], { dist: grid([n, n], [p, 1]) });
+  (a.data as Float64Array).fill(0.5);
+  await sum(a, { axis: 0 });
+  return timeit(() => sum(a, { axis: 0 }), reps);
+}

@@ -17,6 +17,8 @@ const backends = args.some((a) => a.startsWith('--backends')) ? benchBackends(ar
 const procs = quick ? [2] : [1, 2, 4];
 const N = quick ? 1024 : 4096;
 const J = quick ? 512 : 2048;
+const ADD = quick ? 1 << 16 : 1 << 24;
+const S = quick ? 256 : 4096;
 const ranks = new URL('./distarray-ranks.ts', import.meta.url).href;
 
 /** The peer runs at P = 2 and 4 only; a P = 1 line has nothing to compare with. */
@@ -43,9 +45,28 @@ for (const backend of backends) {
       const jb = await w.job<number>({ kind: 'call', url: ranks, fn: 'jacobiBench', args: [J, 50, 5] }, { timeoutMs: 120_000 });
       if (!jb.ok) throw new Error(`jacobi failed: ${jb.failure?.error.message}`);
       emit({ name: `jacobi_${J}_Mcells_per_s`, backend, p, value: +jb.results![0]!.toFixed(1), unit: 'Mcells_per_s', better: 'higher', ...compare(`jacobi_${J}_Mcells_per_s`, p, backend) });
+      // numpy-surface operations; numpy's own figures (one process) follow below as numpy_* lines.
+      const ad = await w.job<number>({ kind: 'call', url: ranks, fn: 'addBench', args: [ADD, quick ? 3 : 10] }, { timeoutMs: 120_000 });
+      if (!ad.ok) throw new Error(`add failed: ${ad.failure?.error.message}`);
+      emit({ name: `add_${ADD}_f64_ms`, backend, p, value: +ad.results![0]!.toFixed(3), unit: 'ms', better: 'lower', GBps: +((3 * 8 * ADD) / ad.results![0]! / 1e6).toFixed(2) });
+      const sa = await w.job<number>({ kind: 'call', url: ranks, fn: 'sumAxisBench', args: [S, quick ? 3 : 10] }, { timeoutMs: 120_000 });
+      if (!sa.ok) throw new Error(`sum failed: ${sa.failure?.error.message}`);
+      emit({ name: `sum_axis0_${S}_ms`, backend, p, value: +sa.results![0]!.toFixed(3), unit: 'ms', better: 'lower' });
     } finally {
       await w.close();
     }
+  }
+}
+
+// numpy itself (one process, same run) for the numpy-surface lines; skipped without numpy.
+{
+  const py = `import time,json\nimport numpy as np\ndef t(f,r):\n  f()\n  t0=time.perf_counter()\n  for _ in range(r): f()\n  return (time.perf_counter()-t0)/r*1e3\na=np.full(${ADD},1.5);b=np.full(${ADD},2.5);c=np.empty(${ADD})\nm=np.full((${S},${S}),0.5)\nprint(json.dumps({'add':t(lambda: np.add(a,b,out=c),${quick ? 3 : 10}),'sum':t(lambda: m.sum(axis=0),${quick ? 3 : 10})}))`;
+  const r = spawnSync('/usr/bin/python3', ['-c', py], { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } });
+  if (r.status !== 0) emit({ name: 'numpy_reference', error: `python3 with numpy unavailable: ${(r.stderr ?? '').slice(0, 200)}` });
+  else {
+    const o = JSON.parse(r.stdout) as { add: number; sum: number };
+    emit({ name: `numpy_add_${ADD}_f64_ms`, value: +o.add.toFixed(3), unit: 'ms', better: 'lower', GBps: +((3 * 8 * ADD) / o.add / 1e6).toFixed(2) });
+    emit({ name: `numpy_sum_axis0_${S}_ms`, value: +o.sum.toFixed(3), unit: 'ms', better: 'lower' });
   }
 }
 

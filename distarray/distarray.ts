@@ -17,7 +17,9 @@ import { ArgumentError } from '../util/errors.js';
 import { allocArray, dtypeOf, kDTypes, resolveDType, shapeSize, viewOf, type DType, type TypedArray } from '../util/dtype.js';
 import { block, irregularBlock, type Distribution, type Region } from './distribution.js';
 import { checkHaloDistribution, haloPlan } from './halo.js';
-import { plan, rootLayout, stridesOf, type Box } from './regions.js';
+import { denseStrided, isRun, plan, rootLayout, stridesOf, type Box, type Strided } from './regions.js';
+import { composeSpec, viewDistribution, viewStorage, wholeSpec, type SliceArg, type ViewSpec } from './view.js';
+import { eachLocal, mapLocal, zipLocal } from './loops.js';
 import { team, type Team } from './team.js';
 import { world } from '../comm/comm.js';
 import { execute, type Side } from './transfer.js';
@@ -95,8 +97,17 @@ export class DistArray {
    */
   readonly shareable: boolean;
 
-  /** @internal Use the static factories. `local`: this rank's block, used as it is (no halo). */
-  constructor(t: Team, dist: Distribution, dtype: DType, halo: number, periodic: readonly boolean[], boundary: number, local?: TypedArray) {
+  /**
+   * Set for a slicing view (see `slice`): the array whose memory it views and which elements
+   * it selects. A view has no halo of its own; `data` is its root's padded block.
+   */
+  readonly view: { readonly root: DistArray; readonly spec: ViewSpec } | undefined;
+
+  /**
+   * @internal Use the static factories. `local`: this rank's block, used as it is (no halo).
+   * `view`: a slicing view of `view.root` (whose memory it shares).
+   */
+  constructor(t: Team, dist: Distribution, dtype: DType, halo: number, periodic: readonly boolean[], boundary: number, local?: TypedArray, view?: { root: DistArray; spec: ViewSpec }) {
     this.team = t;
     this.dist = dist;
     this.shape = dist.shape;
@@ -107,7 +118,13 @@ export class DistArray {
     this.localShape = Object.freeze(dist.localShape(t.rank));
     this.paddedShape = Object.freeze(this.localShape.map((m) => m + 2 * halo));
     const size = shapeSize(this.paddedShape);
-    this.shareable = local === undefined;
+    this.shareable = view ? view.root.shareable : local === undefined;
+    this.view = view;
+    if (view) {
+      this.wasm = undefined;
+      this.data = view.root.data;
+      return;
+    }
     if (local !== undefined) {
       this.wasm = undefined;
       this.data = local;
@@ -212,6 +229,48 @@ export class DistArray {
     return a;
   }
 
+  // Slicing views
+  // -------------
+
+  /**
+   * Local (no communication, no copy): a view of the elements `index` selects, as numpy's
+   * `a[lo:hi:step, i, ...]`. One entry per axis (missing ones take the whole axis):
+   * `[lo, hi, step]` with numpy's defaults, negative indices and clamping (null or undefined
+   * = default; a negative step reverses the axis), an integer (drops the axis), or null.
+   * The view is a DistArray over the same memory, laid out by a distribution derived from
+   * this one (every element stays on its rank): writes through it land in this array.
+   * @example const inner = a.slice([[1, -1], [1, -1]]); const col = a.slice([null, 3]); const rev = v.slice([[null, null, -1]]);
+   */
+  slice(index: readonly SliceArg[]): DistArray {
+    const root = this.view?.root ?? this;
+    const spec = composeSpec(this.view?.spec ?? wholeSpec(root.shape), index, this.rank);
+    const dist = viewDistribution(root.dist, spec);
+    return new DistArray(this.team, dist, this.dtype, 0, dist.shape.map(() => false), 0, undefined, { root, spec });
+  }
+
+  /** Collective: a new array with this one's elements and distribution (no halo): materialises a view. */
+  async copy(): Promise<DistArray> {
+    return this.redistribute(this.dist, { halo: 0, periodic: false, boundary: 0 });
+  }
+
+  private storageCache = new Map<number, Strided>();
+  /**
+   * @internal Where rank `rank`'s elements lie in its block (its own, or a peer's once
+   * shared): element at local index l is at `base + sum_k axes[k][l_k]`.
+   */
+  storage(rank = this.rank): Strided {
+    let s = this.storageCache.get(rank);
+    if (s) return s;
+    const data = rank === this.rank ? this.data : this.peers?.[rank];
+    if (!data) throw new ArgumentError('rank', `this rank (${this.rank}) or a rank whose memory is shared`, rank, this.rank);
+    if (this.view) {
+      const root = this.view.root;
+      s = viewStorage(root.dist, this.view.spec, this.dist, rank, data, root.paddedShapes()[rank]!, root.halo);
+    } else s = denseStrided(data, this.paddedShapes()[rank]!, this.halo);
+    this.storageCache.set(rank, s);
+    return s;
+  }
+
   // Local access
   // ------------
 
@@ -220,6 +279,16 @@ export class DistArray {
     const dt = this.dtype === 'bool' ? 'uint8' : this.dtype;
     if (dt === 'int64' || dt === 'uint64') throw new ArgumentError('dtype', 'one @stdlib/ndarray can view (not int64/uint64: use .data)', dt, this.rank);
     ndctor ??= require('@stdlib/ndarray/ctor') as NdCtor;
+    if (this.view) {
+      // A view's local elements are an ndarray when every axis steps evenly through memory.
+      const s = this.storage();
+      const strides = s.axes.map((t) => (t.length > 1 ? t[1]! - t[0]! : 0));
+      if (!s.axes.every((t, k) => isRun(Array.from(t, (v, j) => (strides[k] === 0 ? j : (v - t[0]!) / strides[k]!))))) {
+        throw new ArgumentError('this', 'a view whose local elements are evenly spaced (this one\'s are not: copy() it first)', this.toString(), this.rank);
+      }
+      const offset = s.axes.reduce((o, t) => o + (t.length > 0 ? t[0]! : 0), s.base);
+      return new ndctor(dt as 'float64', this.data as Float64Array, [...this.localShape], strides, offset, 'row-major');
+    }
     const strides = stridesOf(this.paddedShape);
     const offset = strides.reduce((s, st) => s + st * this.halo, 0);
     return new ndctor(dt as 'float64', this.data as Float64Array, [...this.localShape], strides, offset, 'row-major');
@@ -227,6 +296,7 @@ export class DistArray {
 
   /** This rank's block with its halo as an @stdlib/ndarray view (padded shape). */
   padded(): ndarray {
+    this.checkNotView('padded()');
     const dt = this.dtype === 'bool' ? 'uint8' : this.dtype;
     if (dt === 'int64' || dt === 'uint64') throw new ArgumentError('dtype', 'one @stdlib/ndarray can view (not int64/uint64: use .data)', dt, this.rank);
     ndctor ??= require('@stdlib/ndarray/ctor') as NdCtor;
@@ -240,6 +310,10 @@ export class DistArray {
 
   /** Index into `data` of local (unpadded) index `local`. */
   offsetOf(local: readonly number[]): number {
+    if (this.view) {
+      const s = this.storage();
+      return local.reduce((o, l, k) => o + s.axes[k]![l]!, s.base);
+    }
     const st = stridesOf(this.paddedShape);
     let o = 0;
     for (let k = 0; k < local.length; k++) o += (local[k]! + this.halo) * st[k]!;
@@ -248,6 +322,11 @@ export class DistArray {
 
   /** Sets every element of this rank's block (not the halo) to `value`. */
   fill(value: number | bigint): this {
+    if (this.view) {
+      const d = this.data as unknown as { [i: number]: number | bigint };
+      eachLocal(this.storage(), this.localShape, (o) => { d[o] = value; });
+      return this;
+    }
     const n = this.localShape[this.ndim - 1] ?? 1;
     for (const o of this.rowOffsets()) (this.data as Float64Array).fill(value as number, o, o + n);
     return this;
@@ -264,6 +343,10 @@ export class DistArray {
     checkNumeric(this.dtype, 'map', this.rank);
     const o = out ?? this.like();
     this.checkSameLayout(o, 'out');
+    if (this.view || o.view) {
+      mapLocal(this.storage(), o.storage(), this.localShape, fn);
+      return o;
+    }
     const src = this.data as Float64Array;
     const dst = o.data as Float64Array;
     const rows = this.rowOffsets();
@@ -283,6 +366,10 @@ export class DistArray {
     this.checkSameLayout(other, 'other');
     const o = out ?? this.like();
     this.checkSameLayout(o, 'out');
+    if (this.view || other.view || o.view) {
+      zipLocal(this.storage(), other.storage(), o.storage(), this.localShape, fn);
+      return o;
+    }
     const a = this.data as Float64Array;
     const b = other.data as Float64Array;
     const dst = o.data as Float64Array;
@@ -301,6 +388,7 @@ export class DistArray {
 
   /** A zeroed array of this one's layout (local: no communication). */
   like(dtype: DType = this.dtype): DistArray {
+    if (this.view) return new DistArray(this.team, this.dist, dtype, 0, this.periodic, 0);
     return new DistArray(this.team, this.dist, dtype, this.halo, this.periodic, this.boundary);
   }
 
@@ -325,6 +413,17 @@ export class DistArray {
     checkNumeric(this.dtype, 'dot', this.rank);
     this.checkSameLayout(other, 'other');
     let s = 0;
+    if (this.view || other.view) {
+      const x = new Float64Array(this.localShape.reduce((p, m) => p * m, 1));
+      const y = new Float64Array(x.length);
+      const nd = this.ndim;
+      const dense = denseStrided(x, this.localShape, 0);
+      mapLocal(this.storage(), dense, this.localShape, (v) => v);
+      mapLocal(other.storage(), { ...dense, data: y }, this.localShape, (v) => v);
+      s = dotLocal(x, 0, y, 0, x.length);
+      void nd;
+      return (await this.team.allreduce(Float64Array.of(s), 'sum'))[0]!;
+    }
     const ra = this.rowOffsets();
     const rb = other.rowOffsets();
     const n = this.localShape[this.ndim - 1] ?? 1;
@@ -340,6 +439,12 @@ export class DistArray {
   private async reduce(op: 'sum' | 'min' | 'max'): Promise<number> {
     checkNumeric(this.dtype, op, this.rank);
     let acc = op === 'sum' ? 0 : op === 'min' ? Infinity : -Infinity;
+    if (this.view) {
+      const d = this.data as Float64Array;
+      if (op === 'sum') eachLocal(this.storage(), this.localShape, (o) => { acc += d[o]!; });
+      else eachLocal(this.storage(), this.localShape, (o) => { acc = reduceLocal(d, o, 1, op, acc); });
+      return (await this.team.allreduce(Float64Array.of(acc), op))[0]!;
+    }
     const n = this.localShape[this.ndim - 1] ?? 1;
     for (const o of this.rowOffsets()) acc = reduceLocal(this.data as Float64Array, o, n, op, acc);
     return (await this.team.allreduce(Float64Array.of(acc), op))[0]!;
@@ -474,6 +579,7 @@ export class DistArray {
 
   /** Sets every halo cell (not the interior) to `value`. */
   fillHalo(value: number): void {
+    if (this.view) return; // a view has no halo
     const d = this.data as Float64Array;
     const all = new Uint8Array(d.length);
     for (const o of this.rowOffsets()) all.fill(1, o, o + (this.localShape[this.ndim - 1] ?? 1));
@@ -485,6 +591,11 @@ export class DistArray {
 
   /** @internal Collective on first call: swaps SharedArrayBuffers where ranks share memory. */
   async sharePeers(): Promise<void> {
+    if (this.view) {
+      await this.view.root.sharePeers();
+      this.peers = this.view.root.peers;
+      return;
+    }
     if (this.peers || !this.team.shared || !this.shareable) return;
     const sabs = await this.team.share(this.data.buffer as SharedArrayBuffer);
     const sh = this.paddedShapes();
@@ -504,6 +615,7 @@ export class DistArray {
       data: (r) => (r === this.rank ? this.data : this.peers?.[r]),
       shape: (r) => sh[r]!,
       pad: () => this.halo,
+      strided: this.view ? (r) => this.storage(r) : undefined,
     };
   }
 
@@ -554,6 +666,11 @@ export class DistArray {
     }
   }
 
+  /** @internal Refuses views where an operation needs a dense padded block. */
+  checkNotView(what: string): void {
+    if (this.view) throw new ArgumentError('this', `a DistArray that is not a slicing view for ${what} (copy() it first)`, this.toString(), this.rank);
+  }
+
   private checkSameLayout(o: DistArray, argument: string): void {
     if (!(o instanceof DistArray)) throw new ArgumentError(argument, 'a DistArray', o, this.rank);
     if (!o.dist.equals(this.dist)) throw new ArgumentError(argument, `a DistArray with distribution ${this.dist}`, o.dist.toString(), this.rank);
@@ -572,7 +689,7 @@ export class DistArray {
   }
 
   toString(): string {
-    return `DistArray(${this.dtype}, ${this.dist}, halo ${this.halo})`;
+    return `DistArray(${this.dtype}, ${this.dist}, ${this.view ? 'view' : `halo ${this.halo}`})`;
   }
 }
 

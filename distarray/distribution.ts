@@ -11,14 +11,15 @@
 import { ArgumentError } from '../util/errors.js';
 
 /** How one axis is split over its process coordinates. */
-export type AxisKind = 'block' | 'cyclic' | 'block-cyclic';
+export type AxisKind = 'block' | 'cyclic' | 'block-cyclic' | 'mapped';
 
 /** A serialisable description of a distribution (what `describe()` returns and `fromSpec` reads). */
 export interface DistributionSpec {
   shape: number[];
   grid: number[];
   /** `counts`: an irregular block axis, how many indices each process coordinate holds. */
-  axes: { kind: AxisKind; blockSize?: number; counts?: number[] }[];
+  /** `owners`: a mapped axis, the process coordinate of every index (slicing views make these). */
+  axes: { kind: AxisKind; blockSize?: number; counts?: number[]; owners?: number[] }[];
 }
 
 /**
@@ -34,11 +35,27 @@ export class AxisMap {
   /** Irregular block: every coordinate's count, and its first index (p + 1 entries). */
   readonly counts: readonly number[] | undefined;
   private readonly offsets: Float64Array | undefined;
+  /** Mapped axis: every index's coordinate and local index, every coordinate's indices. */
+  private readonly map: { owner: Int32Array; local: Int32Array; globals: Int32Array[] } | undefined;
 
-  constructor(readonly n: number, readonly p: number, readonly kind: AxisKind, readonly blockSize = 1, counts?: readonly number[]) {
+  constructor(readonly n: number, readonly p: number, readonly kind: AxisKind, readonly blockSize = 1, counts?: readonly number[], owners?: ArrayLike<number>) {
     this.q = Math.floor(n / p);
     this.r = n % p;
     if (kind === 'cyclic') this.blockSize = 1;
+    if (kind === 'mapped') {
+      if (owners === undefined || owners.length !== n) throw new ArgumentError('owners', `${n} process coordinates (one per index)`, owners);
+      const owner = Int32Array.from(owners);
+      const local = new Int32Array(n);
+      const sizes = new Int32Array(p);
+      for (let i = 0; i < n; i++) {
+        const c = owner[i]!;
+        if (!(c >= 0 && c < p)) throw new ArgumentError('owners', `coordinates in 0..${p - 1}`, `${c} at index ${i}`);
+        local[i] = sizes[c]!++;
+      }
+      const globals = Array.from(sizes, (m) => new Int32Array(m));
+      for (let i = 0; i < n; i++) globals[owner[i]!]![local[i]!] = i;
+      this.map = { owner, local, globals };
+    }
     if (counts !== undefined) {
       if (kind !== 'block') throw new ArgumentError('counts', "per-coordinate counts only with kind 'block'", kind);
       if (!Array.isArray(counts) || counts.length !== p || !counts.every((c) => Number.isSafeInteger(c) && c >= 0)) {
@@ -55,6 +72,7 @@ export class AxisMap {
   /** The process coordinate that owns global index i. */
   owner(i: number): number {
     if (this.p === 1) return 0;
+    if (this.map) return this.map.owner[i]!;
     if (this.offsets) {
       // The last coordinate starting at or before i (empty coordinates start where the next one does).
       let lo = 0;
@@ -76,6 +94,7 @@ export class AxisMap {
   /** Local index of global index i on its owner. */
   toLocal(i: number): number {
     if (this.p === 1) return i;
+    if (this.map) return this.map.local[i]!;
     if (this.kind === 'block') return i - this.start(this.owner(i));
     const b = this.blockSize;
     const k = Math.floor(i / b);
@@ -85,6 +104,7 @@ export class AxisMap {
   /** Global index of local index l on coordinate c. */
   toGlobal(c: number, l: number): number {
     if (this.p === 1) return l;
+    if (this.map) return this.map.globals[c]![l]!;
     if (this.kind === 'block') return this.start(c) + l;
     const b = this.blockSize;
     return (Math.floor(l / b) * this.p + c) * b + (l % b);
@@ -94,6 +114,7 @@ export class AxisMap {
   localSize(c: number): number {
     if (this.p === 1) return this.n;
     if (this.counts) return this.counts[c]!;
+    if (this.map) return this.map.globals[c]!.length;
     if (this.kind === 'block') return this.q + (c < this.r ? 1 : 0);
     // ScaLAPACK's numroc: whole blocks dealt round-robin, then the last partial block.
     const b = this.blockSize;
@@ -123,7 +144,11 @@ export class AxisMap {
    */
   runLength(i: number, limit: number): number {
     let end: number;
-    if (this.contiguous) {
+    if (this.map) {
+      const o = this.map.owner;
+      end = i + 1;
+      while (end < limit && o[end] === o[i]) end++;
+    } else if (this.contiguous) {
       const c = this.owner(i);
       end = this.start(c) + this.localSize(c);
     } else {
@@ -135,6 +160,10 @@ export class AxisMap {
   equals(o: AxisMap): boolean {
     if (this.n !== o.n || this.p !== o.p) return false;
     if (this.p === 1) return true;
+    if (this.map || o.map) {
+      for (let i = 0; i < this.n; i++) if (this.owner(i) !== o.owner(i)) return false;
+      return true;
+    }
     const k1 = this.kind === 'cyclic' ? 'block-cyclic' : this.kind;
     const k2 = o.kind === 'cyclic' ? 'block-cyclic' : o.kind;
     if (k1 === 'block' && k2 === 'block' && (this.counts || o.counts)) {
@@ -260,12 +289,12 @@ export class Distribution {
     return {
       shape: [...this.shape],
       grid: [...this.grid],
-      axes: this.axes.map((a) => (a.kind === 'block-cyclic' ? { kind: a.kind, blockSize: a.blockSize } : a.counts ? { kind: a.kind, counts: [...a.counts] } : { kind: a.kind })),
+      axes: this.axes.map((a) => (a.kind === 'mapped' && a.p > 1 ? { kind: a.kind, owners: Array.from({ length: a.n }, (_, i) => a.owner(i)) } : a.kind === 'block-cyclic' ? { kind: a.kind, blockSize: a.blockSize } : a.counts ? { kind: a.kind, counts: [...a.counts] } : { kind: a.kind })),
     };
   }
 
   toString(): string {
-    const axes = this.axes.map((a, k) => (this.grid[k] === 1 ? '*' : a.kind === 'block-cyclic' ? `block-cyclic(${a.blockSize})x${this.grid[k]}` : a.counts ? `block[${a.counts.join(', ')}]` : `${a.kind}x${this.grid[k]}`));
+    const axes = this.axes.map((a, k) => (this.grid[k] === 1 ? '*' : a.kind === 'mapped' ? `mappedx${this.grid[k]}` : a.kind === 'block-cyclic' ? `block-cyclic(${a.blockSize})x${this.grid[k]}` : a.counts ? `block[${a.counts.join(', ')}]` : `${a.kind}x${this.grid[k]}`));
     return `Distribution([${this.shape.join(', ')}], ${axes.join(', ')})`;
   }
 }
@@ -333,7 +362,7 @@ export function blockCyclic(shape: readonly number[], procs: number, blockSize: 
 }
 
 /** Per-axis kind for `grid`: a kind name, a block-cyclic block size, or irregular block counts. */
-export type AxisRule = AxisKind | { kind: AxisKind; blockSize?: number; counts?: readonly number[] };
+export type AxisRule = AxisKind | { kind: AxisKind; blockSize?: number; counts?: readonly number[]; owners?: readonly number[] };
 
 /**
  * A process grid: axis k is split over `dims[k]` process coordinates (1 = not distributed),
@@ -350,7 +379,8 @@ export function grid(shape: readonly number[], dims: readonly number[], rules?: 
     const rule = rs[k]!;
     const kind = typeof rule === 'string' ? rule : rule.kind;
     const b = typeof rule === 'string' ? 1 : (rule.blockSize ?? 1);
-    if (kind !== 'block' && kind !== 'cyclic' && kind !== 'block-cyclic') throw new ArgumentError(`rules[${k}]`, "'block', 'cyclic' or 'block-cyclic'", rule);
+    if (kind !== 'block' && kind !== 'cyclic' && kind !== 'block-cyclic' && kind !== 'mapped') throw new ArgumentError(`rules[${k}]`, "'block', 'cyclic', 'block-cyclic' or { kind: 'mapped', owners }", rule);
+    if (kind === 'mapped') return new AxisMap(n, dims[k]!, dims[k]! > 1 ? 'mapped' : 'block', 1, undefined, dims[k]! > 1 ? (rule as { owners?: readonly number[] }).owners ?? [] : undefined);
     if (!Number.isSafeInteger(b) || b < 1) throw new ArgumentError(`rules[${k}].blockSize`, 'a positive integer', b);
     const counts = typeof rule === 'string' ? undefined : rule.counts;
     return new AxisMap(n, dims[k]!, kind, b, counts && dims[k]! > 1 ? counts : undefined);
@@ -382,7 +412,7 @@ export function dimsCreate(procs: number, ndims: number): number[] {
 
 /** Rebuilds a distribution from `describe()` output. */
 export function fromSpec(spec: DistributionSpec): Distribution {
-  return grid(spec.shape, spec.grid, spec.axes.map((a) => ({ kind: a.kind, blockSize: a.blockSize, counts: a.counts })));
+  return grid(spec.shape, spec.grid, spec.axes.map((a) => ({ kind: a.kind, blockSize: a.blockSize, counts: a.counts, owners: a.owners })));
 }
 
 /** The factories as one object: `distributions.block(shape, p)`. */

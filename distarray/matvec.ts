@@ -35,6 +35,7 @@ export async function matvec(A: DistArray, x: DistArray, out?: DistArray): Promi
   if (!(x instanceof DistArray) || x.ndim !== 1 || x.shape[0] !== A.shape[1]) {
     throw new ArgumentError('x', `a 1-D DistArray of length ${A.shape[1]}`, x?.toString?.() ?? x, me);
   }
+  A.checkNotView('matvec (A)');
   if (x.dtype !== A.dtype) throw new ArgumentError('x', `a ${A.dtype} DistArray (A's dtype)`, x.dtype, me);
   if (A.dtype === 'int64' || A.dtype === 'uint64') throw new ArgumentError('A', 'a number dtype (not int64/uint64)', A.dtype, me);
   A.dist.axes.forEach((a, k) => {
@@ -46,6 +47,7 @@ export async function matvec(A: DistArray, x: DistArray, out?: DistArray): Promi
   if (!(y instanceof DistArray) || y.ndim !== 1 || y.shape[0] !== m || y.dtype !== A.dtype) {
     throw new ArgumentError('out', `a 1-D ${A.dtype} DistArray of length ${m}`, y?.toString?.() ?? y, me);
   }
+  y.checkNotView('matvec (out)');
   const { start: [r0, c0], count: [mr, nc] } = A.localRegion() as { start: [number, number]; count: [number, number] };
   const xs = await x.get({ start: [c0], count: [nc] });
   const lda = A.paddedShape[1]!;

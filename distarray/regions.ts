@@ -148,3 +148,57 @@ export function copyBox(
     if (k < 0) return;
   }
 }
+
+/**
+ * A rank's block as strided storage: the element at local index l is
+ * `data[base + axes[0][l0] + axes[1][l1] + ...]`. Dense padded blocks are the special case
+ * `axes[k][l] = (l + pad) * stride[k]`; slicing views pick, reverse or drop entries.
+ */
+export interface Strided {
+  data: TypedArray;
+  base: number;
+  axes: readonly ArrayLike<number>[];
+  /** Cached: the last axis's offsets are one contiguous run (see isRun). */
+  lastRun?: boolean;
+}
+
+/** Strided storage of a dense row-major block of `paddedShape` with `pad` ghost cells per side. */
+export function denseStrided(data: TypedArray, paddedShape: readonly number[], pad: number): Strided {
+  const st = stridesOf(paddedShape);
+  return { data, base: 0, axes: paddedShape.map((m, k) => Float64Array.from({ length: m - 2 * pad }, (_, l) => (l + pad) * st[k]!)), lastRun: true };
+}
+
+/** True if `t[j] = t[0] + j` for every j: a contiguous run. */
+export function isRun(t: ArrayLike<number>): boolean {
+  for (let j = 1; j < t.length; j++) if (t[j] !== t[0]! + j) return false;
+  return true;
+}
+
+/** Copies a box of `count` elements from `src` at local `srcStart` to `dst` at local `dstStart`. */
+export function copyStrided(src: Strided, srcStart: readonly number[], dst: Strided, dstStart: readonly number[], count: readonly number[]): void {
+  const nd = count.length;
+  if (boxSize(count) === 0) return;
+  const last = nd - 1;
+  const sl = src.axes[last]!;
+  const dl = dst.axes[last]!;
+  const s0 = srcStart[last]!;
+  const d0 = dstStart[last]!;
+  const run = count[last]!;
+  const s = src.data as Float64Array;
+  const d = dst.data as Float64Array;
+  const contiguous = run >= 32 && sl[s0 + run - 1] === sl[s0]! + run - 1 && dl[d0 + run - 1] === dl[d0]! + run - 1 && isRun(Array.prototype.slice.call(sl, s0, s0 + run)) && isRun(Array.prototype.slice.call(dl, d0, d0 + run));
+  const idx = new Array<number>(nd).fill(0);
+  for (;;) {
+    let so = src.base;
+    let dof = dst.base;
+    for (let k = 0; k < last; k++) {
+      so += src.axes[k]![srcStart[k]! + idx[k]!]!;
+      dof += dst.axes[k]![dstStart[k]! + idx[k]!]!;
+    }
+    if (contiguous) d.set(s.subarray(so + sl[s0]!, so + sl[s0]! + run), dof + dl[d0]!);
+    else for (let j = 0; j < run; j++) d[dof + dl[d0 + j]!] = s[so + sl[s0 + j]!]!;
+    let k = last - 1;
+    while (k >= 0 && ++idx[k]! === count[k]!) idx[k--] = 0;
+    if (k < 0) return;
+  }
+}

@@ -8,7 +8,7 @@
  * pair in plan order into one message each, unpacked in the same order.
  */
 import { bytesOf, kDTypes, viewOf, type DType, type TypedArray } from '../util/dtype.js';
-import { boxSize, copyBox, type Box } from './regions.js';
+import { boxSize, copyBox, copyStrided, denseStrided, type Box, type Strided } from './regions.js';
 import type { Team } from './team.js';
 
 /** One side of a transfer, as one rank sees a rank's block. */
@@ -19,6 +19,24 @@ export interface Side {
   shape(rank: number): readonly number[];
   /** Offset added to every local index (halo width). */
   pad(rank: number): number;
+  /** Strided storage of `rank`'s block (slicing views); absent for dense padded blocks. */
+  strided?(rank: number): Strided | undefined;
+}
+
+/** Copies one box between two sides' blocks (local indices, before padding). */
+function copy(src: Side, sr: number, sStart: readonly number[], dst: Side, dr: number, dStart: readonly number[], count: readonly number[]): void {
+  const ss = src.strided?.(sr);
+  const ds = dst.strided?.(dr);
+  if (!ss && !ds) {
+    copyBox(src.data(sr)!, src.shape(sr), add(sStart, src.pad(sr)), dst.data(dr)!, dst.shape(dr), add(dStart, dst.pad(dr)), count);
+    return;
+  }
+  copyStrided(ss ?? denseStrided(src.data(sr)!, src.shape(sr), src.pad(sr)), sStart, ds ?? denseStrided(dst.data(dr)!, dst.shape(dr), dst.pad(dr)), dStart, count);
+}
+
+/** A packed message buffer of one box as a side. */
+function packSide(buf: TypedArray, count: readonly number[]): Side {
+  return { data: () => buf, shape: () => count, pad: () => 0 };
 }
 
 function add(start: readonly number[], pad: number): number[] {
@@ -36,7 +54,7 @@ export async function execute(team: Team, dtype: DType, boxes: readonly Box[], s
     await team.barrier();
     for (const b of boxes) {
       if (direct === 'pull' ? b.dst !== me : b.src !== me) continue;
-      copyBox(src.data(b.src)!, src.shape(b.src), add(b.srcStart, src.pad(b.src)), dst.data(b.dst)!, dst.shape(b.dst), add(b.dstStart, dst.pad(b.dst)), b.count);
+      copy(src, b.src, b.srcStart, dst, b.dst, b.dstStart, b.count);
     }
     await team.barrier();
     return;
@@ -48,7 +66,7 @@ export async function execute(team: Team, dtype: DType, boxes: readonly Box[], s
     const n = boxSize(b.count);
     if (n === 0) continue;
     if (b.src === me && b.dst === me) {
-      copyBox(src.data(me)!, src.shape(me), add(b.srcStart, src.pad(me)), dst.data(me)!, dst.shape(me), add(b.dstStart, dst.pad(me)), b.count);
+      copy(src, me, b.srcStart, dst, me, b.dstStart, b.count);
     } else if (b.src === me) outCount.set(b.dst, (outCount.get(b.dst) ?? 0) + n);
     else if (b.dst === me) inCount.set(b.src, (inCount.get(b.src) ?? 0) + n);
   }
@@ -60,7 +78,7 @@ export async function execute(team: Team, dtype: DType, boxes: readonly Box[], s
     const p = packs.get(b.dst);
     if (!p) continue;
     const n = boxSize(b.count);
-    copyBox(src.data(me)!, src.shape(me), add(b.srcStart, src.pad(me)), p.buf.subarray(p.off, p.off + n) as TypedArray, b.count, b.count.map(() => 0), b.count);
+    copy(src, me, b.srcStart, packSide(p.buf.subarray(p.off, p.off + n) as TypedArray, b.count), me, b.count.map(() => 0), b.count);
     p.off += n;
   }
   for (const [d, p] of packs) sends.set(d, bytesOf(p.buf));
@@ -73,7 +91,7 @@ export async function execute(team: Team, dtype: DType, boxes: readonly Box[], s
     const msg = got.get(b.src)!;
     const off = offs.get(b.src) ?? 0;
     const view = viewOf(dtype, msg.buffer, msg.byteOffset + off * bytes, n);
-    copyBox(view, b.count, b.count.map(() => 0), dst.data(me)!, dst.shape(me), add(b.dstStart, dst.pad(me)), b.count);
+    copy(packSide(view, b.count), me, b.count.map(() => 0), dst, me, b.dstStart, b.count);
     offs.set(b.src, off + n);
   }
 }

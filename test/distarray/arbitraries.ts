@@ -1,5 +1,6 @@
 // fast-check generators of distributions, shared by the distarray suites.
 import fc from 'fast-check';
+import type { SliceArg } from '../../distarray/view.js';
 import { block, blockCyclic, cyclic, dimsCreate, grid, irregularBlock, type AxisRule, type Distribution } from '../../distarray/distribution.js';
 
 /** Random counts of p ranks summing to n (some may be 0). */
@@ -51,5 +52,17 @@ export function arbBlockDistribution(p: number, ndim?: number, minExtent = 0): f
     ),
   );
 }
+
+/** Random slice arguments for a shape: ranges with random steps, integers, nulls. */
+export const arbSliceArgs = (shape: readonly number[]): fc.Arbitrary<SliceArg[]> =>
+  fc.tuple(
+    ...shape.map((n) =>
+      fc.oneof(
+        fc.constant(null),
+        fc.tuple(fc.option(fc.integer({ min: -n - 2, max: n + 2 })), fc.option(fc.integer({ min: -n - 2, max: n + 2 })), fc.option(fc.constantFrom(1, 2, 3, -1, -2))).map((t) => t as SliceArg),
+        ...(n > 0 ? [fc.integer({ min: -n, max: n - 1 })] : []),
+      ),
+    ),
+  ).filter((args) => args.some((a) => typeof a !== 'number'));
 
 export { dimsCreate };

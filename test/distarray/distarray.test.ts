@@ -1,15 +1,21 @@
-// DistArray on real ranks: fast-check properties against sequential models, P in 1..5,
+// DistArray on real ranks (layouts, halos, matvec; slicing views, ufuncs, reductions, shape): fast-check properties against sequential models, P in 1..5,
 // every backend, and on sab both the shared-memory path and the message path.
+import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backends, callAll, closeWorlds, tryCall } from '../harness.js';
 import type { DType } from '../../util/dtype.js';
 import { irregularBlock } from '../../distarray/distribution.js';
-import { arbBlockDistribution, arbDistribution } from './arbitraries.js';
+import { arbBlockDistribution, arbDistribution, arbSliceArgs } from './arbitraries.js';
+import { composeSpec, wholeSpec } from '../../distarray/view.js';
+import type { Distribution, DistributionSpec } from '../../distarray/distribution.js';
 
 afterAll(closeWorlds);
 
 const F = 'distarray.ts';
+/** Slicing, elementwise, reductions, shape: test/fixtures/distarray-ops.ts. */
+const FO = 'distarray-ops.ts';
+const python = '/usr/bin/python3';
 // Bounds, generous because the first call at each P starts a world (P processes on tcp),
 // which takes seconds on a loaded 2-core machine.
 const kTimeout = 60_000;
@@ -171,4 +177,213 @@ describe.each(backends())('DistArray on %s', (backend) => {
       expect.stringMatching(/`region` must be \{ start, count \} inside shape \[4, 6\]/),
     ]);
   });
+});
+
+// numpy's surface (slicing views, elementwise, reductions, shape) on the same worlds.
+type ShapeCase = [string, DistributionSpec[], unknown, DistributionSpec | null];
+
+const numberDTypes = ['float64', 'float32', 'int8', 'int16', 'int32', 'uint8', 'uint16', 'uint32', 'bool'];
+const kOps: Record<string, number> = { add: 2, sub: 2, mul: 2, div: 2, pow: 2, minimum: 2, maximum: 2, neg: 1, abs: 1, sqrt: 1, exp: 1, log: 1, sin: 1, cos: 1, where: 3, clip: 3, astype: 1 };
+
+/** An operand for a result of shape `shape` over p ranks: the same shape, a broadcastable one (leading axes dropped, extents 1), or a scalar. */
+const arbOperand = (p: number, shape: readonly number[], allowScalar: boolean) =>
+  fc.oneof(
+    { weight: 3, arbitrary: fc.tuple(fc.nat(shape.length - 1), fc.array(fc.boolean(), { minLength: shape.length, maxLength: shape.length })).chain(([drop, ones]) => {
+      const s = shape.map((n, k) => (ones[k] ? 1 : n)).slice(Math.min(drop, shape.length - 1));
+      return fc.tuple(fc.oneof(fc.constant(shape as number[]), fc.constant(s)).chain((sh) => arbDistribution(p, sh)), fc.constantFrom(...numberDTypes));
+    }).map(([d, dtype]) => ({ dist: (d as Distribution).describe(), dtype })) },
+    ...(allowScalar ? [{ weight: 1, arbitrary: fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constantFrom(0.5, -1.25, 2.5)).map((scalar) => ({ scalar })) }] : []),
+  );
+
+describe.each(backends())('DistArray numpy operations on %s', (backend) => {
+  const arbPath = fc.constantFrom(...(backend === 'sab' ? [false, true] : [true]));
+
+  it('slice views (chains of two, negative steps, integers, empty) read, write, copy and move like the selection', async () => {
+    const arb = arbDistribution().chain((d) =>
+      arbSliceArgs(d.shape).chain((a1) => {
+        const s1 = composeSpec(wholeSpec(d.shape), a1);
+        return fc.tuple(fc.constant(d), fc.constant(a1), fc.option(arbSliceArgs(s1.axes.map((x) => x.length)), { nil: undefined }), fc.constantFrom(0, 1));
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(arb, arbPath, async ([d, a1, a2], messages) => {
+        const chain = a2 ? [a1, a2] : [a1];
+        const res = await callAll<number>(backend, d.size, FO, 'sliceCheck', [d.describe(), chain, 0, messages], kTimeout);
+        expect(res).toEqual(res.map(() => 0));
+      }),
+      { numRuns: 8 },
+    );
+  }, kTestTimeout);
+
+  it('elementwise ufuncs broadcast arrays of any layouts and scalars like the sequential functions, into new, out and view results', async () => {
+    const arb = fc.tuple(fc.constantFrom(...Object.keys(kOps)), arbDistribution()).chain(([op, d]) => {
+      const n = kOps[op]!;
+      // The first operand has the full shape (so the result has it); others any broadcastable shape or scalars.
+      const first = fc.constantFrom(...numberDTypes).map((dtype) => ({ dist: d.describe(), dtype }));
+      const rest = Array.from({ length: n - 1 }, () => arbOperand(d.size, d.shape, true));
+      const out = fc.oneof(
+        fc.constant({ mode: 'new' as const }),
+        arbDistribution(d.size, d.shape).map((od) => ({ mode: 'out' as const, dist: od.describe(), dtype: 'float64' })),
+        fc.constant({ mode: 'view' as const, dtype: 'float64' }),
+      );
+      return fc.tuple(fc.constant(op), fc.constant(d.size), fc.tuple(first, ...rest), out, fc.nat(50), fc.constantFrom(...numberDTypes.filter((t) => t !== 'bool')));
+    });
+    await fc.assert(
+      fc.asyncProperty(arb, arbPath, async ([op, p, operands, out, seed, castTo], messages) => {
+        const o = op === 'astype' && out.mode === 'new' ? { ...out, dtype: castTo } : out;
+        const res = await callAll<{ bad: number; shape: number[] }>(backend, p, FO, 'ufuncCheck', [op, operands, seed, o, messages], kTimeout);
+        expect(res.map((r) => r.bad)).toEqual(res.map(() => 0));
+      }),
+      { numRuns: 15 },
+    );
+  }, kTestTimeout);
+
+  it('reductions along any axes (keepdims, ddof, NaN, views) equal the sequential ones', async () => {
+    const names = ['sum', 'prod', 'min', 'max', 'mean', 'variance', 'std', 'argmin', 'argmax', 'any', 'all', 'nanSum', 'nanProd', 'nanMin', 'nanMax', 'nanMean', 'nanVar', 'nanStd'];
+    const arb = arbDistribution().chain((d) => {
+      const nd = d.ndim;
+      const axis = fc.oneof(
+        fc.constant(undefined),
+        fc.integer({ min: -nd, max: nd - 1 }),
+        fc.shuffledSubarray([...Array(nd).keys()], { minLength: 1 }),
+      );
+      return fc.tuple(fc.constant(d), fc.constantFrom(...numberDTypes), fc.constantFrom(...names), axis, fc.boolean(), fc.constantFrom(0, 1), fc.nat(30), fc.option(arbSliceArgs(d.shape), { nil: null, freq: 4 }));
+    }).filter(([d, , , axis, , , , view]) => {
+      // axes must exist on the (possibly smaller) view
+      const nd = view ? view.filter((x) => typeof x !== 'number').length + d.ndim - view.length : d.ndim;
+      return axis === undefined || (typeof axis === 'number' ? axis >= -nd && axis < nd : axis.every((k) => k < nd));
+    });
+    await fc.assert(
+      fc.asyncProperty(arb, arbPath, async ([d, dtype, name, axis, keepdims, ddof, seed, view], messages) => {
+        const res = await callAll<{ bad: number }>(backend, d.size, FO, 'reduceCheck', [d.describe(), dtype, name, axis, keepdims, ddof, seed, view, messages], kTimeout);
+        expect(res.map((r) => r.bad)).toEqual(res.map(() => 0));
+      }),
+      { numRuns: 20 },
+    );
+  }, kTestTimeout);
+
+  it('cumsum along any axis of any layout equals the running sums', async () => {
+    const arb = arbDistribution().chain((d) => fc.tuple(fc.constant(d), fc.constantFrom('float64', 'float32', 'int16', 'uint8'), fc.integer({ min: -d.ndim, max: d.ndim - 1 }), fc.boolean(), fc.nat(30)));
+    await fc.assert(
+      fc.asyncProperty(arb, arbPath, async ([d, dtype, axis, skip, seed], messages) => {
+        const res = await callAll<number>(backend, d.size, FO, 'cumsumCheck', [d.describe(), dtype, axis, skip, seed, messages], kTimeout);
+        expect(res).toEqual(res.map(() => 0));
+      }),
+      { numRuns: 10 },
+    );
+  }, kTestTimeout);
+
+  it('transpose, swapAxes, reshape, flatten, concatenate and stack equal the index arithmetic', async () => {
+    const arb = fc.constantFrom('transpose', 'swapAxes', 'reshape', 'flatten', 'concatenate', 'stack').chain((op) =>
+      arbDistribution().chain((d): fc.Arbitrary<ShapeCase> => {
+        const nd = d.ndim;
+        const p = d.size;
+        const n = d.shape.reduce((a, b) => a * b, 1);
+        const specs = (others: fc.Arbitrary<Distribution>[]) => fc.tuple(fc.constant(d), ...others).map((ds) => ds.map((x) => x.describe()));
+        switch (op) {
+          case 'transpose':
+            return <fc.Arbitrary<ShapeCase>>fc.option(fc.shuffledSubarray([...Array(nd).keys()], { minLength: nd, maxLength: nd }), { nil: null }).chain((perm) => {
+              const shape = (perm ?? [...Array(nd).keys()].reverse()).map((k) => d.shape[k]!);
+              return fc.tuple(fc.constant(op), specs([]), fc.constant(perm), fc.option(arbDistribution(p, shape).map((x) => x.describe()), { nil: null }));
+            });
+          case 'swapAxes':
+            return <fc.Arbitrary<ShapeCase>>fc.tuple(fc.constant(op), specs([]), fc.tuple(fc.integer({ min: -nd, max: nd - 1 }), fc.integer({ min: -nd, max: nd - 1 })), fc.constant(null));
+          case 'reshape': {
+            const divs = [...Array(n + 1).keys()].filter((a) => a > 0 && n % a === 0);
+            const shapes = n === 0 ? [[0], [0, 3], [2, 0, -1]] : [[n], [-1], [1, n], [n, 1], ...divs.map((a) => [a, n / a]), ...divs.map((a) => [a, -1, 1])];
+            return <fc.Arbitrary<ShapeCase>>fc.constantFrom(...shapes).chain((sh) => {
+              const real = sh.map((m) => (m === -1 ? (n === 0 ? 0 : n / Math.abs(sh.reduce((x, y) => x * y, 1))) : m));
+              return fc.tuple(fc.constant(op), specs([]), fc.constant(sh), fc.option(arbDistribution(p, real).map((x) => x.describe()), { nil: null }));
+            });
+          }
+          case 'flatten':
+            return <fc.Arbitrary<ShapeCase>>fc.tuple(fc.constant(op), specs([]), fc.constant(null), fc.constant(null));
+          case 'concatenate':
+            return <fc.Arbitrary<ShapeCase>>fc.integer({ min: -nd, max: nd - 1 }).chain((axis) => {
+              const ax = axis < 0 ? axis + nd : axis;
+              const other = fc.integer({ min: 0, max: 4 }).chain((m) => arbDistribution(p, d.shape.map((x, k) => (k === ax ? m : x))));
+              return fc.tuple(fc.constant(op), fc.array(other, { maxLength: 2 }).chain((os) => specs(os.map((o) => fc.constant(o)))), fc.constant(axis), fc.constant(null));
+            });
+          default:
+            return <fc.Arbitrary<ShapeCase>>fc.integer({ min: -nd - 1, max: nd }).chain((axis) =>
+              fc.tuple(fc.constant(op), fc.array(arbDistribution(p, d.shape), { maxLength: 2 }).chain((os) => specs(os.map((o) => fc.constant(o)))), fc.constant(axis), fc.constant(null)));
+        }
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(arb, arbPath, async ([op, specs, param, outDist], messages) => {
+        const p = specs[0]!.grid.reduce((a, b) => a * b, 1);
+        const res = await callAll<number>(backend, p, FO, 'shapeCheck', [op, specs, param, outDist, messages], kTimeout);
+        expect(res).toEqual(res.map(() => 0));
+      }),
+      { numRuns: 20 },
+    );
+  }, kTestTimeout);
+
+  it('numpy recomputes a sample from .npy files: slice, add, mul, div, clip, sum, nanmean, std, argmax, cumsum, transpose, reshape, concatenate at P = 2', async () => {
+    let numpy = true;
+    try { execFileSync(python, ['-c', 'import numpy'], { stdio: 'ignore' }); } catch { numpy = false; }
+    if (!numpy) {
+      console.log('numpy sample skipped: python3 with numpy is not available');
+      return;
+    }
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'superstep-npy-'));
+    try {
+      const [names] = await callAll<string[]>(backend, 2, FO, 'numpySample', [dir], 60_000);
+      expect(names).toContain('reshape');
+      const script = `
+import json, sys, numpy as np
+d = sys.argv[1]
+L = lambda n: np.load(f"{d}/{n}.npy")
+a, b, c = L("a"), L("b"), L("c")
+want = {
+  "slice": a[4::-2, ::2], "add": a + b, "mul": c * b, "div": b / 3, "clip": np.clip(a, -1, c),
+  "sum0": a.sum(axis=0), "nanmean1": np.nanmean(a, axis=1), "std1": a.std(axis=1, ddof=1),
+  "argmax0": a.argmax(axis=0), "cumsum": b.cumsum(axis=0), "T": a.T, "reshape": a.reshape(3, -1),
+  "concat": np.concatenate([a, a[0:2]], 0),
+}
+# Where superstep's dtype stands in for numpy's (int64 results): values must still agree.
+stand_in = {"argmax0": "int32", "cumsum": "float64"}
+bad = []
+for k, w in want.items():
+  g = L(k)
+  if g.shape != w.shape: bad.append(f"{k}: shape {g.shape} vs numpy {w.shape}"); continue
+  if str(g.dtype) != stand_in.get(k, str(w.dtype)): bad.append(f"{k}: dtype {g.dtype} vs numpy {w.dtype}")
+  if not np.allclose(g.astype(np.float64), w.astype(np.float64), rtol=1e-6, atol=1e-6, equal_nan=True): bad.append(f"{k}: values differ: {g.tolist()} vs {w.tolist()}")
+print(json.dumps(bad))`;
+      const bad = JSON.parse(execFileSync(python, ['-c', script, dir]).toString()) as string[];
+      expect(bad).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('cg solves SPD systems (A on any block grid, b in any layout); norm along axes and outer agree', async () => {
+    const arb = fc.integer({ min: 1, max: 5 }).chain((p) => {
+      const divisors = [...Array(p).keys()].map((i) => i + 1).filter((q) => p % q === 0);
+      return fc.tuple(fc.constantFrom(...divisors).map((pr) => [pr, p / pr]), fc.integer({ min: p, max: 24 })).chain(([dims, n]) =>
+        fc.tuple(fc.constant(dims), fc.constant(n), arbDistribution(p, [n])));
+    });
+    await fc.assert(
+      fc.asyncProperty(arb, arbPath, async ([dims, n, bd], messages) => {
+        const res = await callAll<{ residual: number; iterations: number; bad: number }>(backend, dims[0]! * dims[1]!, FO, 'linalgCheck', [n, dims, bd.describe(), messages], kTimeout);
+        expect(res[0]!.bad).toBe(0);
+        expect(res[0]!.residual).toBeLessThan(1e-9);
+        expect(res[0]!.iterations).toBeLessThanOrEqual(n);
+        expect(res.map((r) => r.iterations)).toEqual(res.map(() => res[0]!.iterations));
+      }),
+      { numRuns: 8 },
+    );
+  }, kTestTimeout);
+
+  it('slices of an array with a halo (2-D block grid, P = 4)', async () => {
+    const spec = { shape: [7, 6], grid: [2, 2], axes: [{ kind: 'block' as const }, { kind: 'block' as const }] };
+    for (const chain of [[[[1, -1], [1, -1]]], [[null, 2]], [[[null, null, -2], [5, 0, -2]]], [[3]]]) {
+      const res = await callAll<number>(backend, 4, FO, 'sliceCheck', [spec, chain, 1, false], kTimeout);
+      expect(res).toEqual([0, 0, 0, 0]);
+    }
+  }, kTestTimeout);
 });
