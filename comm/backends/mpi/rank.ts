@@ -4,8 +4,9 @@
  * launcher sends. If the launcher goes away, so does the rank: nothing outlives the job.
  */
 import { connect } from 'node:net';
-import { AbortedError, isCollectiveError, toErrorInfo } from '../../../util/errors.js';
+import { AbortedError } from '../../../util/errors.js';
 import { setContext, type RankContext } from '../../context.js';
+import { runRankJob } from '../rank-job.js';
 import type { RunJob } from '../types.js';
 import { onMessages, sendMessage } from './control.js';
 import type { MpiFromRank, MpiToRank } from './launcher.js';
@@ -42,24 +43,7 @@ onMessages(socket, async (raw) => {
     transport.fail(new AbortedError(`job aborted: rank ${m.rank} failed: ${m.reason}`, m.rank, transport.rank));
     return;
   }
-  ctx.job = m.id;
-  ctx.slots = new Map();
-  transport.reset(m.id);
-  try {
-    const result = await runJob(m.spec, transport);
-    await transport.finishJob();
-    post({ type: 'done', id: m.id, result });
-  } catch (err) {
-    if (isCollectiveError(err)) {
-      // Every rank raises it itself: finish in order, and let the others report theirs.
-      await transport.finishJob();
-      post({ type: 'error', id: m.id, error: toErrorInfo(err) });
-      return;
-    }
-    // Report first, then fail this rank's operations: the launcher should hear the cause before the echoes.
-    post({ type: 'error', id: m.id, error: toErrorInfo(err) });
-    transport.abort(err instanceof Error ? err.message : String(err));
-  }
+  await runRankJob(ctx, transport, m.id, m.spec, runJob, post);
 });
 
 post({ type: 'hello', rank: transport.rank });
