@@ -35,6 +35,12 @@ export type { AxisKind, AxisRule, DistributionSpec, Region, DistArrayOptions, Ha
 export { DistFrame, GroupedFrame } from './distarray/frame.js';
 export type { AggOp, AggSpec, ColumnValues, ColumnResult, FrameColumn } from './distarray/frame.js';
 export { readArrow, writeArrow } from './io/arrow.js';
+export { readParquet, writeParquet } from './io/parquet.js';
+export type { ReadParquetOptions, WriteParquetOptions, ParquetCompression } from './io/parquet.js';
+export { Expr, col, lit, when } from './distarray/frame-expr.js';
+export type { CastType, Scalar } from './distarray/frame-expr.js';
+export type { JoinHow, JoinOptions, JoinPlan, JoinStrategy } from './distarray/frame-join.js';
+export type { HolisticOp } from './distarray/frame-agg.js';
 export type { ReadArrowOptions, WriteArrowOptions } from './io/arrow.js';
 export { saveNpy, loadNpy, encodeNpy, decodeNpy, npyHeader, parseNpyHeader } from './io/npy.js';
 export type { NpyHeader } from './io/npy.js';

@@ -22,7 +22,8 @@ export function benchTable(start: number, end: number): Table {
   return new Table({ k: makeVector(makeData({ type: new Int32(), length: n, data: k })), v: makeVector(makeData({ type: new Float64(), length: n, data: v })) });
 }
 
-async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
+/** Runs `f` on every rank between a barrier and a MAX allreduce: [its result, the slowest rank's ms]. */
+export async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
   await world.barrier();
   const t0 = performance.now();
   const r = await f();

@@ -27,6 +27,10 @@ import {
 import { columnsOf, decodeColumns, encodeColumns, shuffle, toTable } from './frame-ipc.js';
 import { adoptTable, type ArrowLike } from './frame-adopt.js';
 import { GroupTable, aggregateLocal, emptyPartial, groupIds, mergePartial } from './frame-groupby.js';
+import { Expr, evaluate, maskIndices, vecToData } from './frame-expr.js';
+import { joinFrames, type JoinOptions } from './frame-join.js';
+import { concatFrames, dropDuplicates, dropna, fillna } from './frame-tidy.js';
+import { aggregateRows, kHolisticOps, type HolisticOp } from './frame-agg.js';
 
 /** A column's local values as given to filter/withColumn functions. */
 export type ColumnValues = TypedArray | (string | null)[];
@@ -35,15 +39,18 @@ export type ColumnValues = TypedArray | (string | null)[];
 export type ColumnResult = TypedArray | { values: TypedArray; valid?: ArrayLike<number | boolean> | null } | (string | null)[];
 
 /** Aggregations of groupBy().agg(). */
-export type AggOp = 'sum' | 'mean' | 'count' | 'min' | 'max';
+export type AggOp = 'sum' | 'mean' | 'count' | 'min' | 'max' | HolisticOp;
 
 /** One output of agg(): an op on a column (`col` omitted with 'count' counts rows). */
 export interface AggSpec {
-  col?: string;
+  /** A column name, or an expression evaluated over the rows before aggregating. */
+  col?: string | Expr;
   op: AggOp;
+  /** For 'quantile': the quantile in [0, 1] (linear interpolation, as pandas). */
+  q?: number;
 }
 
-const kAggOps: readonly AggOp[] = ['sum', 'mean', 'count', 'min', 'max'];
+const kAggOps: readonly AggOp[] = ['sum', 'mean', 'count', 'min', 'max', ...kHolisticOps];
 
 /** The local part of a DistFrame column: an Arrow chunk of this rank's rows. */
 export interface FrameColumn {
@@ -221,7 +228,11 @@ export class DistFrame {
    * validity bytes (null when it has no nulls). Return one truthy/falsy value per row.
    * @example const adults = people.filter((c) => c.age.map((a) => +(a >= 18)));
    */
-  filter(predicate: (cols: Record<string, ColumnValues>, valid: Record<string, Uint8Array | null>) => ArrayLike<number | boolean | bigint>): DistFrame {
+  filter(predicate: Expr | ((cols: Record<string, ColumnValues>, valid: Record<string, Uint8Array | null>) => ArrayLike<number | boolean | bigint>)): DistFrame {
+    if (predicate instanceof Expr) {
+      const keep = maskIndices(predicate, { schema: this.schema, columns: this.columns, rows: this.localRows });
+      return new DistFrame(this.schema, this.columns.map((c) => take(c, keep)));
+    }
     const mask = predicate(this.valuesView(), this.validView());
     if (!mask || typeof mask.length !== 'number' || mask.length !== this.localRows) {
       throw new ArgumentError('predicate', `a function returning one value per local row (${this.localRows})`, mask, world.rank);
@@ -241,10 +252,11 @@ export class DistFrame {
    * 0/1 bytes, new TimestampMillisecond() for BigInt64Array).
    * @example const f = df.withColumn('z', (c) => Float64Array.from(c.x as Float64Array, (x, i) => x * (c.y as Float64Array)[i]!));
    */
-  withColumn(name: string, fn: ColumnResult | ((cols: Record<string, ColumnValues>, valid: Record<string, Uint8Array | null>) => ColumnResult), options: { type?: DataType } = {}): DistFrame {
+  withColumn(name: string, fn: Expr | ColumnResult | ((cols: Record<string, ColumnValues>, valid: Record<string, Uint8Array | null>) => ColumnResult), options: { type?: DataType } = {}): DistFrame {
     if (typeof name !== 'string' || name.length === 0) throw new ArgumentError('name', 'a non-empty column name', name, world.rank);
-    const res = typeof fn === 'function' ? fn(this.valuesView(), this.validView()) : fn;
-    const d = toData(res, this.localRows, options.type, name);
+    let d: Data;
+    if (fn instanceof Expr) d = vecToData(evaluate(fn, { schema: this.schema, columns: this.columns, rows: this.localRows }), this.localRows);
+    else d = toData(typeof fn === 'function' ? fn(this.valuesView(), this.validView()) : fn, this.localRows, options.type, name);
     const k = this.names.indexOf(name);
     const field = new Field(name, d.type, true);
     if (k >= 0) {
@@ -290,21 +302,30 @@ export class DistFrame {
    * the result. Aggregation is two-phase: each rank pre-aggregates its rows, then partial
    * results are hash-shuffled (alltoallv) to the rank owning each group and merged.
    */
-  groupBy(keys: string | string[]): GroupedFrame {
-    const ks = typeof keys === 'string' ? [keys] : keys;
-    if (!Array.isArray(ks) || ks.length === 0) throw new ArgumentError('keys', 'a column name or a non-empty list of names', keys, world.rank);
-    ks.forEach((k) => this.indexOf(k));
-    return new GroupedFrame(this, ks);
+  groupBy(keys: string | Expr | (string | Expr)[]): GroupedFrame {
+    const ks = typeof keys === 'string' || keys instanceof Expr ? [keys] : keys;
+    if (!Array.isArray(ks) || ks.length === 0) throw new ArgumentError('keys', 'a column name, an expression or a non-empty list of them', keys, world.rank);
+    // Expression keys become columns named by their alias (or their text).
+    let f: DistFrame = this;
+    const names = ks.map((k) => {
+      if (!(k instanceof Expr)) return k;
+      const name = k.name ?? String(k);
+      f = f.withColumn(name, k);
+      return name;
+    });
+    names.forEach((k) => f.indexOf(k));
+    return new GroupedFrame(f, names);
   }
 
   /**
-   * Collective: rows sorted by `keys` (nulls last, NaN after numbers; ties keep the input's
+   * Collective: rows sorted by `keys` (nulls last, or first with `nullsFirst`; NaN after numbers, as pandas; ties keep the input's
    * global order, so the sort is stable), by sample sort: local sort, P - 1 splitters from
    * every rank's samples, one alltoallv, local sort of what arrived.
    */
-  async sortBy(keys: string | string[], options: { descending?: boolean | boolean[] } = {}): Promise<DistFrame> {
+  async sortBy(keys: string | string[], options: { descending?: boolean | boolean[]; nullsFirst?: boolean } = {}): Promise<DistFrame> {
     const ks = (typeof keys === 'string' ? [keys] : keys).map((k) => this.indexOf(k));
     const desc = ks.map((_, j) => (Array.isArray(options.descending) ? !!options.descending[j] : !!options.descending));
+    const nullsFirst = !!options.nullsFirst;
     const p = world.size;
     // Global row ids make ties break by input order.
     const before = await world.exscan(new Float64Array([this.localRows]), 'SUM');
@@ -314,13 +335,13 @@ export class DistFrame {
     const idField = new Field('\u0000rowid', new Float64(), false);
     const schema = new Schema([...this.schema.fields, idField]);
     const cols = [...this.columns, makeData({ type: new Float64(), length: ids.length, data: ids })];
-    const order = sortedOrder(cols, ks, desc, cols.length - 1);
+    const order = sortedOrder(cols, ks, desc, cols.length - 1, nullsFirst);
     const getters = [...ks.map((k) => valueGetter(cols[k]!)), valueGetter(cols[cols.length - 1]!)];
     const tuple = (i: number): KeyValue[] => getters.map((g) => {
       const v = g(i);
       return typeof v === 'bigint' ? Number(v) : v; // splitters only need to be order-consistent
     });
-    const cmp = tupleCompare([...desc, false]);
+    const cmp = tupleCompare([...desc, false], nullsFirst);
     let dest = new Int32Array(this.localRows);
     if (p > 1) {
       const samples: KeyValue[][] = [];
@@ -339,65 +360,58 @@ export class DistFrame {
       }
     } else dest = new Int32Array(this.localRows);
     const got = await shuffle(schema, cols, dest);
-    const sorted = sortedOrder(got, ks, desc, got.length - 1);
+    const sorted = sortedOrder(got, ks, desc, got.length - 1, nullsFirst);
     return new DistFrame(this.schema, got.slice(0, -1).map((c) => take(c, sorted)));
   }
 
   /**
-   * Collective: joins with `other` on equal values of `on` (columns of both frames; null keys
-   * never match), by hash-shuffling both frames so equal keys meet on one rank. `how`:
-   * 'inner' (default) or 'left' (unmatched left rows get nulls). Right columns whose names
-   * clash with left ones get `suffix` (default '_right').
+   * Collective: joins with `other` on equal values of the key columns (`on`, or
+   * `{ leftOn, rightOn }`; several columns make a composite key; null keys never match).
+   * `how`: 'inner' (default), 'left', 'right', 'full' (or 'outer'): the unmatched rows of
+   * that side with nulls for the other's columns; 'semi' / 'anti': the left rows with / without
+   * a match (left columns only, each row once); 'cross': every pair (no keys). Columns: the
+   * left's, then the right's (names that clash get `suffix`, default '_right'); with `on`, a
+   * key column appears once (coalesced from both sides in right and full joins). The rows meet
+   * by a hash shuffle of both frames or a broadcast of the smaller, whichever the cost model
+   * predicts faster (`strategy` forces one).
+   * @throws {ArgumentError} on every rank: a key column that does not exist
+   * @throws {SchemaMismatchError} on every rank: key columns of different kinds (string vs int, int vs float)
    */
-  async join(other: DistFrame, on: string | string[], options: { how?: 'inner' | 'left'; suffix?: string } = {}): Promise<DistFrame> {
-    if (!(other instanceof DistFrame)) throw new ArgumentError('other', 'a DistFrame', other, world.rank);
-    const keys = typeof on === 'string' ? [on] : on;
-    const how = options.how ?? 'inner';
-    if (how !== 'inner' && how !== 'left') throw new ArgumentError('options.how', "'inner' or 'left'", how, world.rank);
-    const suffix = options.suffix ?? '_right';
-    const lk = keys.map((k) => this.indexOf(k));
-    const rk = keys.map((k) => other.indexOf(k));
-    const L = await shuffle(this.schema, this.columns, hashDest(this.columns, lk));
-    const R = await shuffle(other.schema, other.columns, hashDest(other.columns, rk));
-    const lget = lk.map((k) => valueGetter(L[k]!));
-    const rget = rk.map((k) => valueGetter(R[k]!));
-    const table = new Map<string, number[]>();
-    const nR = R[0]?.length ?? 0;
-    for (let j = 0; j < nR; j++) {
-      const vals = rget.map((g) => g(j));
-      if (vals.some((v) => v === null)) continue;
-      const key = keyString(vals);
-      const list = table.get(key);
-      if (list) list.push(j);
-      else table.set(key, [j]);
-    }
-    const li: number[] = [];
-    const ri: number[] = [];
-    const nL = L[0]?.length ?? 0;
-    for (let i = 0; i < nL; i++) {
-      const vals = lget.map((g) => g(i));
-      const hits = vals.some((v) => v === null) ? undefined : table.get(keyString(vals));
-      if (hits) for (const j of hits) {
-        li.push(i);
-        ri.push(j);
-      }
-      else if (how === 'left') {
-        li.push(i);
-        ri.push(-1);
-      }
-    }
-    const lidx = Int32Array.from(li);
-    const ridx = Int32Array.from(ri);
-    const fields = [...this.schema.fields];
-    const cols = L.map((c) => take(c, lidx));
-    const leftNames = new Set(this.names);
-    other.schema.fields.forEach((f, k) => {
-      if (rk.includes(k)) return;
-      const name = leftNames.has(f.name) ? f.name + suffix : f.name;
-      fields.push(new Field(name, f.type, true));
-      cols.push(take(R[k]!, ridx));
-    });
-    return new DistFrame(new Schema(fields), cols);
+  async join(other: DistFrame, on?: string | string[] | JoinOptions, options: JoinOptions = {}): Promise<DistFrame> {
+    if (typeof on === 'object' && on !== null && !Array.isArray(on)) return joinFrames(this, other, undefined, on);
+    return joinFrames(this, other, on, options);
+  }
+
+  /** Local: the rows without a null in `subset` (default: every column); `how: 'all'` drops only rows null in all of them. */
+  dropna(options: { subset?: string | string[]; how?: 'any' | 'all' } = {}): DistFrame {
+    return dropna(this, options);
+  }
+
+  /**
+   * Local: nulls replaced by `value`: one value for every column of its kind (numbers for
+   * numeric columns, strings for string ones, booleans for bool), or `{ column: value }`.
+   * Numeric columns keep their type; dictionary columns become utf8.
+   */
+  fillna(value: number | string | boolean | bigint | Record<string, number | string | boolean | bigint | null>): DistFrame {
+    return fillna(this, value);
+  }
+
+  /**
+   * Collective: one row per distinct value of `subset` (default: every column), the first in
+   * global order (or the last, `keep: 'last'`); nulls equal nulls. Rows move by key hash, so
+   * the result's rows are in no particular order across ranks.
+   */
+  async dropDuplicates(options: { subset?: string | string[]; keep?: 'first' | 'last' } = {}): Promise<DistFrame> {
+    return dropDuplicates(this, options);
+  }
+
+  /**
+   * Collective: the rows of every frame in order (this frame's, then each of `others'`), in
+   * row blocks over the ranks. Schemas must agree (names and types).
+   * @throws {SchemaMismatchError} on every rank if they do not
+   */
+  static async concat(frames: DistFrame[]): Promise<DistFrame> {
+    return concatFrames(frames);
   }
 
   /** Collective: the first `n` rows in global order, as an Arrow table on every rank. */
@@ -544,9 +558,25 @@ export class GroupedFrame {
    * (non-null values, or rows) is int32. Groups are spread over the ranks by key hash.
    */
   async agg(spec: Record<string, AggOp | AggOp[] | AggSpec>): Promise<DistFrame> {
-    const f = this.frame;
+    let f = this.frame;
+    // Expression inputs become hidden columns first.
+    if (typeof spec === 'object' && spec !== null) {
+      const plain: Record<string, AggOp | AggOp[] | AggSpec> = {};
+      for (const [name, v] of Object.entries(spec)) {
+        if (typeof v === 'object' && v !== null && !Array.isArray(v) && v.col instanceof Expr) {
+          const hidden = `\u0000agg:${name}`;
+          f = f.withColumn(hidden, v.col);
+          plain[name] = { col: hidden, op: v.op, q: v.q };
+        } else plain[name] = v;
+      }
+      spec = plain;
+    }
     const outs = parseSpec(spec, f);
     const keyIdx = this.keys.map((k) => f.indexOf(k));
+    if (outs.some((o) => (kHolisticOps as readonly string[]).includes(o.op))) {
+      const r = await aggregateRows(f.schema, f.columns, keyIdx, outs, hashDest(f.columns, keyIdx));
+      return new DistFrame(r.schema, r.columns);
+    }
     const cols = [...new Set(outs.map((o) => o.col).filter((c): c is string => c !== undefined))];
     const colIdx = cols.map((c) => f.indexOf(c));
     const needsNum = cols.map((c) => outs.some((o) => o.col === c && o.op !== 'count'));
@@ -630,21 +660,22 @@ function numbersOf(d: Data): ArrayLike<number> {
   return out;
 }
 
-function parseSpec(spec: Record<string, AggOp | AggOp[] | AggSpec>, f: DistFrame): { name: string; col: string | undefined; op: AggOp }[] {
+function parseSpec(spec: Record<string, AggOp | AggOp[] | AggSpec>, f: DistFrame): { name: string; col: string | undefined; op: AggOp; q?: number }[] {
   if (typeof spec !== 'object' || spec === null || Object.keys(spec).length === 0) throw new ArgumentError('spec', "an object such as { x: 'sum', n: { op: 'count' } }", spec, world.rank);
-  const out: { name: string; col: string | undefined; op: AggOp }[] = [];
+  const out: { name: string; col: string | undefined; op: AggOp; q?: number }[] = [];
   const check = (op: unknown, where: string): AggOp => {
     if (!kAggOps.includes(op as AggOp)) throw new ArgumentError(where, `one of ${kAggOps.join(', ')}`, op, world.rank);
     return op as AggOp;
   };
   for (const [name, v] of Object.entries(spec)) {
+    if (typeof v === 'string' && v === 'quantile') throw new ArgumentError(`spec.${name}`, "{ op: 'quantile', q } (quantile needs q)", v, world.rank);
     if (typeof v === 'string') out.push({ name, col: name, op: check(v, `spec.${name}`) });
     else if (Array.isArray(v)) for (const op of v) out.push({ name: `${name}_${check(op, `spec.${name}`)}`, col: name, op });
     else if (typeof v === 'object' && v !== null) {
       const op = check(v.op, `spec.${name}.op`);
-      const col = v.col === undefined || v.col === '*' ? undefined : v.col;
+      const col = v.col === undefined || v.col === '*' ? undefined : (v.col as string);
       if (col === undefined && op !== 'count') throw new ArgumentError(`spec.${name}.col`, `a column name for ${op}`, v.col, world.rank);
-      out.push({ name, col, op });
+      out.push({ name, col, op, q: v.q });
     } else throw new ArgumentError(`spec.${name}`, 'an op name, a list of op names or { col, op }', v, world.rank);
   }
   for (const o of out) if (o.col !== undefined) f.indexOf(o.col);
@@ -680,13 +711,14 @@ function hashMix(h: number, x: number): number {
   return hashValue(x, h);
 }
 
-function tupleCompare(desc: readonly boolean[]): (a: KeyValue[], b: KeyValue[]) => number {
+function tupleCompare(desc: readonly boolean[], nullsFirst = false): (a: KeyValue[], b: KeyValue[]) => number {
+  const nul = nullsFirst ? -1 : 1;
   return (a, b) => {
     for (let j = 0; j < a.length; j++) {
       const x = a[j]!;
       const y = b[j]!;
       if (x === null || y === null) {
-        if (x !== y) return x === null ? 1 : -1; // nulls last in either direction
+        if (x !== y) return x === null ? nul : -nul; // nulls last (or first) in either direction
         continue;
       }
       const c = compareValues(x, y);
@@ -697,7 +729,7 @@ function tupleCompare(desc: readonly boolean[]): (a: KeyValue[], b: KeyValue[]) 
 }
 
 /** Row order of `cols` by key columns `ks` (then the row-id column `idCol`, ascending). */
-function sortedOrder(cols: readonly Data[], ks: readonly number[], desc: readonly boolean[], idCol: number): Int32Array {
+function sortedOrder(cols: readonly Data[], ks: readonly number[], desc: readonly boolean[], idCol: number, nullsFirst = false): Int32Array {
   const n = cols[0]?.length ?? 0;
   const keyVals = [...ks, idCol].map((k) => {
     const get = valueGetter(cols[k]!);
@@ -705,7 +737,8 @@ function sortedOrder(cols: readonly Data[], ks: readonly number[], desc: readonl
     for (let i = 0; i < n; i++) arr[i] = get(i);
     return arr;
   });
-  const cmp = tupleCompare([...desc, false]);
+  const cmp = tupleCompare([...desc, false], nullsFirst);
+  const nul = nullsFirst ? -1 : 1;
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   const row = (i: number) => keyVals.map((v) => v[i]!);
@@ -718,7 +751,7 @@ function sortedOrder(cols: readonly Data[], ks: readonly number[], desc: readonl
       const x = v[a]!;
       const y = v[b]!;
       if (x === null || y === null) {
-        if (x !== y) return x === null ? 1 : -1;
+        if (x !== y) return x === null ? nul : -nul;
       } else {
         const c = compareValues(x, y);
         if (c !== 0) return sgn * c;
@@ -732,7 +765,7 @@ function sortedOrder(cols: readonly Data[], ks: readonly number[], desc: readonl
 }
 
 /** A column's values as numbers (bool 0/1, bigints converted). */
-function numberGetter(d: Data): (i: number) => number {
+export function numberGetter(d: Data): (i: number) => number {
   if (familyOf(d.type) === 'bool') {
     const v = d.values as Uint8Array;
     return (i) => (v[i >> 3]! >> (i & 7)) & 1;
