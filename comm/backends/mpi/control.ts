@@ -8,13 +8,17 @@
 import type { Socket } from 'node:net';
 import { deserialize, serialize } from 'node:v8';
 
-/** Writes one message. */
-export function sendMessage(socket: Socket, m: unknown): void {
-  if (socket.destroyed) return;
+/** One message as bytes: its length, then its v8 serialisation. */
+export function frame(m: unknown): Buffer {
   const body = serialize(m);
   const head = Buffer.allocUnsafe(4);
   head.writeUInt32LE(body.byteLength, 0);
-  socket.write(Buffer.concat([head, body]));
+  return Buffer.concat([head, body]);
+}
+
+/** Writes one message. */
+export function sendMessage(socket: Socket, m: unknown): void {
+  if (!socket.destroyed) socket.write(frame(m));
 }
 
 /** Calls `on` for every whole message that arrives on `socket`. */

@@ -27,8 +27,8 @@ const kStartMs = 120_000;
 
 /** Launcher -> rank messages beyond the shared job protocol. */
 export type MpiToRank = { type: 'job'; id: number; spec: JobSpec } | { type: 'exit' } | { type: 'abort'; rank: number; reason: string };
-/** Rank -> launcher: the rank says who it is first. */
-export type MpiFromRank = FromRank | { type: 'hello'; rank: number };
+/** Rank -> launcher: the rank says who it is first, and its exit code when it exits. */
+export type MpiFromRank = FromRank | { type: 'hello'; rank: number } | { type: 'exited'; code: number };
 
 export async function startMpiWorld(options: LaunchOptions): Promise<World> {
   const procs = options.procs;
@@ -45,6 +45,8 @@ class MpiLauncher implements World {
   readonly started: Promise<void>;
   private readonly dir = mkdtempSync(join(tmpdir(), 'superstep-mpi-'));
   private readonly sockets: (Socket | undefined)[];
+  /** Exit codes ranks reported as they exited (mpirun's own code names no rank). */
+  private readonly exitCodes: (number | undefined)[] = [];
   private readonly mpirun: ChildProcess;
   private readonly exited: Promise<void>;
   private mpirunDone = false;
@@ -69,6 +71,10 @@ class MpiLauncher implements World {
         if (msg.type === 'hello') {
           rank = msg.rank;
           this.sockets[rank] = socket;
+          return;
+        }
+        if (msg.type === 'exited') {
+          this.exitCodes[rank] = msg.code;
           return;
         }
         if (msg.type === 'ready') {
@@ -148,7 +154,8 @@ class MpiLauncher implements World {
   private onGone(rank: number): void {
     const job = this.active;
     if (rank < 0 || this.dead || !job || job.done) return;
-    job.failed(rank, { name: 'ExitError', message: `rank ${rank} exited before its job finished` }, 1);
+    const code = this.exitCodes[rank];
+    job.failed(rank, { name: 'ExitError', message: `rank ${rank} exited${code === undefined ? '' : ` with code ${code}`} before its job finished` }, code || 1);
   }
 
   private onMpirunExit(code: number | null, signal: NodeJS.Signals | null): void {
@@ -162,10 +169,14 @@ class MpiLauncher implements World {
   private async teardown(): Promise<void> {
     this.dead = true;
     for (const s of this.sockets) s?.destroy();
-    if (!this.mpirunDone) this.mpirun.kill('SIGTERM');
-    const t = setTimeout(() => this.mpirun.kill('SIGKILL'), 3000);
+    // Ranks whose socket closed exit, and mpirun then ends the job by itself; a second signal
+    // while it does so crashed Open MPI 4.1's mpirun (in PMIx_Finalize), so signal it only if
+    // it is still there after a while.
+    const term = setTimeout(() => this.mpirun.kill('SIGTERM'), 2000);
+    const kill = setTimeout(() => this.mpirun.kill('SIGKILL'), 5000);
     await this.exited;
-    clearTimeout(t);
+    clearTimeout(term);
+    clearTimeout(kill);
     rmSync(this.dir, { recursive: true, force: true });
   }
 

@@ -3,11 +3,13 @@
  * connects back to the launcher (control.ts), installs the rank's context and runs the jobs the
  * launcher sends. If the launcher goes away, so does the rank: nothing outlives the job.
  */
+import { writeSync } from 'node:fs';
 import { connect } from 'node:net';
-import { AbortedError, isCollectiveError, toErrorInfo } from '../../../util/errors.js';
+import { AbortedError } from '../../../util/errors.js';
 import { setContext, type RankContext } from '../../context.js';
+import { runRankJob } from '../rank-job.js';
 import type { RunJob } from '../types.js';
-import { onMessages, sendMessage } from './control.js';
+import { frame, onMessages, sendMessage } from './control.js';
 import type { MpiFromRank, MpiToRank } from './launcher.js';
 import { loadNative } from './native.js';
 import { MpiTransport } from './transport.js';
@@ -28,6 +30,18 @@ const post = (m: MpiFromRank) => sendMessage(socket, m);
 // The launcher is gone (killed, crashed, or tearing the world down): end at once.
 socket.on('close', () => process.exit(1));
 socket.on('error', () => process.exit(1));
+// A script that calls process.exit: the launcher learns the code (written synchronously, as
+// nothing asynchronous runs any more once the process exits).
+process.on('exit', (code) => {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (fd !== undefined && fd >= 0) {
+    try {
+      writeSync(fd, frame({ type: 'exited', code } satisfies MpiFromRank));
+    } catch {
+      /* the launcher is gone */
+    }
+  }
+});
 
 onMessages(socket, async (raw) => {
   const m = raw as MpiToRank;
@@ -42,24 +56,7 @@ onMessages(socket, async (raw) => {
     transport.fail(new AbortedError(`job aborted: rank ${m.rank} failed: ${m.reason}`, m.rank, transport.rank));
     return;
   }
-  ctx.job = m.id;
-  ctx.slots = new Map();
-  transport.reset(m.id);
-  try {
-    const result = await runJob(m.spec, transport);
-    await transport.finishJob();
-    post({ type: 'done', id: m.id, result });
-  } catch (err) {
-    if (isCollectiveError(err)) {
-      // Every rank raises it itself: finish in order, and let the others report theirs.
-      await transport.finishJob();
-      post({ type: 'error', id: m.id, error: toErrorInfo(err) });
-      return;
-    }
-    // Report first, then fail this rank's operations: the launcher should hear the cause before the echoes.
-    post({ type: 'error', id: m.id, error: toErrorInfo(err) });
-    transport.abort(err instanceof Error ? err.message : String(err));
-  }
+  await runRankJob(ctx, transport, m.id, m.spec, runJob, post);
 });
 
 post({ type: 'hello', rank: transport.rank });

@@ -5,9 +5,10 @@
  * nothing outlives the job.
  */
 import { joinFromEnv } from './env.js';
-import { AbortedError, isCollectiveError, toErrorInfo } from '../../../util/errors.js';
+import { AbortedError } from '../../../util/errors.js';
 import { setContext, type RankContext } from '../../context.js';
 import type { FromRank, ToRank } from '../protocol.js';
+import { runRankJob } from '../rank-job.js';
 import type { RunJob } from '../types.js';
 
 /** Launcher -> rank messages beyond the shared job protocol. */
@@ -39,24 +40,7 @@ process.on('message', async (m: TcpToRank) => {
     return;
   }
   if (m.type !== 'job') return;
-  ctx.job = m.id;
-  ctx.slots = new Map();
-  transport.reset(m.id);
-  try {
-    const result = await runJob(m.spec, transport);
-    await transport.finishJob();
-    post({ type: 'done', id: m.id, result });
-  } catch (err) {
-    if (isCollectiveError(err)) {
-      // Every rank raises it itself: finish in order, and let the others report theirs.
-      await transport.finishJob();
-      post({ type: 'error', id: m.id, error: toErrorInfo(err) });
-    } else {
-      // Report first, then abort: the launcher should hear the cause before the echoes.
-      post({ type: 'error', id: m.id, error: toErrorInfo(err) });
-      transport.abort(err instanceof Error ? err.message : String(err));
-    }
-  }
+  await runRankJob(ctx, transport, m.id, m.spec, runJob, post);
 });
 
 try {
