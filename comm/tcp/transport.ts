@@ -451,6 +451,11 @@ export class TcpTransport implements Transport {
     }
   }
 
+  /** The error that failed this transport (undefined while it works). */
+  failedWith(): Error | undefined {
+    return this.failure;
+  }
+
   abort(reason: string): void {
     this.abortWith(new AbortedError(`job aborted by rank ${this.rank}: ${reason}`, this.rank, this.rank), this.rank, reason);
   }

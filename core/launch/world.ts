@@ -33,8 +33,11 @@ export interface JobOutcome<T = unknown> {
   ok: boolean;
   statuses: RankStatus[];
   results: (T | undefined)[];
-  /** The first rank that failed (the cause; later failures are usually its echo). */
-  failure?: { rank: number; error: ErrorInfo };
+  /**
+   * The first rank that failed (the cause; later failures are usually its echo); rank -1 when
+   * the job as a whole failed (a timeout, a stop from outside, with the exit code to use).
+   */
+  failure?: { rank: number; error: ErrorInfo; exitCode?: number };
 }
 
 export interface World {
@@ -46,6 +49,12 @@ export interface World {
   close(): Promise<void>;
   /** False once a job failed (its ranks were torn down) or close() was called. */
   readonly alive: boolean;
+  /**
+   * Failures after a job had finished, while close() waited for the ranks to end (an
+   * uncaught exception or unhandled rejection from a timer that fired after the script's
+   * last line): a script is done when its rank ends, so `run` counts these as the job's.
+   */
+  readonly lateFailures?: readonly { rank: number; error: ErrorInfo; exitCode: number }[];
 }
 
 /** Starts P ranks on the chosen backend. */
