@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'ERR_COLLECTIVE_ARG'
   | 'ERR_IO'
   | 'ERR_FILE_FORMAT'
-  | 'ERR_SCHEMA_MISMATCH';
+  | 'ERR_SCHEMA_MISMATCH'
+  | 'ERR_NO_SECRET';
 
 /** Base class of every error superstep throws. */
 export class SuperstepError extends Error {
@@ -215,4 +216,14 @@ export function toErrorInfo(err: unknown): ErrorInfo {
     return info;
   }
   return { name: 'Error', message: String(err) };
+}
+
+/**
+ * A multi-rank tcp job without a job secret (or with a secret file other users can read):
+ * other users could join it, so it does not start. The message says how to pass one.
+ */
+export class SecretError extends SuperstepError {
+  constructor(message: string, rank?: number) {
+    super('ERR_NO_SECRET', message, { rank });
+  }
 }

@@ -11,17 +11,17 @@
  * - A rank process that is stopped (SIGSTOP, a frozen debugger) fails the job after
  *   SUPERSTEP_STOPPED_MS (default 2000; 0: never), naming it; it is then killed with the job.
  *
- * Everything ends within 2 s of the signal or of the parent's death (poll 150 ms, grace
- * 500 ms, and the launcher exits 1.2 s after the stop began whatever is left).
+ * Everything ends within 2 s of the signal or of the parent's death (poll 100 ms, grace
+ * 300 ms, and the launcher exits 1 s after the stop began whatever is left).
  */
 import { constants } from 'node:os';
 import { procStat, watchParent } from '../../util/parent-watch.js';
 import { stopAllJobs } from './job-tracker.js';
 
 /** How long ranks may take to report after a stop, in ms. */
-const kStopGraceMs = 500;
+const kStopGraceMs = 300;
 /** The launcher exits this long after a stop began, whatever is left (its ranks go with it). */
-const kStopDeadlineMs = 1200;
+const kStopDeadlineMs = 1000;
 
 let installed = false;
 let stopping = false;
@@ -54,7 +54,7 @@ export function superviseLauncher(env: NodeJS.ProcessEnv = process.env): void {
     process.on(sig, () => stopLauncher(`job stopped: the launcher got ${sig}`, 128 + constants.signals[sig]));
   }
   if (env.SUPERSTEP_WATCH_PARENT !== '0') {
-    watchParent((who) => stopLauncher(`job stopped: the command that started it (${who.comm}, pid ${who.pid}) is gone`, 128 + constants.signals.SIGHUP), 150);
+    watchParent((who) => stopLauncher(`job stopped: the command that started it (${who.comm}, pid ${who.pid}) is gone`, 128 + constants.signals.SIGHUP), 100);
   }
 }
 
