@@ -92,3 +92,46 @@ export function watchParent(onGone: (who: { pid: number; comm: string }) => void
   timer.unref();
   return () => clearInterval(timer);
 }
+
+/** How long a rank process may stay stopped before it fails the job (SUPERSTEP_STOPPED_MS). */
+export function stoppedLimitMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.SUPERSTEP_STOPPED_MS;
+  const n = v === undefined || v === '' ? 2000 : Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : 2000;
+}
+
+/**
+ * Watches rank processes on this host for being stopped (state T or t in /proc): calls
+ * `onStopped(rank, ms)` once per rank stopped for at least `limitMs`. If this process was
+ * itself stopped (Ctrl-Z stops the whole job, and `fg` resumes it), the clock restarts.
+ * Returns a function that stops watching.
+ */
+export function watchStoppedRanks(pids: () => readonly number[], onStopped: (rank: number, ms: number) => void, limitMs = stoppedLimitMs(), everyMs = 250): () => void {
+  if (limitMs <= 0 || process.platform !== 'linux') return () => {};
+  const since = new Map<number, number>();
+  const reported = new Set<number>();
+  let last = Date.now();
+  const timer = setInterval(() => {
+    const now = Date.now();
+    if (now - last > 4 * everyMs) since.clear();
+    last = now;
+    const list = pids();
+    for (let rank = 0; rank < list.length; rank++) {
+      const pid = list[rank]!;
+      if (pid <= 0 || reported.has(rank)) continue;
+      const s = procStat(pid);
+      if (!s || (s.state !== 'T' && s.state !== 't')) {
+        since.delete(rank);
+        continue;
+      }
+      const t0 = since.get(rank) ?? now;
+      since.set(rank, t0);
+      if (now - t0 >= limitMs) {
+        reported.add(rank);
+        onStopped(rank, now - t0);
+      }
+    }
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -8,15 +8,16 @@
  * - The command that started the launcher ending (npx, npm exec, a package.json script or a
  *   wrapper script killed by its pid, even with SIGKILL) does the same (util/parent-watch.ts);
  *   SUPERSTEP_WATCH_PARENT=0 turns that off (e.g. for `nohup` in a script that exits).
- * - A rank process that is stopped (SIGSTOP, a frozen debugger) fails the job after
- *   SUPERSTEP_STOPPED_MS (default 2000; 0: never), naming it; it is then killed with the job.
+ * - (In the backends' launchers, util/parent-watch.ts's watchStoppedRanks:) a rank process
+ *   that is stopped (SIGSTOP, a frozen debugger) fails the job after SUPERSTEP_STOPPED_MS
+ *   (default 2000; 0: never), naming it; it is then killed with the job.
  *
  * Everything ends within 2 s of the signal or of the parent's death (poll 100 ms, grace
  * 300 ms, and the launcher exits 1 s after the stop began whatever is left).
  */
 import { constants } from 'node:os';
-import { procStat, watchParent } from '../../util/parent-watch.js';
-import { stopAllJobs } from './job-tracker.js';
+import { watchParent } from '../../util/parent-watch.js';
+import { stopAllJobs } from '../../comm/backends/job-tracker.js';
 
 /** How long ranks may take to report after a stop, in ms. */
 const kStopGraceMs = 300;
@@ -56,47 +57,4 @@ export function superviseLauncher(env: NodeJS.ProcessEnv = process.env): void {
   if (env.SUPERSTEP_WATCH_PARENT !== '0') {
     watchParent((who) => stopLauncher(`job stopped: the command that started it (${who.comm}, pid ${who.pid}) is gone`, 128 + constants.signals.SIGHUP), 100);
   }
-}
-
-/** How long a rank process may stay stopped before it fails the job (SUPERSTEP_STOPPED_MS). */
-export function stoppedLimitMs(env: NodeJS.ProcessEnv = process.env): number {
-  const v = env.SUPERSTEP_STOPPED_MS;
-  const n = v === undefined || v === '' ? 2000 : Number(v);
-  return Number.isFinite(n) && n >= 0 ? n : 2000;
-}
-
-/**
- * Watches rank processes on this host for being stopped (state T or t in /proc): calls
- * `onStopped(rank, ms)` once per rank stopped for at least `limitMs`. If this process was
- * itself stopped (Ctrl-Z stops the whole job, and `fg` resumes it), the clock restarts.
- * Returns a function that stops watching.
- */
-export function watchStoppedRanks(pids: () => readonly number[], onStopped: (rank: number, ms: number) => void, limitMs = stoppedLimitMs(), everyMs = 250): () => void {
-  if (limitMs <= 0 || process.platform !== 'linux') return () => {};
-  const since = new Map<number, number>();
-  const reported = new Set<number>();
-  let last = Date.now();
-  const timer = setInterval(() => {
-    const now = Date.now();
-    if (now - last > 4 * everyMs) since.clear();
-    last = now;
-    const list = pids();
-    for (let rank = 0; rank < list.length; rank++) {
-      const pid = list[rank]!;
-      if (pid <= 0 || reported.has(rank)) continue;
-      const s = procStat(pid);
-      if (!s || (s.state !== 'T' && s.state !== 't')) {
-        since.delete(rank);
-        continue;
-      }
-      const t0 = since.get(rank) ?? now;
-      since.set(rank, t0);
-      if (now - t0 >= limitMs) {
-        reported.add(rank);
-        onStopped(rank, now - t0);
-      }
-    }
-  }, everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
 }

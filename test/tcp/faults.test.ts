@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { startWorld, type World } from '../../core/launch/world.js';
-import type { TcpWorld } from '../../core/launch/tcp-world.js';
+import type { TcpWorld } from '../../comm/backends/tcp/launcher.js';
 import { closeWorlds, fixture, tryCall } from '../harness.js';
 import { freePort, runProcs } from './procs.js';
 
@@ -82,7 +82,7 @@ describe('tcp faults under the launcher', () => {
     // A frozen process stops its heartbeat worker too: gone after the peer timeout, and killed.
     const out = await w.job({ kind: 'call', url: fixture('tcp-faults.ts'), fn: 'signalMidSuperstep', args: [1, 'SIGSTOP'] }, { timeoutMs: 10_000 });
     expect(out.ok).toBe(false);
-    // The launcher sees the stopped process before the peer timeout would (core/launch/supervise.ts).
+    // The launcher sees the stopped process before the peer timeout would (util/parent-watch.ts, watchStoppedRanks).
     expect(out.failure?.error.message).toMatch(/rank 1 was stopped \(SIGSTOP/);
     expect(out.failure?.rank).toBe(1);
     expect(out.statuses.every((s) => s.state !== 'timeout')).toBe(true);

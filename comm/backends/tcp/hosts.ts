@@ -1,15 +1,15 @@
 /**
  * `superstep run --backend tcp --hosts FILE`: ranks on other hosts, started through ssh the
  * way mpirun's hostfile does. Each rank runs the script as an engine-started process
- * (comm/tcp/env.ts) with SUPERSTEP_RANK/SIZE; the launcher hosts the coordinator. The job
+ * (comm/backends/tcp/env.ts) with SUPERSTEP_RANK/SIZE; the launcher hosts the coordinator. The job
  * secret goes to each rank on its stdin, never on a command line that `ps` would show.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { startCoordinator } from '../../comm/tcp/rendezvous.js';
-import { ArgumentError } from '../../util/errors.js';
-import { mallocTuningEnv } from '../../util/malloc-tuning.js';
+import { startCoordinator } from './rendezvous.js';
+import { ArgumentError } from '../../../util/errors.js';
+import { mallocTuningEnv } from '../../../util/malloc-tuning.js';
 
 /** One line of a hostfile. */
 export interface HostSlots {
