@@ -21,6 +21,13 @@ describe('the job secret', () => {
     expect(() => jobSecret({}, 2, 0)).toThrow(/SUPERSTEP_SECRET=.*SUPERSTEP_SECRET_FILE=.*chmod 600.*superstep run --backend tcp/);
     expect(jobSecret({}, 1).secret.byteLength).toBe(32);
     expect(Buffer.from(jobSecret({ SUPERSTEP_SECRET: 'abc' }, 4).secret).toString()).toBe('abc');
+    // Under mpirun: the job's random key, which only its processes' environments hold.
+    const a = jobSecret({ OMPI_MCA_orte_precondition_transports: 'c45180dcc7bc9376-6f42a5ce73f045a7' }, 4).secret;
+    const b = jobSecret({ OMPI_MCA_orte_precondition_transports: 'c45180dcc7bc9376-6f42a5ce73f045a8' }, 4).secret;
+    expect(a.byteLength).toBe(32);
+    expect(Buffer.compare(a, b)).not.toBe(0);
+    // A job id is no secret: Slurm's alone is refused.
+    expect(() => jobSecret({ SLURM_JOB_ID: '42', SLURM_PROCID: '0', SLURM_NTASKS: '4' }, 4, 0)).toThrow(SecretError);
   });
 
   it('a secret file must be this user\'s alone', () => {

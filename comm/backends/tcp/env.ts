@@ -7,7 +7,7 @@
  * The tcp descriptor's `joinFromEnv` is `engineJoin`: the first BSP call in such a process
  * builds a tcp transport (which connects in the background).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { ArgumentError, SecretError } from '../../../util/errors.js';
 import { parseAddress, rendezvous, startCoordinator, type Coordinator } from './rendezvous.js';
@@ -107,7 +107,8 @@ export function readSecretFile(path: string): string {
 }
 
 /**
- * The job secret: SUPERSTEP_SECRET, else the contents of SUPERSTEP_SECRET_FILE. A job of one
+ * The job secret: SUPERSTEP_SECRET, else the contents of SUPERSTEP_SECRET_FILE, else (under
+ * Open MPI's mpirun) the job's random transport key from its environment. A job of one
  * rank needs none. A multi-rank job without one does not start (SecretError): a key derived
  * from anything other users can see (user name, job id) would let them join the job.
  */
@@ -115,6 +116,12 @@ export function jobSecret(env: Env = process.env, size = 2, rank?: number): { se
   const given = env.SUPERSTEP_SECRET ?? (env === process.env ? startSecret : undefined);
   if (given) return { secret: new Uint8Array(Buffer.from(given, 'utf8')) };
   if (env.SUPERSTEP_SECRET_FILE) return { secret: new Uint8Array(Buffer.from(readSecretFile(env.SUPERSTEP_SECRET_FILE), 'utf8')) };
+  // Open MPI's mpirun gives every process of a job the same random 128-bit key, in the
+  // environment only (which other users cannot read): the job's secret under mpirun.
+  const ompi = env.OMPI_MCA_orte_precondition_transports ?? env.OMPI_MCA_opal_precondition_transports;
+  if (ompi && /^[0-9a-f]{16}-[0-9a-f]{16}$/i.test(ompi)) {
+    return { secret: new Uint8Array(createHash('sha256').update('superstep/openmpi/' + ompi).digest()) };
+  }
   if (size <= 1) return { secret: new Uint8Array(randomBytes(32)) };
   throw new SecretError(`a ${size}-rank tcp job needs a job secret, and none was given (another user on this machine could otherwise join it); ${kHowToPass}`, rank);
 }
