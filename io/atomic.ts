@@ -6,11 +6,15 @@
  * then fsyncs; the ranks agree; only if every rank succeeded does rank 0 rename the temporary
  * file over the target and fsync the directory. A rank that throws mid-write makes every rank
  * reject with an IOError naming it, and the previous file stays as it was. A rank that dies
- * (killed process) fails the job through the transport; the previous file is still untouched,
- * and rank 0 removes the temporary file when it can.
+ * (killed process, process.exit) fails the job through the transport; the previous file is
+ * still untouched, and every rank still running removes the temporary file (all know its
+ * name), so that any survivor cleans up, rank 0 or not. The temporary file's name carries
+ * the host and pid of the process that made it; if every rank died at once, the next write of
+ * the same path removes temporary files whose process is gone.
  */
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { world } from '../comm/comm.js';
 import { FileFormatError, IOError } from '../util/errors.js';
@@ -39,18 +43,23 @@ export async function writeCollective(path: string, write: (fh: FileHandle) => P
   await checkSamePath(path);
   const dir = dirname(path);
   // Rank 0 names and creates the temporary file; everyone learns its name.
-  const tmp = await agree(path, async () => {
-    if (world.rank !== 0) return '';
-    const name = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-    const fh = await open(name, 'wx', 0o644);
-    await fh.close();
-    return name;
-  });
-  const name = world.size > 1 ? await world.bcastObject<string>(tmp, 0) : tmp;
+  let created: string | undefined;
+  let name: string | undefined;
   let committed = false;
   try {
+    const tmp = await agree(path, async () => {
+      if (world.rank !== 0) return '';
+      await removeStale(dir, basename(path));
+      const fresh = join(dir, `.${basename(path)}.${kHost}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+      const fh = await open(fresh, 'wx', 0o644);
+      created = fresh;
+      await fh.close();
+      return fresh;
+    });
+    const known = world.size > 1 ? await world.bcastObject<string>(tmp, 0) : tmp;
+    name = known;
     await agree(path, async () => {
-      const fh = await open(name, 'r+');
+      const fh = await open(known, 'r+');
       try {
         await write(fh);
         await fh.sync();
@@ -60,12 +69,48 @@ export async function writeCollective(path: string, write: (fh: FileHandle) => P
     });
     await agree(path, async () => {
       if (world.rank !== 0) return;
-      await rename(name, path);
+      await rename(known, path);
       committed = true;
       await syncDir(dir);
     });
+    committed = true;
   } finally {
-    if (world.rank === 0 && !committed) await unlink(name).catch(() => undefined);
+    // Any rank still here removes it: rank 0 may be the one that died.
+    const tmp = name ?? created;
+    if (!committed && tmp) await unlink(tmp).catch(() => undefined);
+  }
+}
+
+/** This host, as it appears in temporary file names (no dots: the name is split at them). */
+const kHost = hostname().replace(/[^A-Za-z0-9-]/g, '-').slice(0, 40) || 'host';
+
+/**
+ * Removes temporary files of earlier writes of `base` in `dir` that were made on this host by
+ * a process that no longer exists (a job whose every rank died mid-write).
+ */
+async function removeStale(dir: string, base: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  const prefix = `.${base}.`;
+  for (const n of names) {
+    if (!n.startsWith(prefix) || !n.endsWith('.tmp')) continue;
+    const parts = n.slice(prefix.length, -'.tmp'.length).split('.');
+    if (parts.length !== 3 || parts[0] !== kHost || !/^\d+$/.test(parts[1]!)) continue;
+    if (alive(Number(parts[1]))) continue;
+    await unlink(join(dir, n)).catch(() => undefined);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
   }
 }
 

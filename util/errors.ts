@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'ERR_IO'
   | 'ERR_FILE_FORMAT'
   | 'ERR_SCHEMA_MISMATCH'
-  | 'ERR_BACKEND_UNAVAILABLE';
+  | 'ERR_BACKEND_UNAVAILABLE'
+  | 'ERR_NO_SECRET';
 
 /** Base class of every error superstep throws. */
 export class SuperstepError extends Error {
@@ -211,11 +212,31 @@ export interface ErrorInfo {
   message: string;
   stack?: string;
   code?: string;
+  /**
+   * The rank whose failure this error reports, when that is another rank than the one raising
+   * it (AbortedError, IOError and RankFailedError's failedRank, PeerGoneError's peer): the
+   * launcher names it in its headline.
+   */
+  failedRank?: number;
 }
 
 export function toErrorInfo(err: unknown): ErrorInfo {
   if (err instanceof Error) {
-    return { name: err.name, message: err.message, stack: err.stack, code: (err as { code?: string }).code };
+    const info: ErrorInfo = { name: err.name, message: err.message, stack: err.stack, code: (err as { code?: string }).code };
+    const e = err as { failedRank?: unknown; peer?: unknown };
+    const blamed = typeof e.failedRank === 'number' ? e.failedRank : typeof e.peer === 'number' ? e.peer : undefined;
+    if (blamed !== undefined && Number.isInteger(blamed) && blamed >= 0) info.failedRank = blamed;
+    return info;
   }
   return { name: 'Error', message: String(err) };
+}
+
+/**
+ * A multi-rank tcp job without a job secret (or with a secret file other users can read):
+ * other users could join it, so it does not start. The message says how to pass one.
+ */
+export class SecretError extends SuperstepError {
+  constructor(message: string, rank?: number) {
+    super('ERR_NO_SECRET', message, { rank });
+  }
 }

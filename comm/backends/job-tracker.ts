@@ -22,21 +22,57 @@ export interface JobHooks {
 const weight = (name: string) => (name === 'AbortedError' ? 0 : name === 'PeerGoneError' ? 1 : 2);
 const isEcho = (name: string) => weight(name) < 2;
 
+/** The error of a job stopped from outside (a signal to the launcher, its parent gone). */
+export const kStoppedName = 'JobStoppedError';
+
+/** Jobs running in this process, for stopAllJobs(). */
+const live = new Set<JobTracker>();
+
+/**
+ * Stops every running job of this process (the launcher got SIGINT/SIGTERM, or the command
+ * that started it is gone): every rank's pending operations reject with an AbortedError that
+ * says why, ranks get up to `graceMs` to report (and print), then every rank is torn down.
+ * Resolves when all are gone. One place for every backend: each World drives its jobs
+ * through a JobTracker.
+ */
+export async function stopAllJobs(reason: string, exitCode: number, graceMs: number): Promise<number> {
+  const jobs = [...live];
+  await Promise.all(jobs.map((j) => j.stop(reason, exitCode, graceMs)));
+  return jobs.length;
+}
+
 export class JobTracker<T = unknown> {
   readonly promise: Promise<JobOutcome<T>>;
   private readonly statuses: (RankStatus | undefined)[];
   private readonly results: (T | undefined)[];
-  private failure: { rank: number; error: ErrorInfo } | undefined;
+  private failure: { rank: number; error: ErrorInfo; exitCode?: number } | undefined;
   private settled = false;
   private resolve!: (o: JobOutcome<T>) => void;
   private timer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(readonly id: number, readonly size: number, private readonly hooks: JobHooks, private readonly graceMs: number, timeoutMs?: number) {
     this.statuses = new Array(size).fill(undefined);
     this.results = new Array(size).fill(undefined);
     this.promise = new Promise((r) => (this.resolve = r));
     if (timeoutMs !== undefined) this.timer = setTimeout(() => this.timeout(timeoutMs), timeoutMs);
+    live.add(this as JobTracker);
+    void this.promise.then(() => live.delete(this as JobTracker));
+  }
+
+  /** Stops the job from outside (see stopAllJobs); resolves when its ranks are torn down. */
+  stop(reason: string, exitCode: number, graceMs: number): Promise<unknown> {
+    if (this.settled || this.stopped) return this.promise;
+    this.stopped = true;
+    const error = { name: kStoppedName, message: reason };
+    // Whatever failed before, the stop is what the user did: it is the headline.
+    this.failure = { rank: -1, error, exitCode };
+    this.hooks.abort(-1, error);
+    clearTimeout(this.graceTimer);
+    this.graceTimer = setTimeout(() => this.settle(), Math.min(graceMs, this.graceMs));
+    this.maybeSettle();
+    return this.promise;
   }
 
   get done(): boolean {
@@ -54,9 +90,22 @@ export class JobTracker<T = unknown> {
   /** Rank `rank` failed (threw, exited, crashed). The first real failure aborts the others. */
   failed(rank: number, error: ErrorInfo, exitCode = 1): void {
     if (this.statuses[rank]) return;
+    if (this.stopped) {
+      this.statuses[rank] = { rank, state: 'aborted', exitCode, error };
+      this.maybeSettle();
+      return;
+    }
     const echo = this.failure !== undefined && isEcho(error.name);
     this.statuses[rank] = { rank, state: echo ? 'aborted' : 'failed', exitCode, error };
-    if (this.failure && weight(error.name) > weight(this.failure.error.name)) {
+    const cur = this.failure;
+    if (cur && cur.rank !== rank && cur.error.failedRank === rank && weight(error.name) >= weight(cur.error.name)) {
+      // The rank the first report blamed reports for itself (a collective IOError names the
+      // rank that failed; its own copy carries its stack): that is the cause.
+      const first = this.statuses[cur.rank];
+      if (first) first.state = 'aborted';
+      this.statuses[rank]!.state = 'failed';
+      this.failure = { rank, error };
+    } else if (this.failure && weight(error.name) > weight(this.failure.error.name)) {
       const first = this.statuses[this.failure.rank];
       if (first) first.state = 'aborted';
       this.failure = { rank, error };

@@ -18,15 +18,30 @@ export interface JobTransport extends Transport {
   finishJob(): Promise<void>;
 }
 
-export async function runRankJob(ctx: RankContext, transport: JobTransport, id: number, spec: JobSpec, runJob: RunJob, post: (m: FromRank) => void): Promise<void> {
+/**
+ * The job running on this rank, and whether its failure was already reported (by the
+ * process's uncaught-error handler, say): a second report of the same job is dropped.
+ */
+export interface RankJobState {
+  running: number | undefined;
+  reported: boolean;
+}
+
+export async function runRankJob(ctx: RankContext, transport: JobTransport, id: number, spec: JobSpec, runJob: RunJob, post: (m: FromRank) => void, state: RankJobState = { running: undefined, reported: false }): Promise<void> {
   ctx.job = id;
   ctx.slots = new Map();
   transport.reset(id);
+  state.running = id;
+  state.reported = false;
   try {
     const result = await runJob(spec, transport);
     await transport.finishJob();
+    if (state.reported) return;
+    state.running = undefined;
     post({ type: 'done', id, result });
   } catch (err) {
+    if (state.reported) return;
+    state.reported = true;
     if (isCollectiveError(err)) {
       // Every rank raises it itself: finish in order, and let the others report theirs.
       await transport.finishJob();

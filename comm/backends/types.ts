@@ -47,7 +47,8 @@ export interface JobOutcome<T = unknown> {
   statuses: RankStatus[];
   results: (T | undefined)[];
   /** The first rank that failed (the cause; later failures are usually its echo). */
-  failure?: { rank: number; error: ErrorInfo };
+  /** rank -1: the job as a whole failed (a timeout, a stop from outside, with the exit code to use). */
+  failure?: { rank: number; error: ErrorInfo; exitCode?: number };
 }
 
 /** P ranks kept alive across jobs (the launcher behind run(), the CLI, Cluster, the tests). */
@@ -60,6 +61,12 @@ export interface World {
   close(): Promise<void>;
   /** False once a job failed (its ranks were torn down) or close() was called. */
   readonly alive: boolean;
+  /**
+   * Failures after a job had finished, while close() waited for the ranks to end (an
+   * uncaught exception or unhandled rejection from a timer that fired after the script's
+   * last line): a script is done when its rank ends, so `run` counts these as the job's.
+   */
+  readonly lateFailures?: readonly { rank: number; error: ErrorInfo; exitCode: number }[];
 }
 
 /** `superstep run --hosts FILE`: ranks started on other hosts (tcp). */

@@ -58,7 +58,7 @@ export class GlobalState {
   /** This thread's connections to owners' workers: kept across jobs (the workers are). */
   get client(): ServiceClient {
     const g = globalThis as { [kClient]?: ServiceClient };
-    return (g[kClient] ??= new ServiceClient(this.transport.rank));
+    return (g[kClient] ??= new ServiceClient(this.transport.rank, this.transport as { onFail?(l: (err: Error) => void): () => void }));
   }
 }
 

@@ -9,6 +9,9 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { backendList, backendNamed, kBackends } from '../../comm/backends/index.js';
 import { runDetailed } from './run.js';
+import { kStoppedName } from '../../comm/backends/job-tracker.js';
+import { superviseLauncher } from './supervise.js';
+import type { JobOutcome } from './world.js';
 
 const kUsage = `usage:
   superstep run -n P [--backend ${kBackends.map((b) => b.name).join('|')}] [--timeout SECONDS] script [args...]
@@ -101,6 +104,8 @@ async function runCommand(argv: string[]): Promise<number> {
     console.error(`superstep run: --timeout must be a positive number of seconds; got '${values.timeout}'`);
     return 2;
   }
+  // Signals and the death of the command that started us stop the job (core/launch/supervise.ts).
+  superviseLauncher();
   if (values.hosts !== undefined) {
     // Ranks on other hosts, started through ssh (comm/backends/tcp/hosts.ts).
     if (!descriptor.runOnHosts) {
@@ -122,19 +127,38 @@ async function runCommand(argv: string[]): Promise<number> {
     console.error(`superstep run: backend '${backend}' is not available here: ${why}`);
     return 2;
   }
-  const outcome = await runDetailed({ procs, backend, timeoutMs }, path, args);
+  let outcome: JobOutcome;
+  try {
+    outcome = await runDetailed({ procs, backend, timeoutMs }, path, args);
+  } catch (err) {
+    // The ranks could not start (one exited or was stopped while starting): nothing is left.
+    console.error(`superstep: the job could not start: ${(err as Error).message}`);
+    return 1;
+  }
   if (values.profile && outcome.ok) {
     (await import('../cost/cli.js')).finishProfile(outcome, procs, backend, values.report ?? 'superstep-profile');
   }
   if (outcome.ok) return 0;
+  return reportFailure(outcome);
+}
+
+/**
+ * Prints a failed job's summary; returns the exit code. The first line names the rank whose
+ * failure started it: a report that blames another rank (a peer gone, a collective IOError,
+ * an abort) names that rank, with the one that noticed.
+ */
+export function reportFailure(outcome: JobOutcome): number {
   const f = outcome.failure;
   if (f) {
-    const who = f.rank >= 0 ? `rank ${f.rank} failed` : 'job failed';
-    console.error(`superstep: ${who}: ${f.error.name}: ${f.error.message}`);
+    const blamed = f.rank >= 0 ? (f.error.failedRank ?? f.rank) : -1;
+    const who =
+      f.rank < 0 ? (f.error.name === kStoppedName ? 'stopped' : 'job failed') : blamed !== f.rank ? `rank ${blamed} failed (noticed by rank ${f.rank})` : `rank ${f.rank} failed`;
+    console.error(f.error.name === kStoppedName ? `superstep: ${f.error.message}` : `superstep: ${who}: ${f.error.name}: ${f.error.message}`);
     if (f.error.stack) console.error(indent(f.error.stack));
   }
   const others = outcome.statuses.filter((s) => s.state !== 'ok' && s.rank !== f?.rank);
   if (others.length) console.error(`superstep: ${others.map((s) => `rank ${s.rank} ${s.state}`).join(', ')}`);
+  if (f?.exitCode !== undefined) return f.exitCode;
   const code = outcome.statuses.find((s) => s.rank === f?.rank)?.exitCode ?? (f?.error.name === 'TimeoutError' ? 124 : 1);
   return code === 0 ? 1 : code;
 }

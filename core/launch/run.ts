@@ -37,9 +37,17 @@ export async function runDetailed(options: RunOptions, script: string | URL, arg
   }
   if (!Array.isArray(args) || args.some((a) => typeof a !== 'string')) throw new ArgumentError('args', 'an array of strings', args);
   const world = await startWorld({ procs: options.procs, backend: options.backend, graceMs: options.graceMs });
+  let outcome: JobOutcome;
   try {
-    return await world.job({ kind: 'script', url: toModuleUrl(String(script instanceof URL ? script.href : script)), args: [...args] }, { timeoutMs: options.timeoutMs });
+    outcome = await world.job({ kind: 'script', url: toModuleUrl(String(script instanceof URL ? script.href : script)), args: [...args] }, { timeoutMs: options.timeoutMs });
   } finally {
     await world.close();
   }
+  // A rank that failed after reporting done (a timer's uncaught error) fails the run too.
+  const late = world.lateFailures?.[0];
+  if (outcome.ok && late) {
+    const statuses = outcome.statuses.map((s) => (s.rank === late.rank ? { rank: s.rank, state: 'failed' as const, exitCode: late.exitCode, error: late.error } : s));
+    return { ok: false, statuses, results: outcome.results, failure: { rank: late.rank, error: late.error } };
+  }
+  return outcome;
 }

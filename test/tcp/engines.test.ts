@@ -1,6 +1,10 @@
 // Scripts started by the engines people already use: mpirun (real, when installed), and the
 // environments of MPICH/Hydra, Slurm and Kubernetes Indexed Jobs reproduced on local processes.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { coordinatorAddress, detectEngine, firstSlurmHost, jobSecret, kDefaultCoordPort } from '../../comm/backends/tcp/env.js';
@@ -53,15 +57,17 @@ describe('engine environments', () => {
     expect(coordinatorAddress({ SLURM_PROCID: '3', SLURM_JOB_NODELIST: 'cn[04-07,12],gpu1', SUPERSTEP_PORT: '7000' })).toEqual({ host: 'cn04', port: 7000 });
     expect(firstSlurmHost('gpu1,gpu2')).toBe('gpu1');
     expect(() => parseAddress('nohost')).toThrow(/SUPERSTEP_COORD.*'host:port'/);
-    expect(jobSecret({ SUPERSTEP_SECRET: 'x' })).toMatchObject({ derived: false });
-    const a = jobSecret({ SLURM_JOB_ID: '1' });
-    expect(a.derived).toBe(true);
-    expect(Buffer.compare(a.secret, jobSecret({ SLURM_JOB_ID: '2' }).secret)).not.toBe(0);
+    expect(Buffer.from(jobSecret({ SUPERSTEP_SECRET: 'x' }).secret).toString()).toBe('x');
+    // No key derived from what other users can see: without a secret, a multi-rank job refuses.
+    expect(() => jobSecret({ SLURM_JOB_ID: '1' }, 4)).toThrow(/needs a job secret.*SUPERSTEP_SECRET.*SUPERSTEP_SECRET_FILE.*superstep run --backend tcp/);
   });
 
+  // Slurm's ranks take their secret from a file only this user can read (a shared home, say).
+  const secretFile = join(mkdtempSync(join(tmpdir(), 'superstep-secret-')), 'secret');
+  writeFileSync(secretFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
   const engines: [string, (rank: number, size: number, port: number) => Record<string, string>][] = [
     ['pmi', (r, n, port) => ({ PMI_RANK: String(r), PMI_SIZE: String(n), SUPERSTEP_COORD: `127.0.0.1:${port}`, SUPERSTEP_SECRET: 's' })],
-    ['slurm', (r, n, port) => ({ SLURM_PROCID: String(r), SLURM_NTASKS: String(n), SLURM_JOB_NODELIST: 'localhost', SLURM_JOB_ID: '42', SUPERSTEP_PORT: String(port) })],
+    ['slurm', (r, n, port) => ({ SLURM_PROCID: String(r), SLURM_NTASKS: String(n), SLURM_JOB_NODELIST: 'localhost', SLURM_JOB_ID: '42', SUPERSTEP_PORT: String(port), SUPERSTEP_SECRET_FILE: secretFile })],
     ['kubernetes', (r, n, port) => ({ JOB_COMPLETION_INDEX: String(r), SUPERSTEP_SIZE: String(n), SUPERSTEP_COORD: `localhost:${port}`, SUPERSTEP_SECRET: 'k8s' })],
   ];
   it.each(engines)('a script joins its job from a %s environment, with no launcher', async (engine, env) => {

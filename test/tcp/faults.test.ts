@@ -18,6 +18,14 @@ afterAll(async () => {
   await closeWorlds();
 });
 
+function readStat(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return '';
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -74,7 +82,9 @@ describe('tcp faults under the launcher', () => {
     // A frozen process stops its heartbeat worker too: gone after the peer timeout, and killed.
     const out = await w.job({ kind: 'call', url: fixture('tcp-faults.ts'), fn: 'signalMidSuperstep', args: [1, 'SIGSTOP'] }, { timeoutMs: 10_000 });
     expect(out.ok).toBe(false);
-    expect(out.failure?.error.message).toMatch(/rank 1 is gone: no word from it for \d+ ms/);
+    // The launcher sees the stopped process before the peer timeout would (util/parent-watch.ts, watchStoppedRanks).
+    expect(out.failure?.error.message).toMatch(/rank 1 was stopped \(SIGSTOP/);
+    expect(out.failure?.rank).toBe(1);
     expect(out.statuses.every((s) => s.state !== 'timeout')).toBe(true);
     expect(pids.filter(alive)).toEqual([]);
 
@@ -110,6 +120,46 @@ describe('tcp faults under the launcher', () => {
     expect(r!.code).not.toBe(0);
     expect(r!.stderr).toMatch(/rank 1 failed: ExitError: rank 1 was killed by SIGKILL/);
     expect(processesWith(mark)).toEqual([]);
+  });
+});
+
+describe('a stopped (SIGSTOP) rank, any rank, at any point (#21)', () => {
+  // Seeded: the same supersteps every run. The soak script (scripts/soak.sh) runs 20 per case.
+  let seed = 21;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const cases: [number, number, 'sync' | 'collective' | 'global'][] = [
+    [2, 0, 'global'],
+    [2, 1, 'sync'],
+    [4, 0, 'collective'],
+    [4, 3, 'global'],
+  ];
+  it.each(cases)('P = %i, rank %i stopped inside %s: every rank fails naming it within the bound, no process left', async (procs, victim, where) => {
+    const w = (await startWorld({ procs, backend: 'tcp', graceMs: 2000 })) as TcpWorld;
+    worlds.push(w);
+    const pids = [...w.pids];
+    expect((await w.job({ kind: 'call', url: fixture('tcp-faults.ts'), fn: 'warm', args: [] }, { timeoutMs: 60_000 })).ok).toBe(true);
+    const at = 2 + rand(8);
+    const job = w.job({ kind: 'call', url: fixture('tcp-faults.ts'), fn: 'stopAt', args: [victim, at, where] }, { timeoutMs: 60_000 });
+    // When the victim stopped, as the kernel shows it.
+    let stoppedAt = 0;
+    const watch = setInterval(() => {
+      if (!stoppedAt && /\) [Tt] /.test(readStat(pids[victim]!))) stoppedAt = Date.now();
+    }, 20);
+    const out = await job;
+    const ended = Date.now();
+    clearInterval(watch);
+    expect(out.ok).toBe(false);
+    expect(out.failure?.rank).toBe(victim);
+    expect(out.failure?.error.name).toBe('RankStoppedError');
+    expect(out.failure?.error.message).toMatch(new RegExp(`rank ${victim} was stopped`));
+    for (const s of out.statuses) {
+      expect(s.state).not.toBe('timeout');
+      if (s.rank !== victim) expect(s.error?.message).toMatch(new RegExp(`rank ${victim}`));
+    }
+    expect(stoppedAt).toBeGreaterThan(0);
+    // The documented bound: SUPERSTEP_STOPPED_MS (2 s) + one poll, then the abort and teardown.
+    expect(ended - stoppedAt).toBeLessThan(5000);
+    expect(pids.filter(alive)).toEqual([]);
   });
 });
 

@@ -6,7 +6,7 @@ import { abortSabWorld, createSabWorld, kFailed, setRankState, type SabWorld } f
 import { ArgumentError, ClosedError, type ErrorInfo } from '../../../util/errors.js';
 import type { FromRank, JobSpec } from '../protocol.js';
 import { compilerPort, kHooksUrl } from './ts-compiler.js';
-import { JobTracker, type JobHooks } from '../job-tracker.js';
+import { JobTracker, kStoppedName, type JobHooks } from '../job-tracker.js';
 import type { JobOptions, JobOutcome, LaunchOptions, World } from '../types.js';
 
 const kRankModule = new URL('./rank.ts', import.meta.url).href;
@@ -55,6 +55,7 @@ class SabLauncher implements World {
   private dead = false;
   private closing: Promise<void> | undefined;
   private readonly graceMs: number;
+  readonly lateFailures: { rank: number; error: ErrorInfo; exitCode: number }[] = [];
 
   constructor(private readonly shm: SabWorld, options: LaunchOptions) {
     this.size = shm.size;
@@ -107,7 +108,7 @@ class SabLauncher implements World {
   }
 
   private readonly hooks: JobHooks = {
-    abort: (rank) => abortSabWorld(this.shm, rank),
+    abort: (rank, error) => abortSabWorld(this.shm, error.name === kStoppedName ? -2 : rank),
     teardown: () => this.teardown(),
   };
 
@@ -132,6 +133,8 @@ class SabLauncher implements World {
 
   private onFailure(rank: number, error: ErrorInfo): void {
     if (this.active && !this.active.done) this.active.failed(rank, error);
+    // An uncaught error after the job was done, while the rank winds down (see lateFailures).
+    else if (this.closing) this.lateFailures.push({ rank, error, exitCode: 1 });
   }
 
   private onExit(rank: number, code: number): void {

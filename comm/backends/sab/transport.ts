@@ -654,7 +654,9 @@ export class SabTransport implements Transport {
   private checkUsable(): Error | undefined {
     if (Atomics.load(this.ctl, kAbort) !== 0) {
       const who = Atomics.load(this.ctl, kAbortRank);
-      const err = new AbortedError(who >= 0 ? `job aborted: rank ${who} failed` : 'job aborted', who >= 0 ? who : undefined, this.rank);
+      // -2: the launcher stopped the job (a signal, or the command that started it is gone).
+      const why = who >= 0 ? `job aborted: rank ${who} failed` : who === -2 ? 'job aborted: job stopped by the launcher (a signal, or the command that started it is gone)' : 'job aborted';
+      const err = new AbortedError(why, who >= 0 ? who : undefined, this.rank);
       this.failAll(err);
       return err;
     }

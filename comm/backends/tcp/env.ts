@@ -7,9 +7,9 @@
  * The tcp descriptor's `joinFromEnv` is `engineJoin`: the first BSP call in such a process
  * builds a tcp transport (which connects in the background).
  */
-import { createHash } from 'node:crypto';
-import { userInfo } from 'node:os';
-import { ArgumentError } from '../../../util/errors.js';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { ArgumentError, SecretError } from '../../../util/errors.js';
 import { parseAddress, rendezvous, startCoordinator, type Coordinator } from './rendezvous.js';
 import { createTcpTransport, type PeerAddress, type TcpTransport } from './transport.js';
 
@@ -76,24 +76,54 @@ export function coordinatorAddress(env: Env = process.env): PeerAddress {
 }
 
 /**
- * The job secret: SUPERSTEP_SECRET, else a key derived from the engine's job id. The derived
- * key keeps ranks of different jobs apart but is not secret: set SUPERSTEP_SECRET on shared
- * networks.
+ * The secret this process was started with, taken out of its environment when this module
+ * loads, so that no process a rank starts (child_process inherits process.env) learns it.
  */
-export function jobSecret(env: Env = process.env): { secret: Uint8Array; derived: boolean } {
-  if (env.SUPERSTEP_SECRET) return { secret: new Uint8Array(Buffer.from(env.SUPERSTEP_SECRET, 'utf8')), derived: false };
-  const ids = ['OMPI_MCA_ess_base_jobid', 'OMPI_MCA_orte_hnp_uri', 'PMIX_NAMESPACE', 'PMI_JOBID', 'SLURM_JOB_ID', 'SLURM_STEP_ID', 'JOB_NAME', 'HOSTNAME'];
-  const h = createHash('sha256').update('superstep/derived/' + safeUser());
-  for (const k of ids) h.update(`|${k}=${env[k] ?? ''}`);
-  return { secret: new Uint8Array(h.digest()), derived: true };
+const startSecret: string | undefined = process.env.SUPERSTEP_SECRET;
+delete process.env.SUPERSTEP_SECRET;
+
+const kHowToPass =
+  'pass one to every rank: SUPERSTEP_SECRET=<a long random string> in their environment ' +
+  '(mpirun -x SUPERSTEP_SECRET, srun --export=ALL, a Kubernetes Secret), or SUPERSTEP_SECRET_FILE=<a file only you can read, chmod 600>, ' +
+  'or start the job with `superstep run --backend tcp`, which makes one (docs/tcp.md#security)';
+
+/** Reads a secret file, refusing one that another user could read or replace. */
+export function readSecretFile(path: string): string {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    throw new SecretError(`SUPERSTEP_SECRET_FILE=${path} cannot be read (${(err as Error).message}); ${kHowToPass}`);
+  }
+  if (!st.isFile()) throw new SecretError(`SUPERSTEP_SECRET_FILE=${path} is not a regular file; ${kHowToPass}`);
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) throw new SecretError(`SUPERSTEP_SECRET_FILE=${path} belongs to uid ${st.uid}, not to this user (uid ${uid}); ${kHowToPass}`);
+  if ((st.mode & 0o077) !== 0) {
+    throw new SecretError(`SUPERSTEP_SECRET_FILE=${path} is readable or writable by other users (mode ${(st.mode & 0o777).toString(8)}): chmod 600 it; ${kHowToPass}`);
+  }
+  const text = readFileSync(path, 'utf8').trim();
+  if (text.length < 16) throw new SecretError(`SUPERSTEP_SECRET_FILE=${path} holds ${text.length} characters (at least 16 needed); ${kHowToPass}`);
+  return text;
 }
 
-function safeUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return '';
+/**
+ * The job secret: SUPERSTEP_SECRET, else the contents of SUPERSTEP_SECRET_FILE, else (under
+ * Open MPI's mpirun) the job's random transport key from its environment. A job of one
+ * rank needs none. A multi-rank job without one does not start (SecretError): a key derived
+ * from anything other users can see (user name, job id) would let them join the job.
+ */
+export function jobSecret(env: Env = process.env, size = 2, rank?: number): { secret: Uint8Array } {
+  const given = env.SUPERSTEP_SECRET ?? (env === process.env ? startSecret : undefined);
+  if (given) return { secret: new Uint8Array(Buffer.from(given, 'utf8')) };
+  if (env.SUPERSTEP_SECRET_FILE) return { secret: new Uint8Array(Buffer.from(readSecretFile(env.SUPERSTEP_SECRET_FILE), 'utf8')) };
+  // Open MPI's mpirun gives every process of a job the same random 128-bit key, in the
+  // environment only (which other users cannot read): the job's secret under mpirun.
+  const ompi = env.OMPI_MCA_orte_precondition_transports ?? env.OMPI_MCA_opal_precondition_transports;
+  if (ompi && /^[0-9a-f]{16}-[0-9a-f]{16}$/i.test(ompi)) {
+    return { secret: new Uint8Array(createHash('sha256').update('superstep/openmpi/' + ompi).digest()) };
   }
+  if (size <= 1) return { secret: new Uint8Array(randomBytes(32)) };
+  throw new SecretError(`a ${size}-rank tcp job needs a job secret, and none was given (another user on this machine could otherwise join it); ${kHowToPass}`, rank);
 }
 
 /** Ranks of this job on this host, as the engine tells it (undefined: unknown). */
@@ -115,7 +145,7 @@ export interface EnvTransport {
 /** Builds a tcp transport from the environment and starts joining the job in the background. */
 export function joinFromEnv(env: Env = process.env, info = detectEngine(env), options: { ref?: boolean } = {}): EnvTransport | undefined {
   if (!info) return undefined;
-  const { secret, derived } = jobSecret(env);
+  const { secret } = jobSecret(env, info.size, info.rank);
   const coord = coordinatorAddress(env);
   const peerTimeoutMs = int(env, 'SUPERSTEP_PEER_TIMEOUT_MS');
   const timeoutMs = int(env, 'SUPERSTEP_CONNECT_TIMEOUT_MS') ?? 60_000;
@@ -134,9 +164,6 @@ export function joinFromEnv(env: Env = process.env, info = detectEngine(env), op
     // SUPERSTEP_LOCAL_SOCKETS=0: TCP to peers on this host too (see localSockets).
     localSockets: env.SUPERSTEP_LOCAL_SOCKETS === '0' ? false : undefined,
   });
-  if (derived && info.rank === 0 && info.engine !== 'superstep') {
-    process.stderr.write('superstep: SUPERSTEP_SECRET is not set; ranks authenticate with a key derived from the job id, which is not secret. Set SUPERSTEP_SECRET on shared networks.\n');
-  }
   const ready = (async () => {
     if (info.size === 1) return;
     let coordinator: Coordinator | undefined;

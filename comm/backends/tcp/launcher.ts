@@ -14,6 +14,7 @@ import { JobTracker, type JobHooks } from '../job-tracker.js';
 import type { FromRank, JobSpec } from '../protocol.js';
 import type { TcpToRank } from './rank.js';
 import type { JobOptions, JobOutcome, LaunchOptions, World } from '../types.js';
+import { watchStoppedRanks } from '../../../util/parent-watch.js';
 
 const kRankModule = new URL('./rank.ts', import.meta.url);
 const kTsx = import.meta.resolve('tsx');
@@ -53,6 +54,10 @@ class TcpLauncher implements TcpWorld {
   private dead = false;
   private closing: Promise<void> | undefined;
   private readonly graceMs: number;
+  readonly lateFailures: { rank: number; error: ErrorInfo; exitCode: number }[] = [];
+  /** Ranks this launcher killed itself (teardown): their exits are not failures. */
+  private killing = false;
+  private readonly unwatch: () => void;
 
   constructor(readonly size: number, options: LaunchOptions, secret: string, coord: string) {
     this.graceMs = options.graceMs ?? 2000;
@@ -95,9 +100,25 @@ class TcpLauncher implements TcpWorld {
       child.on('error', (err) => this.onFailure(rank, { name: err.name, message: err.message, stack: err.stack }));
       child.on('exit', (code, signal) => this.onExit(rank, code, signal));
     }
-    this.started = Promise.all(ready).then(
-      () => undefined,
+    // A rank process that is stopped (SIGSTOP) fails the job, or its start, naming it.
+    let startFailed!: (e: Error) => void;
+    const stopped = new Promise<never>((_, reject) => (startFailed = reject));
+    stopped.catch(() => {});
+    let starting = true;
+    this.unwatch = watchStoppedRanks(
+      () => this.pids,
+      (rank, ms) => {
+        const message = `rank ${rank} was stopped (SIGSTOP, or a debugger) and did not resume within ${ms} ms; it is killed with the job (SUPERSTEP_STOPPED_MS)`;
+        if (starting) startFailed(new Error(message));
+        else if (this.active && !this.active.done) this.active.failed(rank, { name: 'RankStoppedError', message }, 1);
+      },
+    );
+    this.started = Promise.race([Promise.all(ready), stopped]).then(
+      () => {
+        starting = false;
+      },
       async (err) => {
+        starting = false;
         await this.teardown();
         throw err;
       },
@@ -147,7 +168,14 @@ class TcpLauncher implements TcpWorld {
   private onExit(rank: number, code: number | null, signal: NodeJS.Signals | null): void {
     this.isExited[rank] = true;
     const job = this.active;
-    if (!job || job.done) return;
+    if (!job || job.done) {
+      // A rank that failed after its job was done, while it wound down (see lateFailures).
+      if (this.closing && !this.killing && (code !== 0 || signal)) {
+        const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+        this.lateFailures.push({ rank, error: { name: 'ExitError', message: `rank ${rank} ${how} after its job finished (an uncaught error after the script's end?)` }, exitCode: code || 1 });
+      }
+      return;
+    }
     // A rank that leaves in the middle of a job (process.exit, a crash, SIGKILL) fails it.
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     job.failed(rank, { name: 'ExitError', message: `rank ${rank} ${how} before its job finished` }, code || 1);
@@ -156,6 +184,8 @@ class TcpLauncher implements TcpWorld {
   /** Kills every rank process and waits until all are gone; the world cannot run jobs afterwards. */
   private async teardown(): Promise<void> {
     this.dead = true;
+    this.killing = true;
+    this.unwatch();
     for (let r = 0; r < this.size; r++) if (!this.isExited[r]) this.children[r]!.kill('SIGKILL');
     await Promise.all(this.exited);
   }
@@ -167,6 +197,7 @@ class TcpLauncher implements TcpWorld {
         return;
       }
       this.dead = true;
+      this.unwatch();
       // Ask politely first so that the ranks flush their output and close in order, then make sure.
       for (const c of this.children) this.post(c, { type: 'exit' });
       const t = setTimeout(() => void this.teardown(), 3000);

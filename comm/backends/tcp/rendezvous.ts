@@ -6,6 +6,7 @@
  */
 import net, { type Socket } from 'node:net';
 import { ArgumentError, ProtocolError, TimeoutError } from '../../../util/errors.js';
+import { rateLimited } from '../../../util/rate-log.js';
 import { FrameDecoder, encodeFrames, kData } from './frame.js';
 import { acceptHandshake, connectHandshake, kRoleCoordinator } from './handshake.js';
 import type { PeerAddress } from './transport.js';
@@ -85,7 +86,8 @@ function readJson(socket: Socket, rest: Uint8Array, peer: string, timeoutMs: num
 /** Starts a coordinator for a job of `size` ranks. */
 export function startCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
   const { size, secret } = options;
-  const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  // Refusals are rate-limited: a flood of strangers must not fill a disk.
+  const log = rateLimited(options.log ?? ((l: string) => process.stderr.write(l + '\n')), 'superstep coordinator: ', { what: 'refused connections' });
   const hsTimeout = options.handshakeTimeoutMs ?? 5000;
   const table: (PeerAddress | undefined)[] = new Array(size).fill(undefined);
   const sockets: Socket[] = [];

@@ -37,6 +37,7 @@ import { randomBytes } from 'node:crypto';
 import net, { type Server, type Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../../util/errors.js';
+import { rateLimited } from '../../../util/rate-log.js';
 import { MatchQueue, type Posted } from '../../matching.js';
 import { ANY_SOURCE, concatPayload, payloadLength, payloadParts, type Message, type MessageInfo, type Payload, type Transport, type TransportStats } from '../../transport.js';
 import { FrameDecoder, encodeFrames, kAbort, kBeatAddr, kBye, kData, kDefaultMaxFrameBytes, kDefaultMaxMessageBytes, kFin, kPing, type Frame } from './frame.js';
@@ -146,6 +147,8 @@ export class TcpTransport implements Transport {
   private readonly connectTimeoutMs: number;
   private readonly handshakeTimeoutMs: number;
   private readonly log: (line: string) => void;
+  /** Refused connections: a flood of strangers must not fill a disk (util/rate-log.ts). */
+  private readonly logRefusal: (line: string) => void;
   private readonly keepRef: boolean;
   private readonly inPlaceReads: boolean;
   private readonly peers: Peer[] = [];
@@ -191,6 +194,7 @@ export class TcpTransport implements Transport {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5_000;
     this.log = options.log ?? ((line) => process.stderr.write(line + '\n'));
+    this.logRefusal = rateLimited(this.log, `superstep[rank ${rank}]: `, { what: 'refused connections' });
     this.keepRef = options.ref ?? true;
     this.inPlaceReads = options.inPlaceReads ?? true;
     this.localSockets = (options.localSockets ?? true) && process.platform === 'linux';
@@ -312,7 +316,7 @@ export class TcpTransport implements Transport {
     acceptHandshake(socket, this.secret, kRolePeer, this.handshakeTimeoutMs).then(
       ({ rank, rest }) => {
         if (rank <= this.rank || rank >= this.size || this.peers[rank]!.socket) {
-          this.log(`superstep[rank ${this.rank}]: refused a connection from ${from}: it claims rank ${rank}, which may not connect here`);
+          this.logRefusal(`superstep[rank ${this.rank}]: refused a connection from ${from}: it claims rank ${rank}, which may not connect here`);
           socket.destroy();
           return;
         }
@@ -320,7 +324,7 @@ export class TcpTransport implements Transport {
       },
       (err: Error) => {
         // A stranger or a broken peer: refuse it, and the job goes on.
-        this.log(`superstep[rank ${this.rank}]: refused a connection from ${from}: ${err.message}`);
+        this.logRefusal(`superstep[rank ${this.rank}]: refused a connection from ${from}: ${err.message}`);
         socket.destroy();
       },
     );
@@ -449,6 +453,28 @@ export class TcpTransport implements Transport {
       await this.recv(from, kBarrierContext, tag);
       await sent;
     }
+  }
+
+  /** The error that failed this transport (undefined while it works). */
+  failedWith(): Error | undefined {
+    return this.failure;
+  }
+
+  private readonly failListeners = new Set<(err: Error) => void>();
+
+  /**
+   * Calls `listener` once when this transport fails (a peer gone, an abort, close), with the
+   * error every pending operation got: layers that wait on something other than the
+   * transport (the global-array service's own connections) fail their pending operations
+   * with it. Returns a function that removes the listener.
+   */
+  onFail(listener: (err: Error) => void): () => void {
+    if (this.failure) {
+      listener(this.failure);
+      return () => {};
+    }
+    this.failListeners.add(listener);
+    return () => this.failListeners.delete(listener);
   }
 
   abort(reason: string): void {
@@ -670,8 +696,13 @@ export class TcpTransport implements Transport {
 
   /** Fails every pending and later operation with `err` (the first failure wins). */
   private fail(err: Error): void {
+    const first = !this.failure;
     if (!this.failure) this.failure = err;
     const e = this.failure;
+    if (first) {
+      for (const l of [...this.failListeners]) l(e);
+      this.failListeners.clear();
+    }
     this.queue.fail(e);
     for (const p of this.peers) {
       for (const w of p.backlog.splice(0)) w.done(e);

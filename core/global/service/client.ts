@@ -75,7 +75,7 @@ class Connection {
     });
   }
 
-  private fail(err: unknown): void {
+  fail(err: unknown): void {
     if (this.failure === undefined) this.failure = err;
     for (const p of this.pending.values()) p.reject(this.failure);
     this.pending.clear();
@@ -93,7 +93,17 @@ export class ServiceClient {
   /** Requests sent so far (tests check that a region costs one request per owner). */
   requests = 0;
 
-  constructor(private readonly me: number) {}
+  constructor(private readonly me: number, transport?: { onFail?(l: (err: Error) => void): () => void }) {
+    // When the job's transport declares a peer gone (or the job aborted), a request waiting
+    // on a frozen owner's worker fails with that error instead of waiting forever.
+    transport?.onFail?.((err) => this.failAll(err));
+  }
+
+  /** Fails every pending request of every connection with `err`; later requests reconnect. */
+  failAll(err: unknown): void {
+    for (const c of this.conns.values()) c.fail(err);
+    this.conns.clear();
+  }
 
   /** Sends one request to `owner`'s worker; resolves with its (ok) response. */
   request(owner: number, addr: ServiceAddress, op: number, arg: number, seg: number, lo: readonly number[], hi: readonly number[], body: readonly Uint8Array[] = []): Promise<Frame> {

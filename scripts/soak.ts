@@ -1,0 +1,177 @@
+/**
+ * The fault soak (#13, #20, #21): a seeded campaign of runs of `superstep run` over backends x
+ * P x fault kinds, at random supersteps inside a sync, a collective or a global-array op
+ * (test/fixtures/soak-job.ts). Prints a table: runs, hangs, wrong exit codes, failing rank
+ * not named in the launcher's first line, orphans 5 s after the end, median and max time from
+ * the fault to the launcher's exit.
+ *
+ *   scripts/soak.sh [--runs 1000] [--seed 1] [--backends sab,tcp] [--procs 2,4,8]
+ *                   [--kinds throw,reject,...] [--parallel 2] [--json]
+ *
+ * Kinds: throw, reject, unhandled, asyncthrow, exit, loop (with --timeout), sigkill and
+ * sigstop of a rank (tcp: a rank is a process; on sab a rank is a thread, so these become the
+ * launcher's), sigkill-launcher, sigstop-launcher (stopped 3 s, then continued: the job must
+ * finish), skip (a rank skips a collective) and mismatch (mismatched collective arguments);
+ * skip and mismatch need the collsafe branch (CollectiveMismatchError) to fail cleanly.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : dflt;
+};
+const runs = Number(arg('runs', '1000'));
+let seed = Number(arg('seed', '1'));
+const backends = arg('backends', 'sab,tcp').split(',');
+const procsList = arg('procs', '2,4,8').split(',').map(Number);
+const allKinds = ['throw', 'reject', 'unhandled', 'asyncthrow', 'exit', 'loop', 'sigkill', 'sigstop', 'sigkill-launcher', 'sigstop-launcher', 'skip', 'mismatch'];
+const kinds = arg('kinds', allKinds.join(',')).split(',');
+const parallel = Number(arg('parallel', '2'));
+const kCollsafe = new Set(['skip', 'mismatch']);
+const kHangMs = Number(arg('hang-ms', '90000'));
+
+const rand = (n: number) => {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+  return Math.floor((seed / 2 ** 31) * n);
+};
+
+interface Result {
+  backend: string;
+  procs: number;
+  kind: string;
+  hang: boolean;
+  wrongExit: boolean;
+  notNamed: boolean;
+  orphans: number;
+  faultToExit?: number;
+  detail: string;
+}
+
+function processesWith(mark: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    try {
+      if (!readFileSync(`/proc/${d}/environ`, 'latin1').includes(mark)) continue;
+      if (/\) Z /.test(readFileSync(`/proc/${d}/stat`, 'latin1'))) continue;
+      out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+async function one(i: number, backend: string, procs: number, kind: string): Promise<Result> {
+  // On sab a rank is a thread: signals to "a rank" are signals to the launcher.
+  const k = backend === 'sab' && (kind === 'sigkill' || kind === 'sigstop') ? `${kind}-launcher` : kind;
+  const victim = rand(procs);
+  const at = 1 + rand(6);
+  const where = ['sync', 'collective', 'global'][rand(3)]!;
+  const mark = `SUPERSTEP_SOAK_MARK=${process.pid}-${i}`;
+  const rankFault = !k.endsWith('-launcher');
+  const args = ['bin/superstep.mjs', 'run', '-n', String(procs), '--backend', backend, ...(k === 'loop' ? ['--timeout', '10'] : []), 'test/fixtures/soak-job.ts', rankFault ? k : 'none', String(victim), String(at), where, '12'];
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, [mark.split('=')[0]!]: mark.split('=')[1]! }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  let err = '';
+  let faultAt: number | undefined;
+  child.stdout.on('data', (d) => {
+    out += d;
+    if (!rankFault && faultAt === undefined && out.includes('SOAK-RUNNING')) {
+      // The launcher's fault, at a random moment of the running job.
+      setTimeout(() => {
+        faultAt = Date.now();
+        try {
+          process.kill(child.pid!, k === 'sigkill-launcher' ? 'SIGKILL' : 'SIGSTOP');
+        } catch {
+          /* already gone */
+        }
+        if (k === 'sigstop-launcher') setTimeout(() => child.pid && process.kill(child.pid, 'SIGCONT'), 3000);
+      }, rand(300));
+    }
+  });
+  child.stderr.on('data', (d) => {
+    err += d;
+    const m = /SOAK-FAULT (\d+)/.exec(err);
+    if (m && faultAt === undefined) faultAt = Number(m[1]);
+  });
+  let hang = false;
+  const timer = setTimeout(() => {
+    hang = true;
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }, kHangMs);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('close', (c, s) => r([c, s])));
+  const ended = Date.now();
+  clearTimeout(timer);
+  // After SIGKILL of the launcher its ranks may outlive it by the watch interval: give them 5 s.
+  await new Promise((r) => setTimeout(r, 5000));
+  const left = processesWith(mark);
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  let wrongExit: boolean;
+  if (k === 'sigkill-launcher') wrongExit = signal !== 'SIGKILL';
+  else if (k === 'sigstop-launcher') wrongExit = code !== 0;
+  else if (k === 'loop') wrongExit = code !== 124;
+  else wrongExit = code === 0 || code === null;
+  const headline = err.split('\n').find((l) => l.startsWith('superstep:')) ?? '';
+  const notNamed = rankFault && k !== 'loop' && !kCollsafe.has(k) && !headline.includes(`rank ${victim}`);
+  return {
+    backend,
+    procs,
+    kind: k,
+    hang,
+    wrongExit: !hang && wrongExit,
+    notNamed: !hang && notNamed,
+    orphans: left.length,
+    faultToExit: faultAt !== undefined && k !== 'sigstop-launcher' ? ended - faultAt : undefined,
+    detail: `${backend} P=${procs} ${k} victim=${victim} at=${at} ${where}: code=${code} signal=${signal} ${headline.slice(0, 160)}`,
+  };
+}
+
+const plan: [string, number, string][] = [];
+for (let i = 0; i < runs; i++) plan.push([backends[i % backends.length]!, procsList[rand(procsList.length)]!, kinds[rand(kinds.length)]!]);
+const results: Result[] = [];
+let next = 0;
+await Promise.all(
+  Array.from({ length: parallel }, async () => {
+    while (next < plan.length) {
+      const i = next++;
+      const [b, p, k] = plan[i]!;
+      const r = await one(i, b, p, k);
+      results.push(r);
+      const bad = r.hang || r.wrongExit || r.notNamed || r.orphans > 0;
+      if (bad || process.argv.includes('--verbose')) process.stderr.write(`${bad ? 'BAD ' : ''}${r.detail}${r.hang ? ' HANG' : ''}${r.orphans ? ` orphans=${r.orphans}` : ''}\n`);
+    }
+  }),
+);
+
+const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
+const rows = new Map<string, Result[]>();
+for (const r of results) {
+  const key = `${r.backend} ${r.kind}`;
+  rows.set(key, [...(rows.get(key) ?? []), r]);
+}
+const line = (name: string, rs: Result[]) => {
+  const t = rs.map((r) => r.faultToExit).filter((x): x is number => x !== undefined);
+  const cols = [name.padEnd(26), rs.length, rs.filter((r) => r.hang).length, rs.filter((r) => r.wrongExit).length, rs.filter((r) => r.notNamed).length, rs.reduce((s, r) => s + r.orphans, 0), t.length ? (median(t) / 1000).toFixed(2) : '-', t.length ? (Math.max(...t) / 1000).toFixed(2) : '-'];
+  return `| ${cols.map(String).join(' | ')} |`;
+};
+console.log('| backend kind               | runs | hangs | wrong exit | rank not named | orphans | median fault->exit s | max s |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const [k, rs] of [...rows].sort()) console.log(line(k + (kCollsafe.has(k.split(' ')[1]!) ? ' (collsafe)' : ''), rs));
+console.log(line('total', results));
+const bad = results.filter((r) => r.hang || r.wrongExit || r.notNamed || r.orphans > 0);
+if (process.argv.includes('--json')) console.log(JSON.stringify({ runs: results.length, bad: bad.length }));
+process.exitCode = bad.length ? 1 : 0;
