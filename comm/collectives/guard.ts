@@ -136,6 +136,10 @@ export interface ShmWait {
 const kHist = 64;
 /** A receive pending this long starts the slow checks (ms); ticks come this often. */
 const kSlowMs = 20;
+/** A wait this long tells its peer what it waits in, and looks for the peer in bsp.sync (ms). */
+const kNotifyMs = 150;
+/** Ticks without a call and without a wait before the guard stops listening (2 s). */
+const kLingerTicks = 100;
 
 /** One communicator's collective guard (see the file comment). */
 export class CollGuard {
@@ -148,6 +152,9 @@ export class CollGuard {
   private notices: Map<number, { from: number; w0: number; w1: number }> | undefined;
   private ticking = false;
   private last = -1;
+  private calls = 0;
+  private callsSeen = 0;
+  private idleTicks = 0;
 
   constructor(
     private readonly t: Transport,
@@ -174,6 +181,10 @@ export class CollGuard {
     this.hist[2 * i] = w0;
     this.hist[2 * i + 1] = w1;
     this.last = seq;
+    this.calls++;
+    // The guard keeps listening for a while after each call: a peer may still wait for this
+    // rank in it (a mismatch this rank did not see), and only a listening rank answers.
+    if (this.timer === undefined) this.startTimer();
     if (this.notices !== undefined) {
       const n = this.notices.get(seq);
       if (n) {
@@ -237,10 +248,13 @@ export class CollGuard {
 
   private add(e: Pending): void {
     (this.pending ??= new Set()).add(e);
-    if (this.timer === undefined) {
-      this.timer = setInterval(() => this.tick(), kSlowMs);
-      this.timer.unref();
-    }
+    if (this.timer === undefined) this.startTimer();
+  }
+
+  private startTimer(): void {
+    this.idleTicks = 0;
+    this.timer = setInterval(() => this.tick(), kSlowMs);
+    this.timer.unref();
   }
 
   /**
@@ -298,9 +312,15 @@ export class CollGuard {
     if (this.ticking || this.failed) return;
     const now = performance.now();
     if (!waitingFor && !this.pending?.size) {
-      if (this.timer !== undefined) clearInterval(this.timer);
-      this.timer = undefined;
-      return;
+      // Idle: stop listening once no call came for kLingerTicks ticks.
+      if (this.calls !== this.callsSeen) {
+        this.callsSeen = this.calls;
+        this.idleTicks = 0;
+      } else if (++this.idleTicks >= kLingerTicks) {
+        if (this.timer !== undefined) clearInterval(this.timer);
+        this.timer = undefined;
+        return;
+      }
     }
     this.ticking = true;
     void this.slow(now, waitingFor).finally(() => {
@@ -346,7 +366,7 @@ export class CollGuard {
       for (const e of this.pending ?? []) waits.push(Object.assign(e, { still: () => this.pending?.has(e) === true }));
       if (waitingFor) waits.push({ ...waitingFor, start: waitingFor.since, notified: waitingFor.notified ?? false });
       for (const e of waits) {
-        if (now - e.start < kSlowMs) continue;
+        if (now - e.start < kNotifyMs) continue;
         const w = this.world(e.from);
         // The peer waits in bsp.sync: its sync message to this rank is here. (Once more after
         // a turn of the event loop: what this rank waited for may have come just before it.)
