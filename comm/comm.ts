@@ -19,8 +19,8 @@
  */
 import { ArgumentError } from '../util/errors.js';
 import { bytesOf, DTYPES, dtypeOf, kDTypes, viewOf, type DType, type TypedArray } from '../util/dtype.js';
-import { context, jobSlot } from '../core/context.js';
-import { packr } from '../core/package.js';
+import { context, jobSlot } from './context.js';
+import { packr } from './packr.js';
 import { ANY_SOURCE, ANY_TAG, type Message, type Transport } from './transport.js';
 import { kernelOf, Op, resolveOp, SUM, type Kernel } from './ops.js';
 import { PROC_NULL, Request, Status, UNDEFINED } from './request.js';

@@ -29,7 +29,7 @@ import { ArgumentError, CollectiveMismatchError, ProtocolError, SyncMismatchErro
 import { syncPoisonText } from '../comm/collectives/guard.js';
 import { bytesOf, checkShape, dtypeOf, kDTypes, resolveDType, shapeSize, type DType, type TypedArray } from '../util/dtype.js';
 import type { Message, Transport } from '../comm/transport.js';
-import { context, jobSlot } from './context.js';
+import { context, jobSlot } from '../comm/context.js';
 import { isNdarrayLike, ndarrayView, type NDArray } from './ndarray.js';
 import { allocBytes, checkName, Package, packr, underPrefix } from './package.js';
 import { HeaderWriter, phraseBytes, phraseText, readHeader, samePhrase } from './sync-wire.js';

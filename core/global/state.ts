@@ -4,7 +4,7 @@
  */
 import type { Transport } from '../../comm/transport.js';
 import type { DType, TypedArray } from '../../util/dtype.js';
-import { context, jobSlot } from '../context.js';
+import { context, jobSlot } from '../../comm/context.js';
 import { packr } from '../package.js';
 import { ServiceClient } from './service/client.js';
 

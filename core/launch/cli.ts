@@ -1,23 +1,24 @@
 /**
  * The `superstep` command.
  *
- *   superstep run -n P [--backend sab|tcp] [--timeout SECONDS] [--profile [--report DIR]] script [args...]
+ *   superstep run -n P [--backend NAME] [--timeout SECONDS] [--profile [--report DIR]] script [args...]
  *   superstep probe | predict ...   (core/cost/cli.ts)
  */
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { backendList, backendNamed, kBackends } from '../../comm/backends/index.js';
 import { runDetailed } from './run.js';
-import type { Backend } from './world.js';
 
 const kUsage = `usage:
-  superstep run -n P [--backend sab|tcp] [--timeout SECONDS] script [args...]
-      run script on P ranks (default backend: sab, worker threads over shared memory)
+  superstep run -n P [--backend ${kBackends.map((b) => b.name).join('|')}] [--timeout SECONDS] script [args...]
+      run script on P ranks (default backend: sab); backends:
+${kBackends.map((b) => `        ${b.name.padEnd(5)} ${b.summary}`).join('\n')}
       --backend tcp --hosts FILE: start the ranks on the hosts in FILE (one host[:slots] per
       line) through ssh (SUPERSTEP_RSH overrides the remote shell)
       --profile: record w, h and time of every superstep; print the table and write a report
       (profile.md, profile.svg) into --report DIR (default: superstep-profile)
-  superstep probe [-n P] [--backend sab|tcp]     measure the BSP parameters g, l, r
+  superstep probe [-n P] [--backend NAME]        measure the BSP parameters g, l, r
   superstep predict --h WORDS [--w FLOPS] ...     predict a program's time from its counts
   superstep help`;
 
@@ -80,9 +81,10 @@ async function runCommand(argv: string[]): Promise<number> {
     console.error(`superstep run: -n must be a positive integer; got '${values.procs ?? values.np}'`);
     return 2;
   }
-  const backend = values.backend as Backend;
-  if (backend !== 'sab' && backend !== 'tcp') {
-    console.error(`superstep run: --backend must be 'sab' or 'tcp'; got '${values.backend}'`);
+  const backend = values.backend!;
+  const descriptor = kBackends.find((b) => b.name === backend);
+  if (!descriptor) {
+    console.error(`superstep run: --backend must be ${backendList()}; got '${values.backend}'`);
     return 2;
   }
   if (!script) {
@@ -100,16 +102,14 @@ async function runCommand(argv: string[]): Promise<number> {
     return 2;
   }
   if (values.hosts !== undefined) {
-    // Ranks on other hosts, started through ssh (core/launch/hosts.ts).
-    if (backend !== 'tcp') {
-      console.error(`superstep run: --hosts needs --backend tcp; got --backend ${backend}`);
+    // Ranks on other hosts, started through ssh (comm/backends/tcp/hosts.ts).
+    if (!descriptor.runOnHosts) {
+      const able = kBackends.filter((b) => b.runOnHosts).map((b) => `--backend ${b.name}`).join(' or ');
+      console.error(`superstep run: --hosts needs ${able}; got --backend ${backend}`);
       return 2;
     }
-    const { parseHostfile, runOnHosts } = await import('./hosts.js');
-    const { readFileSync } = await import('node:fs');
     try {
-      const hosts = parseHostfile(readFileSync(values.hosts, 'utf8'));
-      return await runOnHosts({ hosts, procs, script: path, args, timeoutMs });
+      return await descriptor.runOnHosts({ hostsFile: values.hosts, procs, script: path, args, timeoutMs });
     } catch (err) {
       console.error(`superstep run: ${(err as Error).message}`);
       return 2;

@@ -1,7 +1,7 @@
 /** Runs one job on a rank, whatever the backend: a whole script, or one exported function. */
 import { pathToFileURL } from 'node:url';
 import type { Transport } from '../../comm/transport.js';
-import type { JobSpec } from './protocol.js';
+import type { JobSpec } from '../../comm/backends/protocol.js';
 import { localRecords } from '../cost/profile.js';
 
 export async function runJob(spec: JobSpec, transport: Transport): Promise<unknown> {
