@@ -26,6 +26,7 @@
 import { ArgumentError, CollectiveArgumentError, CollectiveMismatchError } from '../../util/errors.js';
 import { DTYPES, dtypeOf, type TypedArray } from '../../util/dtype.js';
 import { ANY_SOURCE, ANY_TAG, type Transport } from '../transport.js';
+import { context } from '../context.js';
 
 /** Operation codes (word 0, bits 0-5). */
 export const kCollOps = [
@@ -155,6 +156,8 @@ export class CollGuard {
   private calls = 0;
   private callsSeen = 0;
   private idleTicks = 0;
+  /** The job this communicator belongs to: a World runs jobs one after another on one transport. */
+  private readonly job = context().job;
 
   constructor(
     private readonly t: Transport,
@@ -221,10 +224,22 @@ export class CollGuard {
         },
         (err) => {
           this.pending?.delete(e);
-          reject(err);
+          // A peer that found a mismatch may have finished since: its poison came first.
+          this.poisoned().then((f) => reject(f ?? err), () => reject(err));
         },
       );
     });
+  }
+
+  /** The mismatch a poison message already here reports, if any (see fail). */
+  async poisoned(): Promise<Error | undefined> {
+    if (this.failed) return this.failed;
+    this.t.poll?.();
+    const info = this.t.iprobe(ANY_SOURCE, this.coll, kPoisonTag);
+    if (!info) return undefined;
+    const m = await this.t.recv(info.source, this.coll, kPoisonTag);
+    if (!this.failed) this.fail(`${dec.decode(m.data)} (reported by rank ${this.local(m.source)}; this rank, ${this.rank}, last called ${this.calledAt(this.last) ?? 'nothing'} as call #${this.last})`, false);
+    return this.failed;
   }
 
   /** Waits for `p` (something communicator rank `from` provides in call `seq`), failing when the guard does. */
@@ -310,6 +325,12 @@ export class CollGuard {
    */
   tick(waitingFor?: ShmWait): void {
     if (this.ticking || this.failed) return;
+    if (context().job !== this.job) {
+      // The job is over: the next one's messages on this context are not this guard's.
+      if (this.timer !== undefined) clearInterval(this.timer);
+      this.timer = undefined;
+      return;
+    }
     const now = performance.now();
     if (!waitingFor && !this.pending?.size) {
       // Idle: stop listening once no call came for kLingerTicks ticks.
@@ -332,15 +353,7 @@ export class CollGuard {
     const t = this.t;
     try {
       // A member found a mismatch.
-      for (;;) {
-        const info = t.iprobe(ANY_SOURCE, this.coll, kPoisonTag);
-        if (!info) break;
-        const m = await t.recv(info.source, this.coll, kPoisonTag);
-        if (this.failed) return;
-        const from = this.local(m.source);
-        this.fail(`${dec.decode(m.data)} (reported by rank ${from}; this rank, ${this.rank}, last called ${this.calledAt(this.last) ?? 'nothing'} as call #${this.last})`, false);
-        return;
-      }
+      if (await this.poisoned()) return;
       // Members telling what they wait for.
       for (;;) {
         const info = t.iprobe(ANY_SOURCE, this.coll, kWaitTag);

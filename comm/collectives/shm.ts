@@ -365,7 +365,7 @@ export class ShmEngine {
         const failure = this.t.waitFailure?.(this.ranks ? this.ranks[slow]! : slow);
         // A rank may arrive and then finish between the look above and this check: it is gone
         // only if it is still behind once its state says finished.
-        if (failure && ((Atomics.load(this.ctl, this.line(slow) + kArrive) - g) | 0) < 0) throw failure;
+        if (failure && ((Atomics.load(this.ctl, this.line(slow) + kArrive) - g) | 0) < 0) throw (await this.guard.poisoned()) ?? failure;
         if (failure) continue;
         if (kCanBlock && performance.now() - start < kParkForMs) {
           await new Promise<void>((resolve) => setImmediate(resolve));
