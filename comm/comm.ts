@@ -794,6 +794,24 @@ export class Communicator {
     return this.engine(c).refuse(ch, op, err);
   }
 
+  /**
+   * @internal Enters this communicator's next collective, `op` with `root`, refusing it with
+   * `err`: rejects with `err` here, and every rank waiting in that call rejects with a
+   * CollectiveArgumentError naming this rank (for layers above whose collective found an
+   * argument error on one rank, e.g. the root's table of DistFrame.fromArrow).
+   */
+  refuseCollective(op: CollOp, root: number | undefined, err: unknown): Promise<never> {
+    let c: Core;
+    let ch: CollChan;
+    try {
+      c = this.core();
+      ch = this.begin(c, sigWord(op, { root }), -1);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.refuse(c, ch, op, err);
+  }
+
   /** @internal Agrees on a fresh context pair with every member (max of next-free counters). */
   protected async agreeContext(c: Core): Promise<number> {
     const got = await this.allreduce(new Int32Array([contexts().next]), 'MAX');

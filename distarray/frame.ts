@@ -124,7 +124,12 @@ export class DistFrame {
     const p = world.size;
     let parts: Uint8Array[] | null = null;
     if (world.rank === root) {
-      if (!(table instanceof Table)) throw new ArgumentError('table', 'an apache-arrow Table on the root', table, world.rank);
+      if (!(table instanceof Table)) {
+        const err = new ArgumentError('table', 'an apache-arrow Table on the root', table, world.rank);
+        // The others are in the scatter below: they raise it too (catch and retry works).
+        if (p > 1) await world.refuseCollective('scatterObject', root, err);
+        throw err;
+      }
       const cols = columnsOf(table);
       const n = table.numRows;
       parts = [];

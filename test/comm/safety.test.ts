@@ -74,6 +74,23 @@ describe.each(backends())('collective mismatches on %s', (backend) => {
     }
   }
 
+  it('DistFrame.fromArrow with a non-Table on the root: every rank raises, and a retry works (P = 3)', async () => {
+    const res = await run<string[]>(backend, 3, 'fromArrowRetry', []);
+    res.forEach((r, w) => {
+      expect(r[0], `rank ${w}`).toMatch(w === 0 ? /^ArgumentError: .*`table` must be an apache-arrow Table/ : /^CollectiveArgumentError: .*rank 0 passed invalid arguments.*`table` must be an apache-arrow Table/);
+      expect(r[1], `retry on rank ${w}`).toBe('ok');
+    });
+  });
+
+  it('bsp.fromObject rejects functions and symbols, naming the path inside the value', async () => {
+    for (const r of await run<string[]>(backend, 2, 'fromObjectMisuse', [])) {
+      expect(r[0]).toMatch(/^ArgumentError: \[rank \d\] invalid argument. `obj` must be a value msgpack can encode .*a function/);
+      expect(r[1]).toMatch(/`obj\.a\[1\]\.cb` must be/);
+      expect(r[2]).toMatch(/`obj\.s` must be .*Symbol\(x\)/);
+      expect(r[3]).toMatch(/`obj\.get\("k"\)` must be/);
+    }
+  });
+
   it('the documented pool example: { module: import.meta.url, name } from the running script', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'superstep-pool-'));
     try {
