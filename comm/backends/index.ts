@@ -4,11 +4,13 @@
  * line here (docs/backends.md).
  */
 import { ArgumentError } from '../../util/errors.js';
+import { mpi } from './mpi/index.js';
 import { sab } from './sab/index.js';
 import { tcp } from './tcp/index.js';
 import type { Backend, BackendDescriptor } from './types.js';
 
-export const kBackends: readonly BackendDescriptor[] = [sab, tcp];
+// Engine-started scripts try joinFromEnv in this order: mpi only claims SUPERSTEP_BACKEND=mpi.
+export const kBackends: readonly BackendDescriptor[] = [sab, tcp, mpi];
 
 /** Every backend's name, in table order. */
 export const backendNames = (): Backend[] => kBackends.map((b) => b.name);

@@ -152,6 +152,7 @@ export class CollGuard {
   private timer: NodeJS.Timeout | undefined;
   private notices: Map<number, { from: number; w0: number; w1: number }> | undefined;
   private ticking = false;
+  private closed = false;
   private last = -1;
   private calls = 0;
   private callsSeen = 0;
@@ -179,6 +180,7 @@ export class CollGuard {
   /** Records this rank's call `seq` (before it sends or waits for anything). */
   record(seq: number, w0: number, w1: number): void {
     if (this.failed) throw this.failed;
+    if (this.closed) return;
     const i = seq & (kHist - 1);
     this.histSeq[i] = seq;
     this.hist[2 * i] = w0;
@@ -195,6 +197,13 @@ export class CollGuard {
         if (n.w0 !== w0 || n.w1 !== w1) throw this.mismatch(seq, n.from, n.w0, n.w1);
       }
     }
+  }
+
+  /** Stops listening (the communicator was freed: its contexts may serve another one next). */
+  close(): void {
+    this.closed = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   /** What this rank called at `seq`, if still remembered. */
@@ -325,7 +334,7 @@ export class CollGuard {
    */
   tick(waitingFor?: ShmWait): void {
     if (this.ticking || this.failed) return;
-    if (context().job !== this.job) {
+    if (context().job !== this.job || this.closed) {
       // The job is over: the next one's messages on this context are not this guard's.
       if (this.timer !== undefined) clearInterval(this.timer);
       this.timer = undefined;

@@ -117,6 +117,11 @@ async function runCommand(argv: string[]): Promise<number> {
   }
   // Ranks inherit the environment: SUPERSTEP_PROFILE=1 turns on the superstep recorder.
   if (values.profile) process.env.SUPERSTEP_PROFILE = '1';
+  const why = descriptor.unavailable();
+  if (why) {
+    console.error(`superstep run: backend '${backend}' is not available here: ${why}`);
+    return 2;
+  }
   const outcome = await runDetailed({ procs, backend, timeoutMs }, path, args);
   if (values.profile && outcome.ok) {
     (await import('../cost/cli.js')).finishProfile(outcome, procs, backend, values.report ?? 'superstep-profile');
