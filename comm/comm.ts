@@ -22,31 +22,17 @@ import { bytesOf, DTYPES, dtypeOf, kDTypes, viewOf, type DType, type TypedArray 
 import { context, jobSlot } from './context.js';
 import { packr } from './packr.js';
 import { ContextRegistry, kWorldColl, kWorldP2P } from './contexts.js';
-import { ANY_SOURCE, ANY_TAG, type Message, type Payload, type Transport } from './transport.js';
-import { kernelOf, resolveOp, SUM, type Kernel, type Op } from './ops.js';
+import { ANY_SOURCE, ANY_TAG, type Message, type Transport } from './transport.js';
+import { kernelOf, Op, resolveOp, SUM, type Kernel } from './ops.js';
 import { PROC_NULL, Request, Status, UNDEFINED } from './request.js';
 import { Group } from './group.js';
-import { displsOf, type Chan } from './collectives/chan.js';
-import {
-  binomialBcast,
-  binomialReduce,
-  disseminationBarrier,
-  recursiveDoublingAllreduce,
-  recursiveDoublingScan,
-} from './collectives/tree.js';
-import { directAllgather, gatherToRoot, pairwiseAlltoall, scatterFromRoot } from './collectives/exchange.js';
+import { displsOf } from './collectives/chan.js';
 import type { CartComm } from './cart.js';
-import { foldParts, kFoldAllBytes, slotBytes, shmEnabled, ShmRunner, type Placement, type ShmEngine } from './collectives/shm.js';
-import { CollChan, copyElems, longAllreduce, objectCombiner, reduceScatterInto, typedCombiner } from './collectives/typed.js';
+import { CollChan } from './collectives/typed.js';
+import { CollGuard, kArgErr, kSeqMask, sigWord, type CollOp } from './collectives/guard.js';
+import { checkCounts, headerOf, identityOf, kHeaderBytes, kObjectCode, kObjectHeader, pickEngine, type CollEngine, type VResult } from './collectives/engine.js';
 
-/** Typed-array results of the v-collectives: the data and where each rank's part lies. */
-export interface VResult<T extends TypedArray = TypedArray> {
-  data: T;
-  /** Elements per rank. */
-  counts: number[];
-  /** Offset (in elements) of each rank's part in `data`. */
-  displs: number[];
-}
+export type { VResult };
 
 /** `{ out }`: write the result into this array instead of allocating one. */
 export interface OutOption<T extends TypedArray> {
@@ -56,23 +42,6 @@ export interface OutOption<T extends TypedArray> {
 /** Options of receives: `out` to receive into, `status` to fill with the envelope. */
 export interface RecvOptions<T extends TypedArray> extends OutOption<T> {
   status?: Status;
-}
-
-/** Threshold (bytes) above which allreduce uses reduce-scatter + allgather. */
-const kLongAllreduce = 64 << 10;
-
-/** Typed message header: 8 bytes, byte 0 the dtype index (255: an object message). */
-const kHeaderBytes = 8;
-const kObjectCode = 255;
-const kHeaders: Uint8Array[] = [...DTYPES.map((_, i) => i), kObjectCode].map((code) => {
-  const h = new Uint8Array(kHeaderBytes);
-  h[0] = code;
-  return h;
-});
-const kObjectHeader = kHeaders[kHeaders.length - 1]!;
-
-function headerOf(dtype: DType): Uint8Array {
-  return kHeaders[DTYPES.indexOf(dtype)]!;
 }
 
 /** @internal What a communicator is made of. */
@@ -88,8 +57,10 @@ interface Core {
   readonly coll: number;
   /** Sequence number of the next collective on this communicator. */
   seq: number;
-  /** Shared-memory collectives (null: ranks do not share memory; undefined: not decided yet). */
-  shm?: ShmRunner | null;
+  /** The collective engine, chosen on first use (collectives/engine.ts). */
+  engine?: CollEngine;
+  /** Signatures of the calls so far, mismatch detection (collectives/guard.ts). */
+  guard?: CollGuard;
   /** Set by free(): the contexts went back to the registry. */
   freed?: boolean;
 }
@@ -254,22 +225,23 @@ export class Communicator {
 
   // Collective communications
   // -------------------------
+  //
+  // Every method: the call's signature and sequence number (begin), this rank's arguments
+  // checked (a rank that rejects them enters the call refusing it, so every rank that waits for
+  // it raises the error too: catch and retry works), then the communicator's engine.
 
   /** Returns once every rank of the communicator has called barrier. */
   barrier(): Promise<void> {
     // Not async: on shared memory it resolves without a trip through the microtask queue.
     let c: Core;
+    let ch: CollChan;
     try {
       c = this.core();
+      ch = this.begin(c, kBarrierSig, -1);
     } catch (err) {
       return Promise.reject(err);
     }
-    const ch = this.chan(c);
-    const s = this.shm(c);
-    if (s) return s.run(ch, barrierStep);
-    // The world's barrier is the transport's own.
-    if (c.ranks === null) return c.t.barrier();
-    return disseminationBarrier(ch);
+    return this.engine(c).barrier(ch);
   }
 
   /**
@@ -278,57 +250,63 @@ export class Communicator {
    */
   async bcast<T extends TypedArray = TypedArray>(data: T | null | undefined, root = 0, options: OutOption<T> = {}): Promise<T> {
     const c = this.core();
-    this.checkRoot(c, root);
-    const ch = this.chan(c);
-    const s = this.shm(c);
-    if (s) return this.shmBcast(c, s, ch, data, root, options.out);
-    if (c.rank === root) {
-      const dt = this.checkArray(data, 'data');
-      await binomialBcast(ch, root, [headerOf(dt), bytesOf(data!)]);
-      if (options.out && options.out !== data) return this.copyOut(c, options.out, bytesOf(data!), dt);
-      return data!;
+    const ch = this.begin(c, sigWord('bcast', { root }), -1);
+    try {
+      this.checkRoot(c, root);
+      if (c.rank === root) this.checkArray(data, 'data');
+      if (options.out !== undefined) this.checkArray(options.out, 'out');
+    } catch (err) {
+      return this.refuse(c, ch, 'bcast', err);
     }
-    const msg = (await binomialBcast(ch, root, undefined))!;
-    return this.decodeTyped<T>(c, msg, options.out, `bcast from root ${root}`);
+    return this.engine(c).bcast(ch, c.rank === root ? data! : undefined, root, options.out) as Promise<T>;
   }
 
   /** Broadcasts any value from the root; every rank gets (a copy of) it. */
   async bcastObject<V = unknown>(value: V, root = 0): Promise<V> {
     const c = this.core();
-    this.checkRoot(c, root);
-    const ch = this.chan(c);
-    if (c.rank === root) {
-      const bytes = this.pack(value);
-      await binomialBcast(ch, root, bytes);
-      return c.size === 1 ? value : (packr.unpack(bytes) as V);
+    const ch = this.begin(c, sigWord('bcastObject', { root }), -1);
+    let bytes: Uint8Array | undefined;
+    try {
+      this.checkRoot(c, root);
+      if (c.rank === root) bytes = this.pack(value);
+    } catch (err) {
+      return this.refuse(c, ch, 'bcastObject', err);
     }
-    return packr.unpack((await binomialBcast(ch, root, undefined))!) as V;
+    const got = await this.engine(c).bcastObject(ch, bytes, root);
+    if (c.rank === root) return c.size === 1 ? value : (packr.unpack(bytes!) as V);
+    return packr.unpack(got!) as V;
   }
 
   /** Reduces every rank's array elementwise with `op` (default SUM); the root gets the result. */
   async reduce<T extends TypedArray>(data: T, op: Op | string = SUM, root = 0, options: OutOption<T> = {}): Promise<T | undefined> {
     const c = this.core();
-    this.checkRoot(c, root);
-    this.checkArray(data, 'data');
-    const o = resolveOp(op, c.rank);
-    const kernel = kernelOf(o, data, c.rank);
-    const ch = this.chan(c);
-    const s = this.shm(c);
-    if (s) {
-      if (data.byteLength <= slotBytes(c.size)) return s.run(ch, (e) => e.gather(bytesOf(data), root, (parts) => this.foldInto(c, parts, data, kernel, options.out), data.BYTES_PER_ELEMENT));
-      await s.run(ch, (e) => e.announce(data.byteLength, data.BYTES_PER_ELEMENT));
+    const ch = this.begin(c, sigWord('reduce', { root, data, rop: opName(op) }), countOf(data));
+    let o: Op;
+    let kernel: Kernel;
+    try {
+      this.checkRoot(c, root);
+      this.checkArray(data, 'data');
+      o = resolveOp(op, c.rank);
+      kernel = kernelOf(o, data, c.rank);
+      if (c.rank === root) this.checkOutArg(c, options.out, data, data.length);
+    } catch (err) {
+      return this.refuse(c, ch, 'reduce', err);
     }
-    const res = await binomialReduce(ch, root, data as TypedArray, typedCombiner(c.rank, data, kernel), o.commutative);
-    if (c.rank !== root) return undefined;
-    return this.result(c, res as T, data, options.out);
+    return this.engine(c).reduce(ch, data, o, kernel, root, options.out) as Promise<T | undefined>;
   }
 
   /** reduce for values: `op` (an Op or a function (a, b)) combines values in rank order. */
   async reduceObject<V = unknown>(value: V, op: Op | string | ((a: V, b: V) => V) = SUM, root = 0): Promise<V | undefined> {
     const c = this.core();
-    this.checkRoot(c, root);
-    const o = resolveOp(op, c.rank);
-    return binomialReduce(this.chan(c), root, value, objectCombiner(o), o.commutative) as Promise<V | undefined>;
+    const ch = this.begin(c, sigWord('reduceObject', { root, rop: opName(op) }), -1);
+    let o: Op;
+    try {
+      this.checkRoot(c, root);
+      o = resolveOp(op, c.rank);
+    } catch (err) {
+      return this.refuse(c, ch, 'reduceObject', err);
+    }
+    return this.engine(c).reduceObject(ch, value, o, root) as Promise<V | undefined>;
   }
 
   /**
@@ -339,63 +317,44 @@ export class Communicator {
    */
   allreduce<T extends TypedArray>(data: T, op: Op | string = SUM, options: OutOption<T> = {}): Promise<T> {
     // Not async: a short allreduce on shared memory resolves without a detour through the
-    // microtask queue, so argument errors are caught here and become rejections.
+    // microtask queue, so errors are caught here and become rejections.
+    let c: Core;
+    let ch: CollChan;
     try {
-      const c = this.core();
-      const dt = this.checkArray(data, 'data');
-      const o = resolveOp(op, c.rank);
-      const kernel = kernelOf(o, data, c.rank);
-      const ch = this.chan(c);
-      const s = this.shm(c);
-      if (!s) return this.allreduceMessages(c, ch, data, dt, o, kernel, options.out);
-      const out = options.out ?? (new kDTypes[dt].ctor(data.length) as T);
-      this.checkOut(c, out, data.length, dt);
-      const into = out.length === data.length ? out : out.subarray(0, data.length);
-      if (data.byteLength <= kFoldAllBytes) return s.allreduceFold(ch, data, into, kernel, out);
-      const unit = o.name === 'MINLOC' || o.name === 'MAXLOC' ? 2 : 1;
-      return s.run(ch, (e) => e.allreduceBlocks(data, into, kernel, unit)).then(() => out);
+      c = this.core();
+      ch = this.begin(c, sigWord('allreduce', { data, rop: opName(op) }), countOf(data));
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-
-  private async allreduceMessages<T extends TypedArray>(c: Core, ch: Chan, data: T, dt: DType, o: Op, kernel: Kernel, into: T | undefined): Promise<T> {
-    const unit = o.name === 'MINLOC' || o.name === 'MAXLOC' ? 2 : 1;
-    if (data.byteLength >= kLongAllreduce && data.length >= c.size * unit && c.size > 1) {
-      const out = into ?? (new kDTypes[dt].ctor(data.length) as T);
-      this.checkOut(c, out, data.length, dt);
-      await longAllreduce(ch, data, out, kernel, unit);
-      return out;
+    let o: Op;
+    let kernel: Kernel;
+    try {
+      this.checkArray(data, 'data');
+      o = resolveOp(op, c.rank);
+      kernel = kernelOf(o, data, c.rank);
+      if (options.out !== undefined) this.checkOutArg(c, options.out, data, data.length);
+    } catch (err) {
+      return this.refuse(c, ch, 'allreduce', err);
     }
-    const res = await recursiveDoublingAllreduce(ch, data as TypedArray, typedCombiner(c.rank, data, kernel));
-    return this.result(c, res as T, data, into);
+    return this.engine(c).allreduce(ch, data, o, kernel, options.out) as Promise<T>;
   }
 
   /** allreduce for values (reduce to rank 0 in rank order, then bcast: identical everywhere). */
   async allreduceObject<V = unknown>(value: V, op: Op | string | ((a: V, b: V) => V) = SUM): Promise<V> {
     const c = this.core();
-    const o = resolveOp(op, c.rank);
-    const ch = this.chan(c);
-    const res = await binomialReduce(ch, 0, value, objectCombiner(o), false);
-    const bytes = c.rank === 0 ? this.pack(res) : undefined;
-    const got = await binomialBcast(ch, 0, bytes);
-    return packr.unpack(got ?? bytes!) as V;
+    const ch = this.begin(c, sigWord('allreduceObject', { rop: opName(op) }), -1);
+    let o: Op;
+    try {
+      o = resolveOp(op, c.rank);
+    } catch (err) {
+      return this.refuse(c, ch, 'allreduceObject', err);
+    }
+    return this.engine(c).allreduceObject(ch, value, o, (v) => this.pack(v), (b) => packr.unpack(b)) as Promise<V>;
   }
 
   /** Inclusive prefix reduction: rank r gets data(0) op ... op data(r). */
-  async scan<T extends TypedArray>(data: T, op: Op | string = SUM, options: OutOption<T> = {}): Promise<T> {
-    const c = this.core();
-    this.checkArray(data, 'data');
-    const o = resolveOp(op, c.rank);
-    const kernel = kernelOf(o, data, c.rank);
-    const ch = this.chan(c);
-    const s = this.shm(c);
-    if (s) {
-      if (data.byteLength <= slotBytes(c.size)) return (await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix', (parts) => this.foldInto(c, parts, data, kernel, options.out), data.BYTES_PER_ELEMENT)))!;
-      await s.run(ch, (e) => e.announce(data.byteLength, data.BYTES_PER_ELEMENT));
-    }
-    const res = await recursiveDoublingScan(ch, data as TypedArray, typedCombiner(c.rank, data, kernel), false);
-    return this.result(c, res as T, data, options.out);
+  scan<T extends TypedArray>(data: T, op: Op | string = SUM, options: OutOption<T> = {}): Promise<T> {
+    return this.scanImpl('scan', data, op, options.out) as Promise<T>;
   }
 
   /**
@@ -403,43 +362,47 @@ export class Communicator {
    * identity (0 for SUM, 1 for PROD, ...; zeros when the op has none), so an exscan of counts
    * gives offsets directly.
    */
-  async exscan<T extends TypedArray>(data: T, op: Op | string = SUM, options: OutOption<T> = {}): Promise<T> {
+  exscan<T extends TypedArray>(data: T, op: Op | string = SUM, options: OutOption<T> = {}): Promise<T> {
+    return this.scanImpl('exscan', data, op, options.out) as Promise<T>;
+  }
+
+  private async scanImpl<T extends TypedArray>(name: 'scan' | 'exscan', data: T, op: Op | string, out: T | undefined): Promise<T> {
     const c = this.core();
-    const dt = this.checkArray(data, 'data');
-    const o = resolveOp(op, c.rank);
-    const kernel = kernelOf(o, data, c.rank);
-    const ch = this.chan(c);
-    const s = this.shm(c);
-    let res: TypedArray | undefined;
-    if (s && data.byteLength <= slotBytes(c.size)) {
-      // Rank 0 folds nothing: it gets the identity below, as on the message path.
-      const got = await s.run(ch, (e) => e.gather(bytesOf(data), 'prefix', (parts) => (c.rank > 0 ? this.foldInto(c, parts.slice(0, c.rank), data, kernel, options.out) : undefined), data.BYTES_PER_ELEMENT));
-      if (got) return got;
-    } else {
-      // Above a slot: messages, once every rank has agreed on the length (see announce).
-      if (s) await s.run(ch, (e) => e.announce(data.byteLength, data.BYTES_PER_ELEMENT));
-      res = await recursiveDoublingScan(ch, data as TypedArray, typedCombiner(c.rank, data, kernel), true);
+    const ch = this.begin(c, sigWord(name, { data, rop: opName(op) }), countOf(data));
+    let o: Op;
+    let kernel: Kernel;
+    try {
+      this.checkArray(data, 'data');
+      o = resolveOp(op, c.rank);
+      kernel = kernelOf(o, data, c.rank);
+      if (out !== undefined) this.checkOutArg(c, out, data, data.length);
+    } catch (err) {
+      return this.refuse(c, ch, name, err);
     }
-    if (res === undefined) {
-      const out = options.out ?? (new kDTypes[dt].ctor(data.length) as T);
-      this.checkOut(c, out, data.length, dt);
-      const id = o.identity?.(dt);
-      (out as unknown as { fill(v: unknown): void }).fill(id ?? (dt === 'int64' || dt === 'uint64' ? 0n : 0));
-      return out;
-    }
-    return this.result(c, res as T, data, options.out);
+    const res = await this.engine(c).scan(ch, data, o, kernel, name === 'exscan', out);
+    return (res ?? identityOf(ch, data, o, out)) as T;
   }
 
   /** scan for values. */
   async scanObject<V = unknown>(value: V, op: Op | string | ((a: V, b: V) => V) = SUM): Promise<V> {
-    const c = this.core();
-    return (await recursiveDoublingScan(this.chan(c), value, objectCombiner(resolveOp(op, c.rank)), false)) as V;
+    return (await this.scanObjectImpl('scanObject', value, op)) as V;
   }
 
   /** exscan for values: rank 0 gets undefined. */
-  async exscanObject<V = unknown>(value: V, op: Op | string | ((a: V, b: V) => V) = SUM): Promise<V | undefined> {
+  exscanObject<V = unknown>(value: V, op: Op | string | ((a: V, b: V) => V) = SUM): Promise<V | undefined> {
+    return this.scanObjectImpl('exscanObject', value, op) as Promise<V | undefined>;
+  }
+
+  private async scanObjectImpl(name: 'scanObject' | 'exscanObject', value: unknown, op: unknown): Promise<unknown> {
     const c = this.core();
-    return recursiveDoublingScan(this.chan(c), value, objectCombiner(resolveOp(op, c.rank)), true) as Promise<V | undefined>;
+    const ch = this.begin(c, sigWord(name, { rop: opName(op) }), -1);
+    let o: Op;
+    try {
+      o = resolveOp(op, c.rank);
+    } catch (err) {
+      return this.refuse(c, ch, name, err);
+    }
+    return this.engine(c).scanObject(ch, value, o, name === 'exscanObject');
   }
 
   /**
@@ -448,65 +411,46 @@ export class Communicator {
    */
   async gather<T extends TypedArray>(data: T, root = 0, options: OutOption<T> = {}): Promise<T | undefined> {
     const c = this.core();
-    this.checkRoot(c, root);
-    const dt = this.checkArray(data, 'data');
-    const ch = this.chan(c);
-    const s = this.shm(c);
-    // Any size on shared memory: every rank takes the same path whatever the lengths.
-    if (s) return s.run(ch, (e) => e.gatherv(bytesOf(data), root, (lens) => this.placeEqual(c, 'gather', data, dt, lens, options.out)));
-    const got = await gatherToRoot(ch, root, bytesOf(data));
-    if (!got) return undefined;
-    return this.concatEqual(c, 'gather', data, dt, got, options.out);
-  }
-
-  /** Every rank's equal-length part (`got`, with this rank's own `data`) laid out in rank order. */
-  private concatEqual<T extends TypedArray>(c: Core, what: string, data: T, dt: DType, got: readonly (Uint8Array | undefined)[], into?: T): T {
-    const n = data.length;
-    const out = into ?? (new kDTypes[dt].ctor(n * c.size) as T);
-    this.checkOut(c, out, n * c.size, dt);
-    const bpe = kDTypes[dt].bytes;
-    for (let r = 0; r < c.size; r++) {
-      const part = r === c.rank ? bytesOf(data) : got[r]!;
-      if (part.byteLength !== n * bpe) throw this.countMismatch(c, what, r, part.byteLength / bpe, n);
-      bytesOf(out).set(part, r * n * bpe);
+    const ch = this.begin(c, sigWord('gather', { root, data }), countOf(data));
+    try {
+      this.checkRoot(c, root);
+      this.checkArray(data, 'data');
+      if (c.rank === root) this.checkOutArg(c, options.out, data, data.length * c.size);
+    } catch (err) {
+      return this.refuse(c, ch, 'gather', err);
     }
-    return out;
-  }
-
-  /** Where the root (or every rank) puts every rank's equal-length part, from their byte lengths. */
-  private placeEqual<T extends TypedArray>(c: Core, what: string, data: T, dt: DType, lens: readonly number[], into?: T): Placement<T> {
-    const n = data.length;
-    const out = into ?? (new kDTypes[dt].ctor(n * c.size) as T);
-    this.checkOut(c, out, n * c.size, dt);
-    const bpe = kDTypes[dt].bytes;
-    const bytes = bytesOf(out);
-    const dests: Uint8Array[] = [];
-    for (let r = 0; r < c.size; r++) {
-      if (lens[r] !== n * bpe) throw this.countMismatch(c, what, r, lens[r]! / bpe, n);
-      dests.push(bytes.subarray(r * n * bpe, (r + 1) * n * bpe));
-    }
-    return { into: dests, result: out };
+    return this.engine(c).gather(ch, data, root, options.out) as Promise<T | undefined>;
   }
 
   /** Gathers arrays of any lengths to the root: it gets data, counts and displs. */
   async gatherv<T extends TypedArray>(data: T, root = 0, options: OutOption<T> & { displs?: number[] } = {}): Promise<VResult<T> | undefined> {
     const c = this.core();
-    this.checkRoot(c, root);
-    const dt = this.checkArray(data, 'data');
-    const ch = this.chan(c);
-    const s = this.shm(c);
-    if (s) return s.run(ch, (e) => e.gatherv(bytesOf(data), root, (lens) => this.placeV<T>(c, lens, dt, options.out, options.displs)));
-    const got = await gatherToRoot(ch, root, bytesOf(data));
-    if (!got) return undefined;
-    got[c.rank] = bytesOf(data);
-    return this.assembleV(c, got as Uint8Array[], dt, options.out, options.displs);
+    const ch = this.begin(c, sigWord('gatherv', { root, data }), -1);
+    try {
+      this.checkRoot(c, root);
+      this.checkArray(data, 'data');
+      if (c.rank === root) {
+        this.checkOutArg(c, options.out, data, 0);
+        if (options.displs !== undefined) checkCounts(c, options.displs, 'displs');
+      }
+    } catch (err) {
+      return this.refuse(c, ch, 'gatherv', err);
+    }
+    return this.engine(c).gatherv(ch, data, root, options.out, options.displs) as Promise<VResult<T> | undefined>;
   }
 
   /** Gathers one value per rank to the root (a list in rank order). */
   async gatherObject<V = unknown>(value: V, root = 0): Promise<V[] | undefined> {
     const c = this.core();
-    this.checkRoot(c, root);
-    const got = await gatherToRoot(this.chan(c), root, this.pack(value));
+    const ch = this.begin(c, sigWord('gatherObject', { root }), -1);
+    let bytes: Uint8Array;
+    try {
+      this.checkRoot(c, root);
+      bytes = this.pack(value);
+    } catch (err) {
+      return this.refuse(c, ch, 'gatherObject', err);
+    }
+    const got = await this.engine(c).gatherObject(ch, bytes, root);
     if (!got) return undefined;
     return got.map((b, r) => (r === c.rank ? value : (packr.unpack(b!) as V)));
   }
@@ -517,17 +461,20 @@ export class Communicator {
    */
   async scatter<T extends TypedArray = TypedArray>(data: T | null | undefined, root = 0, options: OutOption<T> = {}): Promise<T> {
     const c = this.core();
-    this.checkRoot(c, root);
-    if (c.rank === root) {
-      const dt = this.checkArray(data, 'data');
-      if (data!.length % c.size !== 0) throw new ArgumentError('data', `an array whose length is a multiple of the communicator size ${c.size}`, data!.length, c.rank);
-      const counts = new Array<number>(c.size).fill(data!.length / c.size);
-      return this.scatterRoot(c, data!, dt, counts, displsOf(counts), options.out);
+    const ch = this.begin(c, sigWord('scatter', { root }), -1);
+    let counts: number[] | undefined;
+    try {
+      this.checkRoot(c, root);
+      if (options.out !== undefined) this.checkArray(options.out, 'out');
+      if (c.rank === root) {
+        this.checkArray(data, 'data');
+        if (data!.length % c.size !== 0) throw new ArgumentError('data', `an array whose length is a multiple of the communicator size ${c.size}`, data!.length, c.rank);
+        counts = new Array<number>(c.size).fill(data!.length / c.size);
+      }
+    } catch (err) {
+      return this.refuse(c, ch, 'scatter', err);
     }
-    const ch = this.chan(c);
-    const s = this.shm(c);
-    if (s) return this.shmScatterRecv(c, s, ch, root, options.out);
-    return this.decodeTyped<T>(c, (await scatterFromRoot(ch, root, undefined))!, options.out, `scatter from root ${root}`);
+    return this.engine(c).scatterv(ch, root, data ?? undefined, counts, counts && displsOf(counts), options.out) as Promise<T>;
   }
 
   /** Scatters blocks of given `counts` (and `displs`) of the root's array; rank r gets block r. */
@@ -535,61 +482,83 @@ export class Communicator {
     data: T | null | undefined, counts: readonly number[] | null | undefined, root = 0, options: OutOption<T> & { displs?: readonly number[] } = {},
   ): Promise<T> {
     const c = this.core();
-    this.checkRoot(c, root);
-    if (c.rank === root) {
-      const dt = this.checkArray(data, 'data');
-      const cs = this.checkCounts(c, counts, 'counts');
-      const ds = options.displs ? this.checkCounts(c, options.displs, 'displs') : displsOf(cs);
-      for (let r = 0; r < c.size; r++) {
-        if (ds[r]! + cs[r]! > data!.length) throw new ArgumentError('counts', `blocks inside data (length ${data!.length})`, `rank ${r}: displ ${ds[r]} + count ${cs[r]}`, c.rank);
+    const ch = this.begin(c, sigWord('scatterv', { root }), -1);
+    let cs: number[] | undefined;
+    let ds: number[] | undefined;
+    try {
+      this.checkRoot(c, root);
+      if (options.out !== undefined) this.checkArray(options.out, 'out');
+      if (c.rank === root) {
+        this.checkArray(data, 'data');
+        cs = checkCounts(c, counts, 'counts');
+        ds = options.displs ? checkCounts(c, options.displs, 'displs') : displsOf(cs);
+        for (let r = 0; r < c.size; r++) {
+          if (ds[r]! + cs[r]! > data!.length) throw new ArgumentError('counts', `blocks inside data (length ${data!.length})`, `rank ${r}: displ ${ds[r]} + count ${cs[r]}`, c.rank);
+        }
       }
-      return this.scatterRoot(c, data!, dt, cs, ds, options.out);
+    } catch (err) {
+      return this.refuse(c, ch, 'scatterv', err);
     }
-    const ch = this.chan(c);
-    const s = this.shm(c);
-    if (s) return this.shmScatterRecv(c, s, ch, root, options.out);
-    return this.decodeTyped<T>(c, (await scatterFromRoot(ch, root, undefined))!, options.out, `scatterv from root ${root}`);
+    return this.engine(c).scatterv(ch, root, data ?? undefined, cs, ds, options.out) as Promise<T>;
   }
 
   /** Scatters the root's list of `size` values; rank r gets values[r]. */
   async scatterObject<V = unknown>(values: readonly V[] | null | undefined, root = 0): Promise<V> {
     const c = this.core();
-    this.checkRoot(c, root);
-    if (c.rank === root) {
-      if (!Array.isArray(values) || values.length !== c.size) throw new ArgumentError('values', `an array of ${c.size} values (one per rank)`, values, c.rank);
-      await scatterFromRoot(this.chan(c), root, values.map((v) => this.pack(v)));
-      return values[root]!;
+    const ch = this.begin(c, sigWord('scatterObject', { root }), -1);
+    let parts: Uint8Array[] | undefined;
+    try {
+      this.checkRoot(c, root);
+      if (c.rank === root) {
+        if (!Array.isArray(values) || values.length !== c.size) throw new ArgumentError('values', `an array of ${c.size} values (one per rank)`, values, c.rank);
+        parts = values.map((v) => this.pack(v));
+      }
+    } catch (err) {
+      return this.refuse(c, ch, 'scatterObject', err);
     }
-    return packr.unpack((await scatterFromRoot(this.chan(c), root, undefined))!) as V;
+    const got = await this.engine(c).scatterObject(ch, root, parts);
+    if (c.rank === root) return values![root]!;
+    return packr.unpack(got!) as V;
   }
 
   /** Every rank gets the concatenation of every rank's equal-length array, in rank order. */
   async allgather<T extends TypedArray>(data: T, options: OutOption<T> = {}): Promise<T> {
     const c = this.core();
-    const dt = this.checkArray(data, 'data');
-    const ch = this.chan(c);
-    const s = this.shm(c);
-    if (s) return (await s.run(ch, (e) => e.gatherv(bytesOf(data), 'all', (lens) => this.placeEqual(c, 'allgather', data, dt, lens, options.out))))!;
-    const got = await directAllgather(ch, bytesOf(data));
-    return this.concatEqual(c, 'allgather', data, dt, got, options.out);
+    const ch = this.begin(c, sigWord('allgather', { data }), countOf(data));
+    try {
+      this.checkArray(data, 'data');
+      this.checkOutArg(c, options.out, data, data.length * c.size);
+    } catch (err) {
+      return this.refuse(c, ch, 'allgather', err);
+    }
+    return this.engine(c).allgather(ch, data, options.out) as Promise<T>;
   }
 
   /** Every rank gets every rank's array (any lengths): data, counts and displs. */
   async allgatherv<T extends TypedArray>(data: T, options: OutOption<T> & { displs?: number[] } = {}): Promise<VResult<T>> {
     const c = this.core();
-    const dt = this.checkArray(data, 'data');
-    const ch = this.chan(c);
-    const s = this.shm(c);
-    if (s) return (await s.run(ch, (e) => e.gatherv(bytesOf(data), 'all', (lens) => this.placeV<T>(c, lens, dt, options.out, options.displs))))!;
-    const got = await directAllgather(ch, bytesOf(data));
-    got[c.rank] = bytesOf(data);
-    return this.assembleV(c, got as Uint8Array[], dt, options.out, options.displs);
+    const ch = this.begin(c, sigWord('allgatherv', { data }), -1);
+    try {
+      this.checkArray(data, 'data');
+      this.checkOutArg(c, options.out, data, 0);
+      if (options.displs !== undefined) checkCounts(c, options.displs, 'displs');
+    } catch (err) {
+      return this.refuse(c, ch, 'allgatherv', err);
+    }
+    return this.engine(c).allgatherv(ch, data, options.out, options.displs) as Promise<VResult<T>>;
   }
 
   /** Every rank gets the list of every rank's value. */
   async allgatherObject<V = unknown>(value: V): Promise<V[]> {
     const c = this.core();
-    const got = await directAllgather(this.chan(c), this.pack(value));
+    const ch = this.begin(c, sigWord('allgatherObject'), -1);
+    let bytes: Uint8Array;
+    try {
+      bytes = this.pack(value);
+    } catch (err) {
+      return this.refuse(c, ch, 'allgatherObject', err);
+    }
+    const got = await this.engine(c).allgatherObject(ch, bytes);
     return got.map((b, r) => (r === c.rank ? value : (packr.unpack(b!) as V)));
   }
 
@@ -600,34 +569,15 @@ export class Communicator {
    */
   async alltoall<T extends TypedArray>(data: T, options: OutOption<T> = {}): Promise<T> {
     const c = this.core();
-    const dt = this.checkArray(data, 'data');
-    if (data.length % c.size !== 0) throw new ArgumentError('data', `an array whose length is a multiple of the communicator size ${c.size}`, data.length, c.rank);
-    const n = data.length / c.size;
-    const ch = this.chan(c);
-    const s = this.shm(c);
-    const out = options.out ?? (new kDTypes[dt].ctor(data.length) as T);
-    this.checkOut(c, out, data.length, dt);
-    const bpe = kDTypes[dt].bytes;
-    const place = (got: readonly (Uint8Array | undefined)[]) => {
-      for (let r = 0; r < c.size; r++) {
-        const part = got[r]!;
-        if (part.byteLength !== n * bpe) throw this.countMismatch(c, 'alltoall', r, part.byteLength / bpe, n);
-        bytesOf(out).set(part, r * n * bpe);
-      }
-      return out;
-    };
-    if (s) {
-      // Any size on shared memory: every rank takes the same path whatever the lengths.
-      const bytes = bytesOf(out);
-      return s.run(ch, (e) => e.alltoall(bytesOf(data), (blocks) => {
-        for (let r = 0; r < c.size; r++) if (blocks[r] !== n * bpe) throw this.countMismatch(c, 'alltoall', r, blocks[r]! / bpe, n);
-        return { into: blocks.map((_, r) => bytes.subarray(r * n * bpe, (r + 1) * n * bpe)), result: out };
-      }));
+    const ch = this.begin(c, sigWord('alltoall', { data }), countOf(data));
+    try {
+      this.checkArray(data, 'data');
+      if (data.length % c.size !== 0) throw new ArgumentError('data', `an array whose length is a multiple of the communicator size ${c.size}`, data.length, c.rank);
+      this.checkOutArg(c, options.out, data, data.length);
+    } catch (err) {
+      return this.refuse(c, ch, 'alltoall', err);
     }
-    const parts = Array.from({ length: c.size }, (_, j) => bytesOf(data.subarray(j * n, (j + 1) * n)));
-    const got = await pairwiseAlltoall(ch, parts);
-    got[c.rank] = parts[c.rank];
-    return place(got);
+    return this.engine(c).alltoall(ch, data, options.out) as Promise<T>;
   }
 
   /**
@@ -638,23 +588,36 @@ export class Communicator {
     data: T, counts: readonly number[], options: OutOption<T> & { displs?: readonly number[]; recvDispls?: number[] } = {},
   ): Promise<VResult<T>> {
     const c = this.core();
-    const dt = this.checkArray(data, 'data');
-    const cs = this.checkCounts(c, counts, 'counts');
-    const ds = options.displs ? this.checkCounts(c, options.displs, 'displs') : displsOf(cs);
-    for (let r = 0; r < c.size; r++) {
-      if (ds[r]! + cs[r]! > data.length) throw new ArgumentError('counts', `blocks inside data (length ${data.length})`, `rank ${r}: displ ${ds[r]} + count ${cs[r]}`, c.rank);
+    const ch = this.begin(c, sigWord('alltoallv', { data }), -1);
+    let cs: number[];
+    let ds: number[];
+    try {
+      this.checkArray(data, 'data');
+      cs = checkCounts(c, counts, 'counts');
+      ds = options.displs ? checkCounts(c, options.displs, 'displs') : displsOf(cs);
+      for (let r = 0; r < c.size; r++) {
+        if (ds[r]! + cs[r]! > data.length) throw new ArgumentError('counts', `blocks inside data (length ${data.length})`, `rank ${r}: displ ${ds[r]} + count ${cs[r]}`, c.rank);
+      }
+      this.checkOutArg(c, options.out, data, 0);
+      if (options.recvDispls !== undefined) checkCounts(c, options.recvDispls, 'recvDispls');
+    } catch (err) {
+      return this.refuse(c, ch, 'alltoallv', err);
     }
-    const parts = Array.from({ length: c.size }, (_, j) => bytesOf(data.subarray(ds[j]!, ds[j]! + cs[j]!)));
-    const got = await pairwiseAlltoall(this.chan(c), parts);
-    got[c.rank] = parts[c.rank]!;
-    return this.assembleV(c, got as Uint8Array[], dt, options.out, options.recvDispls);
+    return this.engine(c).alltoallv(ch, data, cs, ds, options.out, options.recvDispls) as Promise<VResult<T>>;
   }
 
   /** All-to-all of values: `values[j]` goes to rank j; the result's item i came from rank i. */
   async alltoallObject<V = unknown>(values: readonly V[]): Promise<V[]> {
     const c = this.core();
-    if (!Array.isArray(values) || values.length !== c.size) throw new ArgumentError('values', `an array of ${c.size} values (one per rank)`, values, c.rank);
-    const got = await pairwiseAlltoall(this.chan(c), values.map((v) => this.pack(v)));
+    const ch = this.begin(c, sigWord('alltoallObject'), -1);
+    let parts: Uint8Array[];
+    try {
+      if (!Array.isArray(values) || values.length !== c.size) throw new ArgumentError('values', `an array of ${c.size} values (one per rank)`, values, c.rank);
+      parts = values.map((v) => this.pack(v));
+    } catch (err) {
+      return this.refuse(c, ch, 'alltoallObject', err);
+    }
+    const got = await this.engine(c).alltoallObject(ch, parts);
     return got.map((b, r) => (r === c.rank ? values[r]! : (packr.unpack(b!) as V)));
   }
 
@@ -662,29 +625,52 @@ export class Communicator {
    * Reduces elementwise, then scatters the result in equal blocks: rank r gets block r
    * (data.length must be a multiple of size).
    */
-  async reduceScatterBlock<T extends TypedArray>(data: T, op: Op | string = SUM, options: OutOption<T> = {}): Promise<T> {
-    const c = this.core();
-    this.checkArray(data, 'data');
-    if (data.length % c.size !== 0) throw new ArgumentError('data', `an array whose length is a multiple of the communicator size ${c.size}`, data.length, c.rank);
-    return this.reduceScatterImpl(c, data, new Array(c.size).fill(data.length / c.size), op, options.out);
+  reduceScatterBlock<T extends TypedArray>(data: T, op: Op | string = SUM, options: OutOption<T> = {}): Promise<T> {
+    return this.reduceScatterImpl('reduceScatterBlock', data, undefined, op, options.out);
   }
 
   /** Reduces elementwise, then scatters blocks of `counts`: rank r gets counts[r] elements. */
-  async reduceScatter<T extends TypedArray>(data: T, counts: readonly number[], op: Op | string = SUM, options: OutOption<T> = {}): Promise<T> {
+  reduceScatter<T extends TypedArray>(data: T, counts: readonly number[], op: Op | string = SUM, options: OutOption<T> = {}): Promise<T> {
+    return this.reduceScatterImpl('reduceScatter', data, counts, op, options.out);
+  }
+
+  private async reduceScatterImpl<T extends TypedArray>(name: 'reduceScatter' | 'reduceScatterBlock', data: T, counts: readonly number[] | undefined, op: Op | string, out: T | undefined): Promise<T> {
     const c = this.core();
-    this.checkArray(data, 'data');
-    const cs = this.checkCounts(c, counts, 'counts');
-    const total = cs.reduce((a, b) => a + b, 0);
-    if (total !== data.length) throw new ArgumentError('counts', `counts summing to data.length (${data.length})`, cs, c.rank);
-    return this.reduceScatterImpl(c, data, cs, op, options.out);
+    const ch = this.begin(c, sigWord(name, { data, rop: opName(op) }), countOf(data));
+    let cs: number[];
+    let kernel: Kernel;
+    try {
+      this.checkArray(data, 'data');
+      if (name === 'reduceScatterBlock') {
+        if (data.length % c.size !== 0) throw new ArgumentError('data', `an array whose length is a multiple of the communicator size ${c.size}`, data.length, c.rank);
+        cs = new Array<number>(c.size).fill(data.length / c.size);
+      } else {
+        cs = checkCounts(c, counts, 'counts');
+        const total = cs.reduce((a, b) => a + b, 0);
+        if (total !== data.length) throw new ArgumentError('counts', `counts summing to data.length (${data.length})`, cs, c.rank);
+      }
+      kernel = kernelOf(resolveOp(op, c.rank), data, c.rank);
+      this.checkOutArg(c, out, data, cs[c.rank]!);
+    } catch (err) {
+      return this.refuse(c, ch, name, err);
+    }
+    return this.engine(c).reduceScatter(ch, data, cs, kernel, out) as Promise<T>;
   }
 
   /** reduceScatter for values: `values` has one item per rank; rank r gets the reduction of items r. */
   async reduceScatterObject<V = unknown>(values: readonly V[], op: Op | string | ((a: V, b: V) => V) = SUM): Promise<V> {
     const c = this.core();
-    if (!Array.isArray(values) || values.length !== c.size) throw new ArgumentError('values', `an array of ${c.size} values (one per rank)`, values, c.rank);
-    const o = resolveOp(op, c.rank);
-    const got = await pairwiseAlltoall(this.chan(c), values.map((v) => this.pack(v)));
+    const ch = this.begin(c, sigWord('reduceScatterObject', { rop: opName(op) }), -1);
+    let o: Op;
+    let parts: Uint8Array[];
+    try {
+      if (!Array.isArray(values) || values.length !== c.size) throw new ArgumentError('values', `an array of ${c.size} values (one per rank)`, values, c.rank);
+      o = resolveOp(op, c.rank);
+      parts = values.map((v) => this.pack(v));
+    } catch (err) {
+      return this.refuse(c, ch, 'reduceScatterObject', err);
+    }
+    const got = await this.engine(c).alltoallObject(ch, parts);
     let acc: V | undefined;
     for (let r = 0; r < c.size; r++) {
       const v = r === c.rank ? values[r]! : (packr.unpack(got[r]!) as V);
@@ -734,9 +720,16 @@ export class Communicator {
    */
   async split(color: number, key = 0): Promise<Communicator | null> {
     const c = this.core();
-    if (!Number.isInteger(color) || (color < 0 && color !== UNDEFINED)) throw new ArgumentError('color', 'a non-negative integer or UNDEFINED', color, c.rank);
-    if (!Number.isInteger(key) || Math.abs(key) > 2 ** 31 - 1) throw new ArgumentError('key', 'an int32', key, c.rank);
-    const all = await this.allgather(new Int32Array([color, key]));
+    const mine = new Int32Array(2);
+    try {
+      if (!Number.isInteger(color) || (color < 0 && color !== UNDEFINED)) throw new ArgumentError('color', 'a non-negative integer or UNDEFINED', color, c.rank);
+      if (!Number.isInteger(key) || Math.abs(key) > 2 ** 31 - 1) throw new ArgumentError('key', 'an int32', key, c.rank);
+    } catch (err) {
+      // The others are in the allgather below: refuse it, so they raise the error too.
+      return this.refuse(c, this.begin(c, sigWord('allgather', { data: mine }), 2), 'allgather', err);
+    }
+    mine.set([color, key]);
+    const all = await this.allgather(mine);
     const ctx = await this.agreeContext(c, color !== UNDEFINED);
     if (color === UNDEFINED) return null;
     const members: { r: number; key: number }[] = [];
@@ -748,7 +741,11 @@ export class Communicator {
   /** A communicator of `group`'s members (a subgroup of this one); others get null. Collective. */
   async create(group: Group): Promise<Communicator | null> {
     const c = this.core();
-    if (!(group instanceof Group)) throw new ArgumentError('group', 'a Group (from comm.group.include/exclude)', group, c.rank);
+    if (!(group instanceof Group)) {
+      const err = new ArgumentError('group', 'a Group (from comm.group.include/exclude)', group, c.rank);
+      // The others are in agreeContext's first allreduce: refuse it, so they raise the error too.
+      return this.refuse(c, this.begin(c, sigWord('allreduce', { data: contexts().window(0), rop: 'BOR' }), contexts().window(0).length), 'allreduce', err);
+    }
     const member = group.members.includes(c.t.rank);
     const ctx = await this.agreeContext(c, member);
     if (!member) return null;
@@ -775,59 +772,59 @@ export class Communicator {
     const c = this.core();
     if (c.ranks === null) throw new ArgumentError('comm', 'a communicator made by dup, split, create or cart (the world cannot be freed)', 'world', c.rank);
     c.freed = true;
+    // The guard stops listening: the pair may serve another communicator next.
+    c.guard?.close();
     contexts().release(c.p2p);
   }
 
   // Internals
   // ---------
 
-  /** @internal The communicator's shared-memory collectives, where its ranks share memory. */
-  protected shm(c: Core): ShmRunner | undefined {
-    if (c.shm === undefined) c.shm = shmEnabled(c.t, c.size) ? new ShmRunner(c.t, c.ranks) : null;
-    return c.shm ?? undefined;
+  /** @internal The communicator's collective engine, chosen once (collectives/engine.ts). */
+  protected engine(c: Core): CollEngine {
+    return (c.engine ??= pickEngine(c.t, c.ranks, c.size));
   }
 
-  /** bcast through shared memory: the root's bytes go through the arena, one copy in, one out. */
-  private async shmBcast<T extends TypedArray>(c: Core, s: ShmRunner, ch: Chan, data: T | null | undefined, root: number, out: T | undefined): Promise<T> {
-    if (c.rank === root) {
-      const dt = this.checkArray(data, 'data');
-      await s.run(ch, (e) => e.bcast(root, bytesOf(data!), DTYPES.indexOf(dt)));
-      if (out && out !== data) return this.copyOut(c, out, bytesOf(data!), dt);
-      return data!;
+  /** @internal The communicator's collective guard (collectives/guard.ts). */
+  protected guard(c: Core): CollGuard {
+    return (c.guard ??= new CollGuard(c.t, c.ranks, c.fromWorld, c.coll, c.rank, c.size));
+  }
+
+  /**
+   * @internal Starts a collective call: its sequence number and signature (w0, w1), recorded
+   * for the guard. Throws when the communicator already failed (a mismatch) or the calls so
+   * far disagree.
+   */
+  protected begin(c: Core, w0: number, w1: number): CollChan {
+    const g = this.guard(c);
+    const seq = c.seq & kSeqMask;
+    g.record(seq, w0, w1);
+    c.seq++;
+    return new CollChan(c.t, c.ranks, c.coll, seq, c.rank, c.size, g, w0, w1);
+  }
+
+  /** @internal Enters the call `ch` refusing this rank's arguments: every rank raises the error. */
+  protected refuse(c: Core, ch: CollChan, op: CollOp, err: unknown): Promise<never> {
+    this.guard(c).record(ch.seq, kArgErr, -1);
+    return this.engine(c).refuse(ch, op, err);
+  }
+
+  /**
+   * @internal Enters this communicator's next collective, `op` with `root`, refusing it with
+   * `err`: rejects with `err` here, and every rank waiting in that call rejects with a
+   * CollectiveArgumentError naming this rank (for layers above whose collective found an
+   * argument error on one rank, e.g. the root's table of DistFrame.fromArrow).
+   */
+  refuseCollective(op: CollOp, root: number | undefined, err: unknown): Promise<never> {
+    let c: Core;
+    let ch: CollChan;
+    try {
+      c = this.core();
+      ch = this.begin(c, sigWord(op, { root }), -1);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    let res: T | undefined;
-    await s.run(ch, (e) => e.bcast(root, undefined, 0, (len, code) => bytesOf((res = this.destFor(c, out, len, code)))));
-    return res!;
-  }
-
-  /** A non-root's scatter(v) through shared memory: its block lands in `out` or a new array. */
-  private async shmScatterRecv<T extends TypedArray>(c: Core, s: ShmRunner, ch: Chan, root: number, out: T | undefined): Promise<T> {
-    let res: T | undefined;
-    await s.run(ch, (e) => e.scatterv(root, undefined, 0, (len, code) => bytesOf((res = this.destFor(c, out, len, code)))));
-    return res!;
-  }
-
-  /** Where a non-root puts `len` bytes of dtype `code` from the root: the start of `out`, or a new array. */
-  private destFor<T extends TypedArray>(c: Core, out: T | undefined, len: number, code: number): T {
-    const dtype = DTYPES[code]!;
-    const n = len / kDTypes[dtype].bytes;
-    if (!out) return new kDTypes[dtype].ctor(n) as T;
-    this.checkOut(c, out, n, dtype);
-    return out.subarray(0, n) as T;
-  }
-
-  /** Folds every rank's part (equal lengths, rank order) into `out` or a new array. */
-  private foldInto<T extends TypedArray>(c: Core, parts: readonly Uint8Array[], data: T, kernel: Kernel, out: T | undefined): T {
-    const dt = dtypeOf(data)!;
-    const res = out ?? (new kDTypes[dt].ctor(data.length) as T);
-    this.checkOut(c, res, data.length, dt);
-    foldParts(parts, dt, data.length, kernel, res.length === data.length ? res : res.subarray(0, data.length), c.rank);
-    return res;
-  }
-
-  /** @internal The next collective's channel. */
-  protected chan(c: Core): Chan {
-    return new CollChan(c.t, c.ranks, c.coll, c.seq++ & 0x7fffffff, c.rank, c.size);
+    return this.refuse(c, ch, op, err);
   }
 
   /**
@@ -885,25 +882,24 @@ export class Communicator {
   }
 
   private checkArray(data: unknown, argument: string): DType {
-    const dt = ArrayBuffer.isView(data) && !(data instanceof DataView) ? dtypeOf(data) : undefined;
+    const dt = isTyped(data) ? dtypeOf(data) : undefined;
     if (!dt) throw new ArgumentError(argument, 'a typed array (use the *Object method for other values)', data, this.core().rank);
     return dt;
   }
 
-  private checkCounts(c: Core, counts: unknown, argument: string): number[] {
-    const ok = Array.isArray(counts) && counts.length === c.size && counts.every((n) => Number.isSafeInteger(n) && n >= 0);
-    if (!ok) throw new ArgumentError(argument, `an array of ${c.size} non-negative integers (one per rank)`, counts, c.rank);
-    return [...(counts as number[])];
+  /** `out`, when given, is an array of `data`'s dtype with at least `n` elements. */
+  private checkOutArg(c: Core, out: unknown, data: TypedArray, n: number): void {
+    if (out === undefined) return;
+    const dt = dtypeOf(data)!;
+    if (!isTyped(out) || dtypeOf(out) !== dt || (out as TypedArray).length < n) {
+      throw new ArgumentError('out', `a ${dt} array of at least ${n} elements`, out, c.rank);
+    }
   }
 
   private checkOut(c: Core, out: TypedArray, length: number, dtype: DType): void {
     if (dtypeOf(out) !== dtype || out.length < length) {
       throw new ArgumentError('out', `a ${dtype} array of at least ${length} elements`, out, c.rank);
     }
-  }
-
-  private countMismatch(c: Core, what: string, r: number, got: number, expected: number): ArgumentError {
-    return new ArgumentError('data', `the same length on every rank for ${what} (use the v form for different lengths)`, `rank ${r} sent ${got} elements, this rank ${expected}`, c.rank);
   }
 
   private pack(value: unknown): Uint8Array {
@@ -914,25 +910,6 @@ export class Communicator {
     }
   }
 
-  /** Returns the reduction result: `res` is fresh unless it is the input itself (P = 1). */
-  private result<T extends TypedArray>(c: Core, res: T, input: T, out: T | undefined): T {
-    if (out) {
-      if (out !== res) {
-        this.checkOut(c, out, input.length, dtypeOf(input)!);
-        copyElems(out, res);
-      }
-      return out;
-    }
-    return (res === input ? input.slice() : res) as T;
-  }
-
-  private copyOut<T extends TypedArray>(c: Core, out: T, bytes: Uint8Array, dtype: DType): T {
-    const bpe = kDTypes[dtype].bytes;
-    this.checkOut(c, out, bytes.byteLength / bpe, dtype);
-    bytesOf(out).set(bytes);
-    return out.subarray(0, bytes.byteLength / bpe) as T;
-  }
-
   private decodeTyped<T extends TypedArray>(c: Core, msg: Uint8Array, out: T | undefined, what: string): T {
     const code = msg[0]!;
     const dtype = DTYPES[code];
@@ -940,7 +917,12 @@ export class Communicator {
       throw new ArgumentError('message', `a typed-array message for ${what}`, code === kObjectCode ? 'an object message (use the *Object method)' : `code ${code}`, c.rank);
     }
     const body = msg.subarray(kHeaderBytes);
-    if (out) return this.copyOut(c, out, body, dtype);
+    if (out) {
+      const bpe = kDTypes[dtype].bytes;
+      this.checkOut(c, out, body.byteLength / bpe, dtype);
+      bytesOf(out).set(body);
+      return out.subarray(0, body.byteLength / bpe) as T;
+    }
     return viewOf(dtype, body.buffer, body.byteOffset, body.byteLength / kDTypes[dtype].bytes) as T;
   }
 
@@ -957,58 +939,26 @@ export class Communicator {
     status?.set({ source: this.fromWorld(c, m.source), tag: m.tag, byteLength: m.data.byteLength - kHeaderBytes, count: 1 });
     return packr.unpack(m.data.subarray(kHeaderBytes)) as V;
   }
-
-  private async scatterRoot<T extends TypedArray>(c: Core, data: T, dt: DType, counts: number[], displs: number[], out: T | undefined): Promise<T> {
-    const ch = this.chan(c);
-    const s = this.shm(c);
-    if (s) {
-      const blocks = counts.map((n, r) => bytesOf(data.subarray(displs[r]!, displs[r]! + n)));
-      await s.run(ch, (e) => e.scatterv(c.rank, blocks, DTYPES.indexOf(dt)));
-    } else {
-      const h = headerOf(dt);
-      await scatterFromRoot(ch, c.rank, counts.map((n, r): Payload => [h, bytesOf(data.subarray(displs[r]!, displs[r]! + n))]));
-    }
-    const mine = data.subarray(displs[c.rank]!, displs[c.rank]! + counts[c.rank]!) as T;
-    if (out) return this.copyOut(c, out, bytesOf(mine), dt);
-    return mine.slice() as T;
-  }
-
-  private assembleV<T extends TypedArray>(c: Core, parts: Uint8Array[], dt: DType, out: T | undefined, displs: readonly number[] | undefined): VResult<T> {
-    const { into, result } = this.placeV<T>(c, parts.map((p) => p.byteLength), dt, out, displs);
-    for (let r = 0; r < c.size; r++) into[r]!.set(parts[r]!);
-    return result;
-  }
-
-  /** The result of a v-gather from every rank's byte length, and where each rank's part goes in it. */
-  private placeV<T extends TypedArray>(c: Core, lens: readonly number[], dt: DType, out: T | undefined, displs: readonly number[] | undefined): Placement<VResult<T>> {
-    const bpe = kDTypes[dt].bytes;
-    const counts = lens.map((n, r) => {
-      if (n % bpe !== 0) throw new ArgumentError('data', `${dt} arrays on every rank`, `rank ${r} sent ${n} bytes`, c.rank);
-      return n / bpe;
-    });
-    const ds = displs ? this.checkCounts(c, displs, 'displs') : displsOf(counts);
-    let end = 0;
-    for (let r = 0; r < c.size; r++) end = Math.max(end, ds[r]! + counts[r]!);
-    const res = out ?? (new kDTypes[dt].ctor(end) as T);
-    this.checkOut(c, res, end, dt);
-    const bytes = bytesOf(res);
-    const into = counts.map((n, r) => bytes.subarray(ds[r]! * bpe, (ds[r]! + n) * bpe));
-    return { into, result: { data: res, counts, displs: ds } };
-  }
-
-  private async reduceScatterImpl<T extends TypedArray>(c: Core, data: T, counts: number[], op: Op | string, out: T | undefined): Promise<T> {
-    const dt = dtypeOf(data)!;
-    const o = resolveOp(op, c.rank);
-    const kernel = kernelOf(o, data, c.rank);
-    const displs = displsOf(counts);
-    const res = out ?? (new kDTypes[dt].ctor(counts[c.rank]!) as T);
-    this.checkOut(c, res, counts[c.rank]!, dt);
-    await reduceScatterInto(this.chan(c), data, counts, displs, res.subarray(0, counts[c.rank]!), kernel);
-    return res;
-  }
 }
 
-const barrierStep = (e: ShmEngine) => e.barrier();
+/** A typed array (not a DataView). */
+function isTyped(x: unknown): x is TypedArray {
+  return ArrayBuffer.isView(x) && !(x instanceof DataView) && dtypeOf(x) !== undefined;
+}
+
+/** Element count of a typed-array argument for a signature (-1: not one). */
+function countOf(x: unknown): number {
+  return isTyped(x) ? x.length | 0 : -1;
+}
+
+/** Name of a reduction op for a signature. */
+function opName(op: unknown): string {
+  if (op instanceof Op) return op.name;
+  if (typeof op === 'string') return op.toUpperCase();
+  return 'user';
+}
+
+const kBarrierSig = sigWord('barrier');
 
 /** Keeps the status of a receive request in sync with the receive's. */
 function withStatus<T>(req: Request<T>, status: Status): Request<T> {

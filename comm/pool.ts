@@ -72,9 +72,35 @@ function toWire(fn: unknown): WireRef {
   }
   if (typeof fn === 'string') return { n: fn };
   if (fn && typeof fn === 'object' && typeof (fn as TaskRef).module === 'string' && typeof (fn as TaskRef).name === 'string') {
-    return { m: (fn as TaskRef).module, n: (fn as TaskRef).name };
+    const { module, name } = fn as TaskRef;
+    if (evaluating().has(module)) {
+      // The running script, still in its top-level code: importing it would wait for itself
+      // (workers serve tasks from inside that code). Its registered task of that name is the
+      // same function (every rank runs the script's top level, registerTask included).
+      if (registry().byName.has(name)) return { n: name };
+      throw new ArgumentError(
+        'fn',
+        `a module that has finished loading, or a registered task: ${module} is the script being run, still in its top-level code, so a worker importing it would wait for itself. Call registerTask(${name}) at the top level of the script, or put the task in a module of its own`,
+        fn,
+      );
+    }
+    return { m: module, n: name };
   }
   throw new ArgumentError('fn', 'a registered function, its registered name, or { module, name }', fn);
+}
+
+const kEvaluating = Symbol.for('superstep.evaluating');
+
+/** URLs of scripts whose top-level code is running now (the job runner marks them). */
+function evaluating(): Set<string> {
+  const g = globalThis as { [kEvaluating]?: Set<string> };
+  return (g[kEvaluating] ??= new Set());
+}
+
+/** @internal Marks `url` as a script whose top-level code runs until the returned function is called. */
+export function markEvaluating(url: string): () => void {
+  evaluating().add(url);
+  return () => evaluating().delete(url);
 }
 
 async function resolveFn(ref: WireRef): Promise<TaskFn> {

@@ -25,7 +25,8 @@
  * DRMA get replies (core/global/drma.ts) are one message per (target, requester) pair on the
  * DRMA context; the target copies them out before it applies any put of the superstep.
  */
-import { ArgumentError, ProtocolError, SyncMismatchError, UnknownPackageError } from '../util/errors.js';
+import { ArgumentError, CollectiveMismatchError, ProtocolError, SyncMismatchError, UnknownPackageError } from '../util/errors.js';
+import { syncPoisonText } from '../comm/collectives/guard.js';
 import { bytesOf, checkShape, dtypeOf, kDTypes, resolveDType, shapeSize, type DType, type TypedArray } from '../util/dtype.js';
 import type { Message, Transport } from '../comm/transport.js';
 import { context, jobSlot } from '../comm/context.js';
@@ -152,6 +153,8 @@ export function myProcID(): number {
 /** Packs any msgpack-able value (typed arrays included) into the package `name`. */
 export function fromObject(obj: unknown, name: string): Package {
   const n = checkName(name, rank());
+  const bad = unpackable(obj, 'obj', new Set());
+  if (bad) throw new ArgumentError(bad.path, 'a value msgpack can encode (no functions or symbols, which would arrive as undefined)', bad.what, rank());
   let bytes: Uint8Array;
   try {
     bytes = packr.pack(obj);
@@ -159,6 +162,35 @@ export function fromObject(obj: unknown, name: string): Package {
     throw new ArgumentError('obj', 'a value msgpack can encode', `${typeof obj}: ${(err as Error).message}`, rank());
   }
   return store(new Package(n, 'object', copyAligned(bytes), undefined, undefined));
+}
+
+/** The first function or symbol inside `v` (msgpack would drop it silently), with its path. */
+function unpackable(v: unknown, path: string, seen: Set<object>): { path: string; what: string } | undefined {
+  if (typeof v === 'function') return { path, what: `a function${v.name ? ` (${v.name})` : ''}` };
+  if (typeof v === 'symbol') return { path, what: v.toString() };
+  if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date) return undefined;
+  if (seen.has(v)) return undefined;
+  seen.add(v);
+  if (v instanceof Map) {
+    for (const [k, x] of v) {
+      const bad = unpackable(x, `${path}.get(${JSON.stringify(String(k))})`, seen);
+      if (bad) return bad;
+    }
+    return undefined;
+  }
+  if (Array.isArray(v) || v instanceof Set) {
+    let i = 0;
+    for (const x of v) {
+      const bad = unpackable(x, `${path}[${i++}]`, seen);
+      if (bad) return bad;
+    }
+    return undefined;
+  }
+  for (const k of Object.keys(v)) {
+    const bad = unpackable((v as Record<string, unknown>)[k], /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`, seen);
+    if (bad) return bad;
+  }
+  return undefined;
 }
 
 /**
@@ -352,6 +384,9 @@ export async function sync(passPhrase?: string): Promise<void> {
     for (let s = 0; s < size; s++) {
       if (s === me) continue;
       const m = await recvs[s]!;
+      // A rank that waits in a collective instead of this sync says so (comm/collectives/guard.ts).
+      const foreign = syncPoisonText(m.data);
+      if (foreign !== undefined) throw new CollectiveMismatchError(`${foreign.replace(/^\[rank \d+\] /, '')} (reported by rank ${s} to this rank in bsp.sync)`, me);
       const h = readHeader(m.data, s, me);
       const scratch = st.scratch[s];
       // In the opt-in reuse buffer, packages are views that last until the next sync: no copy.

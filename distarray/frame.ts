@@ -136,8 +136,15 @@ export class DistFrame {
     const p = world.size;
     let parts: Uint8Array[] | null = null;
     if (world.rank === root) {
-      if (input === undefined) throw new ArgumentError('table', 'an Arrow table or IPC bytes on the root', input, world.rank);
-      const table = await adoptTable(input, 'table', world.rank);
+      let table: Table;
+      try {
+        if (input === undefined) throw new ArgumentError('table', 'an Arrow table or IPC bytes on the root', input, world.rank);
+        table = await adoptTable(input, 'table', world.rank);
+      } catch (err) {
+        // The others are in the scatter below: they raise it too (catch and retry works).
+        if (p > 1) await world.refuseCollective('scatterObject', root, err);
+        throw err;
+      }
       const cols = columnsOf(table);
       const n = table.numRows;
       parts = [];

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'ERR_PROTOCOL'
   | 'ERR_TASK_FAILED'
   | 'ERR_COLLECTIVE_ARG'
+  | 'ERR_COLLECTIVE_MISMATCH'
   | 'ERR_IO'
   | 'ERR_FILE_FORMAT'
   | 'ERR_SCHEMA_MISMATCH'
@@ -109,6 +110,19 @@ export class ProtocolError extends SuperstepError {
 export class CollectiveArgumentError extends SuperstepError {
   constructor(message: string, rank?: number) {
     super('ERR_COLLECTIVE_ARG', message, { rank });
+  }
+}
+
+/**
+ * Ranks called different collectives at the same position on a communicator (another
+ * operation, root, dtype, element count or op), or one rank called a collective while
+ * another called bsp.sync. Raised on every rank; the message names what each rank called.
+ * The communicator is unusable afterwards (its ranks no longer agree on the order of calls).
+ */
+export class CollectiveMismatchError extends SuperstepError {
+  readonly collective = true;
+  constructor(message: string, rank?: number) {
+    super('ERR_COLLECTIVE_MISMATCH', message, { rank });
   }
 }
 

@@ -35,6 +35,8 @@ import type { Kernel } from '../ops.js';
 import type { Transport } from '../transport.js';
 import { blockCounts, displsOf, kEmpty, type Chan } from './chan.js';
 import { binomialBcast } from './tree.js';
+import { argErrFrom, kArgErr, type CollGuard, type ShmWait } from './guard.js';
+import type { CollChan } from './typed.js';
 
 /** Int32s per 64-byte line: ranks' flags never share a cache line. */
 const kLine = 16;
@@ -47,6 +49,15 @@ const kArrive = 0;
 const kLen = 2; // + bank: bytes this rank wrote (uint32)
 const kCode = 4; // + bank: dtype code of a bcast or scatter
 const kTotalLo = 6; // + 2 * bank: whole byte length of a chunked gather's part (low, high 32 bits)
+/**
+ * Signature lines (after the ranks' lines, one per rank): for step g, at 4 * (g & 3), the
+ * call's signature words 0 and 1 (collectives/guard.ts) and its sequence number. Four banks:
+ * a rank checks the words of step g right after it arrived there itself, and no rank can
+ * write step g + 4 before this rank has arrived at g + 2.
+ */
+const kSig = 0;
+const kSigN = 1;
+const kSigSeq = 2;
 
 /**
  * Bytes of one rank's slot in one bank for a communicator of `size` ranks: a bank is about
@@ -69,6 +80,8 @@ type Wait = Promise<void> | undefined;
 /** Longest a waiting rank blocks its thread at a time (Atomics.wait), and for how long in all before it sleeps without blocking. */
 const kParkMs = 1;
 const kParkForMs = 50;
+/** After this long, a waiting rank also asks the collective guard (mismatches, a peer in bsp.sync). */
+const kGuardMs = 20;
 /** Rank threads may block in Atomics.wait; a main thread may not. */
 const kCanBlock = !isMainThread;
 
@@ -92,11 +105,14 @@ export class ShmRunner {
   constructor(private readonly t: Transport, private readonly ranks: readonly number[] | null) {}
 
   /** allreduceFold through run, without a closure when nothing is in flight (the hot path). */
-  allreduceFold<R>(ch: Chan, data: TypedArray, out: TypedArray, kernel: Kernel, result: R): Promise<R> {
+  allreduceFold<R>(ch: CollChan, data: TypedArray, out: TypedArray, kernel: Kernel, result: R): Promise<R> {
     const e = this.engine;
     if (!e || this.tail !== undefined) return this.run(ch, (en) => en.allreduceFold(data, out, kernel, result));
     let r: R | Promise<R>;
     try {
+      e.s0 = ch.w0;
+      e.s1 = ch.w1;
+      e.sSeq = ch.seq;
       r = e.allreduceFold(data, out, kernel, result);
     } catch (err) {
       return Promise.reject(err);
@@ -106,11 +122,14 @@ export class ShmRunner {
     return r;
   }
 
-  run<T>(ch: Chan, f: (e: ShmEngine) => T | Promise<T>): Promise<T> {
+  run<T>(ch: CollChan, f: (e: ShmEngine) => T | Promise<T>): Promise<T> {
     const e = this.engine;
     if (e && this.tail === undefined) {
       let r: T | Promise<T>;
       try {
+        e.s0 = ch.w0;
+        e.s1 = ch.w1;
+        e.sSeq = ch.seq;
         r = f(e);
       } catch (err) {
         return Promise.reject(err);
@@ -121,7 +140,11 @@ export class ShmRunner {
     }
     const go = async (): Promise<T> => {
       this.engine ??= await createEngine(ch, this.t, this.ranks);
-      return f(this.engine);
+      const en = this.engine;
+      en.s0 = ch.w0;
+      en.s1 = ch.w1;
+      en.sSeq = ch.seq;
+      return f(en);
     };
     const r = this.tail ? this.tail.then(go, go) : go();
     this.track(r);
@@ -170,6 +193,10 @@ export class ShmEngine {
   /** Slot views of the last short allreduce, per bank (creating views costs more than the fold). */
   private views: TypedArray[][] = [[], []];
   private viewsKey: { dt: DType | undefined; n: number } = { dt: undefined, n: -1 };
+  /** @internal The signature and sequence number of the call in progress (set by ShmRunner). */
+  s0 = 0;
+  s1 = 0;
+  sSeq = 0;
 
   constructor(
     private readonly t: Transport,
@@ -177,11 +204,12 @@ export class ShmEngine {
     readonly rank: number,
     readonly size: number,
     private readonly sab: SharedArrayBuffer,
+    private readonly guard: CollGuard,
   ) {
-    this.ctl = new Int32Array(sab, 0, (size + 1) * kLine);
+    this.ctl = new Int32Array(sab, 0, (2 * size + 1) * kLine);
     this.u8 = new Uint8Array(sab);
     this.f64 = new Float64Array(sab, 0, sab.byteLength >> 3);
-    this.dataOff = (size + 1) * kLine * 4;
+    this.dataOff = (2 * size + 1) * kLine * 4;
     this.slotBytes = slotBytes(size);
     // Spinning only pays while every rank has a core; otherwise it takes the core a late rank needs.
     // With a core each, spin as long as the sab transport does (5 ms): a peer's GC or JIT pause
@@ -209,6 +237,10 @@ export class ShmEngine {
   /** Arrives at step g: this rank's writes for g are visible, and it is done with g - 1. */
   private publish(g: number): void {
     const i = this.line(this.rank) + kArrive;
+    const s = this.sigLine(this.rank) + 4 * (g & 3);
+    this.ctl[s + kSig] = this.s0;
+    this.ctl[s + kSigN] = this.s1;
+    this.ctl[s + kSigSeq] = this.sSeq;
     Atomics.store(this.ctl, i, g);
     if (this.counted) {
       const c = Atomics.add(this.ctl, kCount, 1) + 1;
@@ -228,19 +260,73 @@ export class ShmEngine {
     return -1;
   }
 
-  /** Waits until ranks [lo, hi) have arrived at step g: undefined if they have (no await needed). */
-  private wait(g: number, lo: number, hi: number): Wait {
-    if (this.behind(g, lo, hi) < 0) return undefined;
+  /** Start of rank q's signature line. */
+  private sigLine(q: number): number {
+    return (this.size + 1 + q) * kLine;
+  }
+
+  /**
+   * Waits until ranks [lo, hi) have arrived at step g: undefined if they have (no await
+   * needed). `mine`: this rank has arrived at g itself, and checks that they called the same
+   * collective there (free waits for the previous step without a check: the ranks that
+   * arrive without waiting, a bcast's readers, may already have moved on).
+   */
+  private wait(g: number, lo: number, hi: number, mine = true): Wait {
+    if (this.behind(g, lo, hi) < 0) return mine ? this.check(g, lo, hi) : undefined;
     const until = performance.now() + this.spinMs;
     do {
-      for (let i = 0; i < 64; i++) if (this.behind(g, lo, hi) < 0) return undefined;
+      for (let i = 0; i < 64; i++) if (this.behind(g, lo, hi) < 0) return mine ? this.check(g, lo, hi) : undefined;
     } while (performance.now() < until);
-    return this.waitLater(g, lo, hi);
+    const w = this.waitLater(g, lo, hi);
+    return mine ? w.then(() => this.check(g, lo, hi)) : w;
+  }
+
+  /** Ranks [lo, hi) wrote the same signature and sequence number as this rank for step g, or a mismatch error. */
+  private check(g: number, lo: number, hi: number): undefined {
+    const c = this.ctl;
+    const k = 4 * (g & 3);
+    const me = this.sigLine(this.rank) + k;
+    const a0 = c[me + kSig]!;
+    const a1 = c[me + kSigN]!;
+    const a2 = c[me + kSigSeq]!;
+    for (let q = lo; q < hi; q++) {
+      const l = (this.size + 1 + q) * kLine + k;
+      if (c[l + kSig] !== a0 || c[l + kSigN] !== a1 || c[l + kSigSeq] !== a2) this.mismatch(q, g);
+    }
+    return undefined;
+  }
+
+  private mismatch(q: number, g: number): void {
+    const c = this.ctl;
+    const k = 4 * (g & 3);
+    const me = this.sigLine(this.rank) + k;
+    const l = this.sigLine(q) + k;
+    const q0 = c[l + kSig]!;
+    if ((q0 & 63) === kArgErr) {
+      const off = this.slot(q, g & 1);
+      throw argErrFrom(q, new TextDecoder().decode(this.u8.slice(off, off + this.lenOf(q, g & 1))), this.rank);
+    }
+    throw this.guard.mismatch(c[me + kSigSeq]!, q, q0, c[l + kSigN]!, c[l + kSigSeq]!);
   }
 
   /** Before writing this rank's slot of step g's bank: every rank is done with g - 2. */
   private free(g: number): Wait {
-    return this.wait((g - 1) | 0, 0, this.size);
+    return this.wait((g - 1) | 0, 0, this.size, false);
+  }
+
+  /**
+   * Enters the current call refusing its arguments: one step whose slot holds the error's
+   * message, which every rank that waits for this one raises (see guard.ts).
+   */
+  refuse(text: string): void | Promise<void> {
+    this.s0 = kArgErr;
+    this.s1 = -1;
+    const g = this.next();
+    return then(this.free(g), () => {
+      const bytes = new TextEncoder().encode(text).subarray(0, this.slotBytes);
+      this.write(g & 1, bytes, bytes.byteLength);
+      this.publish(g);
+    });
   }
 
   /**
@@ -253,6 +339,7 @@ export class ShmEngine {
   private async waitLater(g: number, lo: number, hi: number): Promise<void> {
     const start = performance.now();
     let keepAlive: NodeJS.Timeout | undefined;
+    let waiting: ShmWait | undefined;
     try {
       for (;;) {
         const sliceEnd = performance.now() + kParkMs;
@@ -266,10 +353,19 @@ export class ShmEngine {
         if (slow < 0) return;
         // Drain the rings: the slow rank may be blocked sending this rank a long message.
         this.t.poll?.();
+        if (this.guard.failed) throw this.guard.failed;
+        if (performance.now() - start >= kGuardMs) {
+          // Slow: has a member found a mismatch, or does the slow rank wait elsewhere (guard.ts)?
+          if (waiting?.from !== slow) {
+            const q = slow;
+            waiting = { from: q, seq: this.sSeq, since: start, still: () => ((Atomics.load(this.ctl, this.line(q) + kArrive) - g) | 0) < 0 };
+          }
+          this.guard.tick(waiting);
+        }
         const failure = this.t.waitFailure?.(this.ranks ? this.ranks[slow]! : slow);
         // A rank may arrive and then finish between the look above and this check: it is gone
         // only if it is still behind once its state says finished.
-        if (failure && ((Atomics.load(this.ctl, this.line(slow) + kArrive) - g) | 0) < 0) throw failure;
+        if (failure && ((Atomics.load(this.ctl, this.line(slow) + kArrive) - g) | 0) < 0) throw (await this.guard.poisoned()) ?? failure;
         if (failure) continue;
         if (kCanBlock && performance.now() - start < kParkForMs) {
           await new Promise<void>((resolve) => setImmediate(resolve));
@@ -882,9 +978,9 @@ export class ShmEngine {
  * Creates the communicator's arena: rank 0 allocates it and posts it on a BroadcastChannel
  * whose name it sends to everyone; it posts once every rank listens.
  */
-async function createEngine(ch: Chan, t: Transport, ranks: readonly number[] | null): Promise<ShmEngine> {
+async function createEngine(ch: CollChan, t: Transport, ranks: readonly number[] | null): Promise<ShmEngine> {
   const { rank: me, size: p } = ch;
-  const bytes = (p + 1) * kLine * 4 + 2 * p * slotBytes(p);
+  const bytes = (2 * p + 1) * kLine * 4 + 2 * p * slotBytes(p);
   const nameBytes = me === 0 ? new TextEncoder().encode(`superstep.comm.shm.${randomBytes(12).toString('hex')}`) : undefined;
   const got = await binomialBcast(ch, 0, nameBytes);
   const name = new TextDecoder().decode(got ?? nameBytes!);
@@ -896,15 +992,16 @@ async function createEngine(ch: Chan, t: Transport, ranks: readonly number[] | n
       bc.postMessage(sab);
       // Everyone must have it before the channel goes: one more round.
       for (let q = 1; q < p; q++) await ch.recv(q);
-      return new ShmEngine(t, ranks, me, p, sab);
+      return new ShmEngine(t, ranks, me, p, sab, ch.guard);
     }
     const sabP = new Promise<SharedArrayBuffer>((resolve) => {
       bc.onmessage = (e: unknown) => resolve((e as { data: SharedArrayBuffer }).data);
     });
     await ch.send(0, kEmpty);
-    const sab = await sabP;
+    // Rank 0 may never post it (a mismatch it found): wait through the guard.
+    const sab = await ch.guard.waitFor(0, ch.seq, ch.w0, ch.w1, sabP);
     await ch.send(0, kEmpty);
-    return new ShmEngine(t, ranks, me, p, sab);
+    return new ShmEngine(t, ranks, me, p, sab, ch.guard);
   } finally {
     bc.close();
   }

@@ -6,35 +6,47 @@
 import { ArgumentError } from '../../util/errors.js';
 import { bytesOf, dtypeOf, kDTypes, viewOf, type DType, type TypedArray } from '../../util/dtype.js';
 import { packr } from '../packr.js';
-import type { Message, Payload, Transport } from '../transport.js';
+import type { Payload, Transport } from '../transport.js';
 import type { Kernel, Op } from '../ops.js';
 import { blockCounts, displsOf, type Chan } from './chan.js';
 import { directAllgather } from './exchange.js';
 import type { Combiner } from './tree.js';
-
-function dataOf(m: Message): Uint8Array {
-  return m.data;
-}
+import { argErrPayload, sigHeader, type CollGuard } from './guard.js';
 
 // Classes rather than object literals of closures: collectives create these on every call,
 // and methods on a prototype cost nothing to create.
 
-/** One collective call's view of a communicator: its ranks, its context and its tag. */
+/** One collective call's view of a communicator: its ranks, its context, its tag and its signature. */
 export class CollChan implements Chan {
+  private readonly header: Uint8Array;
   constructor(
     private readonly t: Transport,
     /** World ranks of the members (null: identity). */
     private readonly ranks: readonly number[] | null,
     private readonly context: number,
-    private readonly tag: number,
+    /** The call's sequence number: its messages' tag. */
+    readonly seq: number,
     readonly rank: number,
     readonly size: number,
-  ) {}
+    readonly guard: CollGuard,
+    /** The call's signature (collectives/guard.ts). */
+    readonly w0: number,
+    readonly w1: number,
+  ) {
+    this.header = sigHeader(w0, w1);
+  }
   send(to: number, data: Payload): Promise<void> {
-    return this.t.send(this.ranks ? this.ranks[to]! : to, this.context, this.tag, data);
+    const parts = data instanceof Uint8Array ? [this.header, data] : [this.header, ...data];
+    return this.t.send(this.ranks ? this.ranks[to]! : to, this.context, this.seq, parts);
   }
   recv(from: number): Promise<Uint8Array> {
-    return this.t.recv(this.ranks ? this.ranks[from]! : from, this.context, this.tag).then(dataOf);
+    return this.guard.recv(from, this.seq, this.w0, this.w1);
+  }
+  /** Enters the call with invalid arguments: every member that waits for this rank raises `err` too. */
+  async reject(err: unknown): Promise<never> {
+    const payload = argErrPayload(err);
+    await Promise.all(Array.from({ length: this.size }, (_, q) => (q === this.rank ? undefined : this.t.send(this.ranks ? this.ranks[q]! : q, this.context, this.seq, payload).catch(() => {}))));
+    throw err;
   }
 }
 

@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import type { Transport } from '../../comm/transport.js';
 import type { JobSpec } from '../../comm/backends/protocol.js';
 import { localRecords } from '../cost/profile.js';
+import { markEvaluating } from '../../comm/pool.js';
 
 export async function runJob(spec: JobSpec, transport: Transport): Promise<unknown> {
   let result: unknown;
@@ -10,7 +11,13 @@ export async function runJob(spec: JobSpec, transport: Transport): Promise<unkno
     // The script sees its arguments where `node script args...` would put them.
     process.argv.splice(2, process.argv.length - 2, ...spec.args);
     process.argv[1] = spec.url.startsWith('file:') ? new URL(spec.url).pathname : spec.url;
-    await import(spec.url);
+    // While it runs, a pool task naming this script as its module resolves to its registered task (comm/pool.ts).
+    const done = markEvaluating(spec.url);
+    try {
+      await import(spec.url);
+    } finally {
+      done();
+    }
     // With profiling on, a script's result is this rank's superstep records (run --profile).
     result = localRecords();
   } else {
