@@ -8,7 +8,7 @@ import { createSabTransport } from '../../comm/sab/transport.js';
 import { kFailed, kFinished, kRunning, setRankState, type SabWorld } from '../../comm/sab/layout.js';
 import { isCollectiveError, toErrorInfo } from '../../util/errors.js';
 import { setContext, type RankContext } from '../context.js';
-import { runJob } from './job.js';
+import { markTypeScriptLoader, runJob } from './job.js';
 import type { FromRank, ToRank } from './protocol.js';
 
 interface RankData {
@@ -18,6 +18,8 @@ interface RankData {
 }
 
 const { world, rank, spin } = workerData as RankData;
+// The bootstrap registered a TypeScript loader before importing this module (sab-world.ts).
+markTypeScriptLoader();
 const port = parentPort!;
 // Shared-buffer exchange goes through the launcher: the n-th call on every rank forms one round.
 let shareSeq = 0;

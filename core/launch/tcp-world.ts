@@ -10,13 +10,18 @@ import { randomBytes } from 'node:crypto';
 import { startCoordinator } from '../../comm/tcp/rendezvous.js';
 import { ArgumentError, ClosedError, type ErrorInfo } from '../../util/errors.js';
 import { mallocTuningEnv } from '../../util/malloc-tuning.js';
+import { isSourceUrl, moduleUrl } from '../../util/module-url.js';
 import { JobTracker, type JobHooks } from './job-tracker.js';
 import type { FromRank, JobSpec } from './protocol.js';
 import type { TcpToRank } from './tcp-rank.js';
 import type { JobOptions, JobOutcome, World, WorldOptions } from './world.js';
 
-const kRankModule = new URL('./tcp-rank.ts', import.meta.url);
-const kTsx = import.meta.resolve('tsx');
+const kRankModule = moduleUrl('./tcp-rank', import.meta.url);
+/**
+ * In the repository the rank's own sources load through tsx; the package's are JavaScript, and
+ * a rank compiles a TypeScript job module when one comes (job.ts).
+ */
+const kExecArgv = (): string[] => (isSourceUrl(kRankModule.href) ? ['--import', import.meta.resolve('tsx')] : []);
 const kMaxProcs = 1024;
 
 
@@ -59,7 +64,7 @@ class TcpLauncher implements TcpWorld {
     const ready: Promise<void>[] = [];
     for (let rank = 0; rank < size; rank++) {
       const child = fork(kRankModule, [], {
-        execArgv: ['--import', kTsx],
+        execArgv: kExecArgv(),
         serialization: 'advanced',
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         env: {

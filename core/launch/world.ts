@@ -7,6 +7,7 @@
  */
 import type { ErrorInfo } from '../../util/errors.js';
 import type { JobSpec, RankStatus } from './protocol.js';
+import { moduleUrl } from '../../util/module-url.js';
 
 export type Backend = 'sab' | 'tcp';
 
@@ -57,7 +58,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
   }
   if (backend === 'tcp') {
     // Resolved at run time: the tcp backend is optional for sab-only use.
-    const url = new URL('./tcp-world.ts', import.meta.url).href;
+    const url = moduleUrl('./tcp-world', import.meta.url).href;
     const mod = (await import(url).catch(() => undefined)) as { startTcpWorld(o: WorldOptions): Promise<World> } | undefined;
     if (mod) return mod.startTcpWorld(options);
   }
