@@ -15,7 +15,7 @@ export { run, runDetailed } from './core/launch/run.js';
 export type { RunOptions } from './core/launch/run.js';
 export { startWorld } from './core/launch/world.js';
 export type { World, WorldOptions, JobOptions, JobOutcome, Backend } from './core/launch/world.js';
-export type { RankStatus, JobSpec } from './core/launch/protocol.js';
+export type { RankStatus, JobSpec } from './comm/backends/protocol.js';
 
 // Communicators and collectives (mpi4py's API)
 export { world, Communicator } from './comm/comm.js';
@@ -65,12 +65,16 @@ export { profileMarkdown, profileSvg, writeProfileReport } from './core/cost/rep
 export { ANY_SOURCE, ANY_TAG } from './comm/transport.js';
 export type { Transport, Message, MessageInfo, Payload, TransportCapabilities } from './comm/transport.js';
 
-// tcp backend. Loading comm/tcp/env.ts also registers the factory that lets a script started by
-// mpirun, srun or a Kubernetes Indexed Job join its job over tcp with no superstep launcher.
-export { detectEngine, coordinatorAddress, kDefaultCoordPort } from './comm/tcp/env.js';
-export type { EngineInfo, Engine } from './comm/tcp/env.js';
-export { createTcpTransport } from './comm/tcp/transport.js';
-export type { TcpTransportOptions, PeerAddress } from './comm/tcp/transport.js';
+// Backends: the table (comm/backends/index.ts) and its descriptor type (docs/backends.md).
+export { kBackends, backendNamed } from './comm/backends/index.js';
+export type { BackendDescriptor, BackendCapabilities } from './comm/backends/types.js';
+
+// tcp backend: a script started by mpirun, srun or a Kubernetes Indexed Job joins its job
+// over tcp with no superstep launcher (the descriptor's joinFromEnv).
+export { detectEngine, coordinatorAddress, kDefaultCoordPort } from './comm/backends/tcp/env.js';
+export type { EngineInfo, Engine } from './comm/backends/tcp/env.js';
+export { createTcpTransport } from './comm/backends/tcp/transport.js';
+export type { TcpTransportOptions, PeerAddress } from './comm/backends/tcp/transport.js';
 
 // Data types and errors
 export { DTYPES, resolveDType } from './util/dtype.js';
@@ -86,6 +90,7 @@ export {
   ClosedError,
   ProtocolError,
   RankFailedError,
+  BackendUnavailableError,
   TaskError,
   CollectiveArgumentError,
   IOError,

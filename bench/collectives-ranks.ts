@@ -1,7 +1,7 @@
 // Rank-side timing loops for bench/collectives.bench.ts: the mean time per operation, the
 // maximum over ranks (as mpi4py_bench.py's timeit does), once the JIT has settled (steady.ts).
 import { world } from '../index.js';
-import { context } from '../core/context.js';
+import { context } from '../comm/context.js';
 import { steadyTime, type SteadyTime } from './steady.js';
 
 /** memcpy and transport_barrier are references measured in the same run, to normalise noisy machines. */

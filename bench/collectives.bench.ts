@@ -1,6 +1,6 @@
 /**
  * Collectives on the world communicator: barrier, allreduce 8 B and 8 MiB, bcast 1 MiB and
- * alltoall (8 KiB per pair) at P = 2 and 4, on sab (and tcp when it exists). Prints bench
+ * alltoall (8 KiB per pair) at P = 2 and 4, on every backend of the table that runs here. Prints bench
  * lines (bench/README.md); mpi4py figures come from the runner's peer run.
  *
  *   node --import tsx bench/collectives.bench.ts [--quick] [--backends=sab]
@@ -9,16 +9,11 @@
  * SUPERSTEP_COMM_SHM=0 in the environment measures the message algorithms instead.
  */
 import './tuned.js';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { startWorld, type Backend } from '../core/launch/world.js';
-import { medianOfSteadyJobs } from './lib.js';
+import { startWorld } from '../core/launch/world.js';
+import { benchBackends, medianOfSteadyJobs, peerOf } from './lib.js';
 
 const quick = process.argv.includes('--quick');
 const ranks = new URL('./collectives-ranks.ts', import.meta.url).href;
-const backends: Backend[] = ['sab'];
-if (existsSync(fileURLToPath(new URL('../core/launch/tcp-world.ts', import.meta.url)))) backends.push('tcp');
-const only = process.argv.find((a) => a.startsWith('--backends='))?.slice('--backends='.length).split(',');
 
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 const scale = quick ? 0.25 : 1;
@@ -36,7 +31,7 @@ const cases: { name: string; kind: string; bytes: number; reps: number; unit: 'u
   { name: 'scatter_1MiB_us', kind: 'scatter', bytes: 1 << 20, reps: 200, unit: 'us' },
 ];
 
-for (const backend of backends.filter((b) => !only || only.includes(b))) {
+for (const backend of benchBackends()) {
   for (const p of [2, 4]) {
     const world = await startWorld({ procs: p, backend });
     const got = new Map<string, number>();
@@ -50,7 +45,7 @@ for (const backend of backends.filter((b) => !only || only.includes(b))) {
         const t = await medianOfSteadyJobs(world, ranks, 'time', [c.kind, c.bytes, reps], 3);
         const toUnit = (ms: number) => +(c.unit === 'us' ? ms * 1e3 : ms).toFixed(3);
         const value = toUnit(t.steady);
-        const peer = backend === 'tcp' ? 'mpi4py_tcp' : 'mpi4py';
+        const peer = peerOf(backend);
         emit({ name: c.name, backend, p, value, unit: c.unit, better: 'lower', ...(c.key ? { compare: { [peer]: c.key } } : {}), extra: { reps, cold: toUnit(t.cold), rounds: t.rounds } });
         process.stderr.write(`${backend} P=${p} ${c.name}: ${value} ${c.unit} (cold ${toUnit(t.cold)}, rounds ${t.rounds.join(' ')})\n`);
         got.set(c.name, value);

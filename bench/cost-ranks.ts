@@ -1,7 +1,7 @@
 // Rank-side workloads of bench/cost.bench.ts (run as 'call' jobs on a World, profiling on).
 import { bsp } from 'superstep';
 import { localRecords, type SuperstepRecord } from '../core/cost/profile.js';
-import { context } from '../core/context.js';
+import { context } from '../comm/context.js';
 
 async function hrelStep(h: number, names: string[]): Promise<void> {
   const p = bsp.procCount();

@@ -6,25 +6,21 @@
  *   node --import tsx bench/cost.bench.ts [--quick]
  */
 import './tuned.js';
-import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { startWorld, type Backend } from '../core/launch/world.js';
 import { probe } from '../core/cost/probe.js';
 import { mergeRecords, type ProfileRow, type SuperstepRecord } from '../core/cost/profile.js';
 import { median } from '../core/cost/fit.js';
 import { resolveFrom, type ParamsEntry } from '../core/cost/params.js';
-import { medianOfJobs } from './lib.js';
+import { benchBackends, medianOfJobs, peerOf } from './lib.js';
 
 const quick = process.argv.includes('--quick');
 const ranks = new URL('./cost-ranks.ts', import.meta.url).href;
-const backends: Backend[] = ['sab'];
-if (existsSync(fileURLToPath(new URL('../core/launch/tcp-world.ts', import.meta.url)))) backends.push('tcp');
-const configs: { backend: Backend; p: number }[] = [
-  { backend: 'sab', p: 2 },
-  ...(quick ? [] : [{ backend: 'sab' as Backend, p: 4 }]),
-  ...(backends.includes('tcp') ? [{ backend: 'tcp' as Backend, p: 2 }] : []),
-];
+// Every backend at P = 2; sab (the default) at P = 4 too.
+const configs: { backend: Backend; p: number }[] = benchBackends().flatMap((backend) => [
+  { backend, p: 2 },
+  ...(backend === 'sab' && !quick ? [{ backend, p: 4 }] : []),
+]);
 
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 const fidelity: string[] = ['| backend | P | workload | supersteps | h (words) | median w | median measured t | median predicted | measured / predicted |', '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |'];
@@ -43,7 +39,7 @@ for (const { backend, p } of configs) {
     const ex = resolveFrom(smaller, p, backend, res.host);
     if (ex) emit({ name: 'extrapolated_l_over_measured', backend, p, value: +(ex.l / res.l).toFixed(3), unit: 'ratio', better: 'none', extra: { from: ex.from, l_extrapolated_us: ex.l * 1e6, l_measured_us: res.l * 1e6 } });
     probed.push(res);
-    const peer = backend === 'tcp' ? 'mpi4py_tcp' : 'mpi4py';
+    const peer = peerOf(backend);
     emit({ name: 'bsp_l_us', backend, p, value: +(res.l * 1e6).toFixed(3), unit: 'us', better: 'lower', compare: { [peer]: 'bsp_l_us_robust' } });
     emit({ name: 'bsp_g_ns_per_double', backend, p, value: +(res.g * 1e9).toFixed(4), unit: 'ns_per_double', better: 'lower', compare: { [peer]: 'bsp_g_ns_per_double_robust' } });
     emit({ name: 'bsp_r_GFlops', backend, p, value: +(res.r / 1e9).toFixed(3), unit: 'GFlops', better: 'higher', compare: { node: 'js_dot_GFlops' } });

@@ -8,11 +8,12 @@ import './tuned.js';
 // Prints one JSON object per line (bench/README.md convention).
 import { spawnSync } from 'node:child_process';
 import { startWorld, type Backend } from '../core/launch/world.js';
+import { benchBackends, peerOf } from './lib.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const bi = args.indexOf('--backends');
-const backends = (bi >= 0 ? args[bi + 1]!.split(',') : ['sab']) as Backend[];
+// sab unless --backends names others.
+const backends = args.some((a) => a.startsWith('--backends')) ? benchBackends(args) : ['sab'];
 const procs = quick ? [2] : [1, 2, 4];
 const N = quick ? 1024 : 4096;
 const J = quick ? 512 : 2048;
@@ -21,7 +22,7 @@ const ranks = new URL('./distarray-ranks.ts', import.meta.url).href;
 /** The peer runs at P = 2 and 4 only; a P = 1 line has nothing to compare with. */
 function compare(key: string, p: number, backend: Backend): { compare?: Record<string, string> } {
   if (p < 2 || quick) return {};
-  return { compare: backend === 'tcp' ? { mpi4py_tcp: key } : { mpi4py: key } };
+  return { compare: { [peerOf(backend)]: key } };
 }
 
 function emit(o: Record<string, unknown>): void {

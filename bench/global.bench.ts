@@ -8,19 +8,16 @@
  *   node --import tsx bench/global.bench.ts [--quick]
  */
 import './tuned.js';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { startWorld, type Backend } from '../core/launch/world.js';
+import { benchBackends } from './lib.js';
 import type { GlobalTimes } from './global-ranks.js';
 
 const quick = process.argv.includes('--quick');
 const ranks = new URL('./global-ranks.ts', import.meta.url).href;
-const hasTcp = existsSync(fileURLToPath(new URL('../core/launch/tcp-world.ts', import.meta.url)));
-const configs: { backend: Backend; path: 'direct' | 'served' }[] = [
-  { backend: 'sab', path: 'direct' },
-  { backend: 'sab', path: 'served' },
-  ...(hasTcp ? [{ backend: 'tcp' as Backend, path: 'served' as const }] : []),
-];
+// sab both ways (its shared memory, and the path other backends take); the others served.
+const configs: { backend: Backend; path: 'direct' | 'served' }[] = benchBackends().flatMap((backend) =>
+  backend === 'sab' ? [{ backend, path: 'direct' as const }, { backend, path: 'served' as const }] : [{ backend, path: 'served' as const }],
+);
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 const p = 2;
 const MiB = 1 << 20;
@@ -39,7 +36,7 @@ for (const { backend, path } of configs) {
     emit({ name: `global_get_1MiB_${path}_us`, backend, p, value: +r.get1MiBUs.toFixed(1), unit: 'us', better: 'lower', extra });
     emit({ name: `global_get_1MiB_${path}_GBps`, backend, p, value: +(MiB / (r.get1MiBUs * 1e3)).toFixed(3), unit: 'GBps', better: 'higher', compare: { node: limit }, extra });
     emit({ name: `global_put_1MiB_${path}_GBps`, backend, p, value: +(MiB / (r.put1MiBUs * 1e3)).toFixed(3), unit: 'GBps', better: 'higher', compare: { node: limit }, extra });
-    if (path === 'direct' || backend === 'tcp') {
+    if (path === 'direct' || backend !== 'sab') {
       emit({ name: 'global_local_view_loop_over_plain_ratio', backend, p, value: +(r.localLoopNs / r.plainLoopNs).toFixed(3), unit: 'ratio', better: 'lower', extra: { localLoopNs: r.localLoopNs, plainLoopNs: r.plainLoopNs } });
       emit({ name: 'global_local_ndarray_get_ns', backend, p, value: +r.ndarrayGetNs.toFixed(2), unit: 'ns', better: 'lower', extra: { note: '@stdlib ndarray .get(i) per element, for contrast with the typed-array loop' } });
     }

@@ -4,6 +4,27 @@
  */
 import type { World } from '../core/launch/world.js';
 import { median } from '../core/cost/fit.js';
+import { backendNamed, kBackends } from '../comm/backends/index.js';
+
+/**
+ * The backends a bench runs on: every one of the table that can run here (in table order),
+ * narrowed by `--backends=a,b` or `--backends a,b`; one that cannot says why on stderr.
+ */
+export function benchBackends(argv: readonly string[] = process.argv): string[] {
+  const i = argv.findIndex((a) => a === '--backends' || a.startsWith('--backends='));
+  const only = i < 0 ? undefined : (argv[i]!.includes('=') ? argv[i]!.slice('--backends='.length) : argv[i + 1] ?? '').split(',');
+  const out: string[] = [];
+  for (const b of kBackends) {
+    if (only && !only.includes(b.name)) continue;
+    const why = b.unavailable();
+    if (why === undefined) out.push(b.name);
+    else process.stderr.write(`bench: backend '${b.name}' skipped: ${why}\n`);
+  }
+  return out;
+}
+
+/** The mpi4py result key a backend's figures compare with (mpi4py over shared memory or over TCP). */
+export const peerOf = (backend: string): string => backendNamed(backend).benchPeer ?? 'mpi4py';
 
 /** One line a bench printed (see bench/README.md for the schema). */
 export interface BenchLine {

@@ -1,6 +1,6 @@
 // Rank-side programs of bench/sab.bench.ts (run as 'call' jobs on a World).
 import { bsp } from '../core/bsp.js';
-import { context } from '../core/context.js';
+import { context } from '../comm/context.js';
 
 const kCtx = 7; // a context no library layer uses
 

@@ -9,18 +9,19 @@
  *
  * Contexts: every communicator owns two transport contexts, one for point-to-point and one
  * for its collectives, so user messages (even with ANY_TAG) never meet collective traffic
- * and no message ever crosses communicators. Context 0 is reserved, 1 is the BSP runtime's,
- * the world uses 2 and 3; dup/split/create agree on fresh ones with one collective on the
- * parent (the maximum of every member's next-free counter), MPI-style. Each collective call
+ * and no message ever crosses communicators. They come from the registry (comm/contexts.ts):
+ * the world's are fixed, dup/split/create agree on a pair free on every member with one
+ * collective on the parent, and `free()` gives it back, MPI-style. Each collective call
  * takes the next value of a per-communicator sequence number as its tag, so collectives in
  * flight at once never match each other's messages.
  *
  * Every method is async and rejects (never throws synchronously) on bad arguments.
  */
-import { ArgumentError } from '../util/errors.js';
+import { ArgumentError, ClosedError } from '../util/errors.js';
 import { bytesOf, DTYPES, dtypeOf, kDTypes, viewOf, type DType, type TypedArray } from '../util/dtype.js';
-import { context, jobSlot } from '../core/context.js';
-import { packr } from '../core/package.js';
+import { context, jobSlot } from './context.js';
+import { packr } from './packr.js';
+import { ContextRegistry, kWorldColl, kWorldP2P } from './contexts.js';
 import { ANY_SOURCE, ANY_TAG, type Message, type Payload, type Transport } from './transport.js';
 import { kernelOf, resolveOp, SUM, type Kernel, type Op } from './ops.js';
 import { PROC_NULL, Request, Status, UNDEFINED } from './request.js';
@@ -37,11 +38,6 @@ import { directAllgather, gatherToRoot, pairwiseAlltoall, scatterFromRoot } from
 import type { CartComm } from './cart.js';
 import { foldParts, kFoldAllBytes, slotBytes, shmEnabled, ShmRunner, type Placement, type ShmEngine } from './collectives/shm.js';
 import { CollChan, copyElems, longAllreduce, objectCombiner, reduceScatterInto, typedCombiner } from './collectives/typed.js';
-
-/** World communicator contexts (point-to-point, collective). */
-const kWorldP2P = 2;
-const kWorldColl = 3;
-const kFirstFreeContext = 4;
 
 /** Typed-array results of the v-collectives: the data and where each rank's part lies. */
 export interface VResult<T extends TypedArray = TypedArray> {
@@ -94,11 +90,13 @@ interface Core {
   seq: number;
   /** Shared-memory collectives (null: ranks do not share memory; undefined: not decided yet). */
   shm?: ShmRunner | null;
+  /** Set by free(): the contexts went back to the registry. */
+  freed?: boolean;
 }
 
-/** Next-free transport context of this rank, per job. */
-function contexts(): { next: number } {
-  return jobSlot('comm.contexts', () => ({ next: kFirstFreeContext }));
+/** This rank's context registry, per job. */
+function contexts(): ContextRegistry {
+  return jobSlot('comm.contexts', () => new ContextRegistry());
 }
 
 /** A communicator: a group of ranks with its own message space. */
@@ -108,7 +106,10 @@ export class Communicator {
 
   /** @internal The world's core is per job and per thread: resolved on each use. */
   protected core(): Core {
-    if (this.fixed) return this.fixed;
+    if (this.fixed) {
+      if (this.fixed.freed) throw new ClosedError('this communicator was freed (comm.free())', this.fixed.t.rank);
+      return this.fixed;
+    }
     return jobSlot('comm.world', () => {
       const t = context().transport;
       return { t, ranks: null, fromWorld: null, rank: t.rank, size: t.size, p2p: kWorldP2P, coll: kWorldColl, seq: 0 };
@@ -735,14 +736,11 @@ export class Communicator {
     const c = this.core();
     if (!Number.isInteger(color) || (color < 0 && color !== UNDEFINED)) throw new ArgumentError('color', 'a non-negative integer or UNDEFINED', color, c.rank);
     if (!Number.isInteger(key) || Math.abs(key) > 2 ** 31 - 1) throw new ArgumentError('key', 'an int32', key, c.rank);
-    const mine = new Int32Array([color, key, contexts().next]);
-    const all = await this.allgather(mine);
-    let ctx = 0;
-    for (let r = 0; r < c.size; r++) ctx = Math.max(ctx, all[r * 3 + 2]!);
-    contexts().next = Math.max(contexts().next, ctx + 2);
+    const all = await this.allgather(new Int32Array([color, key]));
+    const ctx = await this.agreeContext(c, color !== UNDEFINED);
     if (color === UNDEFINED) return null;
     const members: { r: number; key: number }[] = [];
-    for (let r = 0; r < c.size; r++) if (all[r * 3] === color) members.push({ r, key: all[r * 3 + 1]! });
+    for (let r = 0; r < c.size; r++) if (all[r * 2] === color) members.push({ r, key: all[r * 2 + 1]! });
     members.sort((a, b) => a.key - b.key || a.r - b.r);
     return Communicator.fromCore(this.deriveCore(c, members.map((m) => this.toWorld(c, m.r)), ctx));
   }
@@ -751,8 +749,9 @@ export class Communicator {
   async create(group: Group): Promise<Communicator | null> {
     const c = this.core();
     if (!(group instanceof Group)) throw new ArgumentError('group', 'a Group (from comm.group.include/exclude)', group, c.rank);
-    const ctx = await this.agreeContext(c);
-    if (!group.members.includes(c.t.rank)) return null;
+    const member = group.members.includes(c.t.rank);
+    const ctx = await this.agreeContext(c, member);
+    if (!member) return null;
     return Communicator.fromCore(this.deriveCore(c, group.members, ctx));
   }
 
@@ -764,6 +763,19 @@ export class Communicator {
     // Loaded on use: cart.ts extends this class, so a static import would be circular.
     const { cart } = await import('./cart.js');
     return cart(this, dims, periods);
+  }
+
+  /**
+   * Frees this communicator (MPI's Comm.Free): its contexts go back to the registry for later
+   * dup/split/create, and any later use of it rejects with a ClosedError. Every member frees
+   * it, once its traffic on it is done (as in MPI, a message still unreceived is erroneous).
+   * The world cannot be freed.
+   */
+  async free(): Promise<void> {
+    const c = this.core();
+    if (c.ranks === null) throw new ArgumentError('comm', 'a communicator made by dup, split, create or cart (the world cannot be freed)', 'world', c.rank);
+    c.freed = true;
+    contexts().release(c.p2p);
   }
 
   // Internals
@@ -818,12 +830,20 @@ export class Communicator {
     return new CollChan(c.t, c.ranks, c.coll, c.seq++ & 0x7fffffff, c.rank, c.size);
   }
 
-  /** @internal Agrees on a fresh context pair with every member (max of next-free counters). */
-  protected async agreeContext(c: Core): Promise<number> {
-    const got = await this.allreduce(new Int32Array([contexts().next]), 'MAX');
-    const ctx = got[0]!;
-    contexts().next = Math.max(contexts().next, ctx + 2);
-    return ctx;
+  /**
+   * @internal Agrees with every rank of `c` on a context pair free on all of them (comm/contexts.ts);
+   * `take`: this rank is a member of the new communicator and holds the pair until free().
+   */
+  protected async agreeContext(c: Core, take = true): Promise<number> {
+    const reg = contexts();
+    for (let w = 0; !ContextRegistry.beyondLast(w); w++) {
+      const or = await this.allreduce(reg.window(w), 'BOR');
+      const ctx = reg.firstFree(w, or);
+      if (ctx === undefined) continue;
+      if (take) reg.take(ctx);
+      return ctx;
+    }
+    throw new ArgumentError('communicators', 'fewer than 2^30 alive at once (free() the ones no longer used)', 'every context pair is in use', c.rank);
   }
 
   /** @internal */

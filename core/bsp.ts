@@ -28,7 +28,8 @@
 import { ArgumentError, ProtocolError, SyncMismatchError, UnknownPackageError } from '../util/errors.js';
 import { bytesOf, checkShape, dtypeOf, kDTypes, resolveDType, shapeSize, type DType, type TypedArray } from '../util/dtype.js';
 import type { Message, Transport } from '../comm/transport.js';
-import { context, jobSlot } from './context.js';
+import { context, jobSlot } from '../comm/context.js';
+import { kBspContext } from '../comm/contexts.js';
 import { isNdarrayLike, ndarrayView, type NDArray } from './ndarray.js';
 import { allocBytes, checkName, Package, packr, underPrefix } from './package.js';
 import { HeaderWriter, phraseBytes, phraseText, readHeader, samePhrase } from './sync-wire.js';
@@ -40,8 +41,8 @@ import { completeDrma, drmaGet, drmaPending, drmaPut, releaseDrma, takeDrma, typ
 import { mergeArray, sharePackages, type MergeOptions } from './global/merge.js';
 import type { GlobalArray } from './global/array.js';
 
-/** Transport context reserved for BSP syncs. */
-export const kBspContext = 1;
+/** Transport context reserved for BSP syncs (comm/contexts.ts). */
+export { kBspContext };
 
 /** Per-rank, per-job state of the BSP runtime. */
 export class BspState {

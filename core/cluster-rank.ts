@@ -4,7 +4,7 @@
  */
 import { ArgumentError } from '../util/errors.js';
 import { viewOf, shapeSize, type DType, type TypedArray } from '../util/dtype.js';
-import { context } from './context.js';
+import { context } from '../comm/context.js';
 import { acquireWord, releaseWord } from './global/locks.js';
 
 /** @internal A shared array as it crosses to the ranks. */

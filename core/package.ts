@@ -3,12 +3,10 @@
  * (msgpackr bytes) or a typed array with a dtype and a shape. Array packages own
  * 8-byte-aligned memory, so typed-array and ndarray views of them never copy.
  */
-import { Packr } from 'msgpackr';
 import { ArgumentError } from '../util/errors.js';
 import { kDTypes, viewOf, type DType, type TypedArray } from '../util/dtype.js';
 
-/** msgpackr must run with moreTypes, or it silently corrupts typed arrays (see ECOSYSTEM.md). */
-export const packr = new Packr({ moreTypes: true, useRecords: false });
+export { packr } from '../comm/packr.js';
 
 export type PackageKind = 'object' | 'array';
 

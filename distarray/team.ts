@@ -11,7 +11,7 @@
  */
 import type { Transport } from '../comm/transport.js';
 import { waitAll } from '../comm/request.js';
-import { context, jobSlot } from '../core/context.js';
+import { context, jobSlot } from '../comm/context.js';
 import { world, type Communicator } from '../comm/comm.js';
 
 export type ReduceOp = 'sum' | 'min' | 'max';

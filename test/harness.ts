@@ -4,17 +4,29 @@
  * result. Worlds are cached per (backend, P) for speed; a failed job tears its world down
  * and the next call starts a fresh one. `closeWorlds()` in afterAll ends them all.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { kBackends } from '../comm/backends/index.js';
 import { startWorld, type Backend, type JobOutcome, type World } from '../core/launch/world.js';
 import { RankFailedError } from '../util/errors.js';
 
-/** Backends the conformance suites run on: every one that exists (override: SUPERSTEP_BACKENDS=sab). */
+const told = new Set<string>();
+
+/**
+ * Backends the conformance suites run on: every one of the table that can run on this machine
+ * (override: SUPERSTEP_BACKENDS=sab,tcp). One that cannot says why, once per test file.
+ */
 export function backends(): Backend[] {
-  const all: Backend[] = ['sab'];
-  if (existsSync(fileURLToPath(new URL('../core/launch/tcp-world.ts', import.meta.url)))) all.push('tcp');
   const only = process.env.SUPERSTEP_BACKENDS?.split(',').filter(Boolean);
-  return only ? all.filter((b) => only.includes(b)) : all;
+  const out: Backend[] = [];
+  for (const b of kBackends) {
+    if (only && !only.includes(b.name)) continue;
+    const why = b.unavailable();
+    if (why === undefined) out.push(b.name);
+    else if (!told.has(b.name)) {
+      told.add(b.name);
+      console.warn(`superstep tests: backend '${b.name}' not run here: ${why}`);
+    }
+  }
+  return out;
 }
 
 export const fixture = (name: string): string => new URL(`./fixtures/${name}`, import.meta.url).href;

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'ERR_IO'
   | 'ERR_FILE_FORMAT'
   | 'ERR_SCHEMA_MISMATCH'
+  | 'ERR_BACKEND_UNAVAILABLE'
   | 'ERR_MISSING_DEPENDENCY';
 
 /** Base class of every error superstep throws. */
@@ -178,6 +179,18 @@ export class RankFailedError extends SuperstepError {
     super('ERR_RANK_FAILED', `rank ${failedRank} failed: ${message}`);
     this.failedRank = failedRank;
     this.remoteStack = remoteStack;
+  }
+}
+
+/**
+ * A backend was asked for that cannot run on this machine (e.g. `mpi` without an MPI library
+ * or compiler); the message says what to install or set.
+ */
+export class BackendUnavailableError extends SuperstepError {
+  readonly backend: string;
+  constructor(backend: string, reason: string) {
+    super('ERR_BACKEND_UNAVAILABLE', `backend '${backend}' is not available here: ${reason}`);
+    this.backend = backend;
   }
 }
 

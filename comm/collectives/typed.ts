@@ -5,7 +5,7 @@
  */
 import { ArgumentError } from '../../util/errors.js';
 import { bytesOf, dtypeOf, kDTypes, viewOf, type DType, type TypedArray } from '../../util/dtype.js';
-import { packr } from '../../core/package.js';
+import { packr } from '../packr.js';
 import type { Message, Payload, Transport } from '../transport.js';
 import type { Kernel, Op } from '../ops.js';
 import { blockCounts, displsOf, type Chan } from './chan.js';

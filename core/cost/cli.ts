@@ -1,12 +1,13 @@
 /**
  * The cost-model commands of the `superstep` CLI:
  *
- *   superstep probe [-n P] [--backend sab|tcp] [--reps N] [--max-h WORDS] [--no-save] [--json]
+ *   superstep probe [-n P] [--backend NAME] [--reps N] [--max-h WORDS] [--no-save] [--json]
  *   superstep predict --h WORDS [--w FLOPS | --w-seconds S] [--supersteps S] [-n P] [--backend B]
  *                     [--g NS --l US --r GFLOPS] [--json]
  *
  * and the `--profile` part of `superstep run`.
  */
+import { backendList, backendNames } from '../../comm/backends/index.js';
 import { parseArgs } from 'node:util';
 import type { JobOutcome } from '../launch/world.js';
 import { defaultHs, formatProbe, probe } from './probe.js';
@@ -15,11 +16,11 @@ import { predictWith } from './predict.js';
 import { mergeRecords, type SuperstepRecord } from './profile.js';
 import { profileMarkdown, writeProfileReport, formatSeconds } from './report.js';
 
-export const kProbeUsage = `usage: superstep probe [-n P] [--backend sab|tcp] [--reps N] [--max-h WORDS] [--no-save] [--json]
+export const kProbeUsage = `usage: superstep probe [-n P] [--backend NAME] [--reps N] [--max-h WORDS] [--no-save] [--json]
   measures the BSP parameters g (time per 8-byte word of an h-relation), l (time of a superstep)
   and r (dot-product flop/s) and saves them to ${paramsPath()} (or $SUPERSTEP_PARAMS)`;
 
-export const kPredictUsage = `usage: superstep predict --h WORDS [--w FLOPS | --w-seconds S] [--supersteps S] [-n P] [--backend sab|tcp]
+export const kPredictUsage = `usage: superstep predict --h WORDS [--w FLOPS | --w-seconds S] [--supersteps S] [-n P] [--backend NAME]
                          [--g NS_PER_WORD --l US --r GFLOPS] [--json]
   predicts a program's time: supersteps * (w / r + g * h + l); --w and --h take one number, or one
   per superstep separated by commas. Parameters come from the params file for this host, backend
@@ -66,7 +67,7 @@ export async function probeCommand(argv: string[]): Promise<number> {
   const procs = positiveInt(values.procs ?? values.np, availableParallelism());
   if (procs === undefined) return fail('probe', `-n must be a positive integer; got '${values.procs ?? values.np}'`, kProbeUsage);
   const backend = values.backend;
-  if (backend !== 'sab' && backend !== 'tcp') return fail('probe', `--backend must be 'sab' or 'tcp'; got '${backend}'`, kProbeUsage);
+  if (!backendNames().includes(backend!)) return fail('probe', `--backend must be ${backendList()}; got '${backend}'`, kProbeUsage);
   const reps = positiveInt(values.reps, 30);
   if (reps === undefined) return fail('probe', `--reps must be a positive integer; got '${values.reps}'`, kProbeUsage);
   const maxH = positiveInt(values['max-h'], 1 << 19);
@@ -153,7 +154,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const procs = positiveInt(values.procs ?? values.np, 2);
   if (procs === undefined) return fail('predict', `-n must be a positive integer; got '${values.procs ?? values.np}'`, kPredictUsage);
   const backend = values.backend!;
-  if (backend !== 'sab' && backend !== 'tcp') return fail('predict', `--backend must be 'sab' or 'tcp'; got '${backend}'`, kPredictUsage);
+  if (!backendNames().includes(backend)) return fail('predict', `--backend must be ${backendList()}; got '${backend}'`, kPredictUsage);
   let supersteps: number | undefined;
   if (values.supersteps !== undefined) {
     supersteps = Number(values.supersteps);

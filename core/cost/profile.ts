@@ -11,7 +11,7 @@
  * when the launcher gathers them (`superstep run --profile`), and marked `complete: false`
  * in an in-program bsp.profile() table.
  */
-import { context } from '../context.js';
+import { context } from '../../comm/context.js';
 import type { SyncEvent } from '../bsp.js';
 import type { BspParams, ResolvedParams } from './params.js';
 

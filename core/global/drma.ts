@@ -17,7 +17,7 @@
 import { ArgumentError, ProtocolError } from '../../util/errors.js';
 import { bytesOf, kDTypes, type TypedArray } from '../../util/dtype.js';
 import type { Transport } from '../../comm/transport.js';
-import { context } from '../context.js';
+import { context } from '../../comm/context.js';
 import { toDTypeArray } from './region.js';
 import { globalState, kDrmaContext, type GetOp, type PutOp, type SharedEntry } from './state.js';
 

@@ -7,7 +7,7 @@
  */
 import { CollectiveArgumentError } from '../../util/errors.js';
 import { viewOf, type DType, type TypedArray } from '../../util/dtype.js';
-import { context } from '../context.js';
+import { context } from '../../comm/context.js';
 import type { Package } from '../package.js';
 import { GlobalArray, type AccessPath, type OwnerBlock } from './array.js';
 import { layoutFromBlocks } from './layout.js';

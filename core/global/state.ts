@@ -4,16 +4,15 @@
  */
 import type { Transport } from '../../comm/transport.js';
 import type { DType, TypedArray } from '../../util/dtype.js';
-import { context, jobSlot } from '../context.js';
+import { context, jobSlot } from '../../comm/context.js';
+import { kDrmaContext, kGlobalContext } from '../../comm/contexts.js';
 import { packr } from '../package.js';
 import { ServiceClient } from './service/client.js';
 
 const kClient = Symbol.for('superstep.globalServiceClient');
 
-/** Transport context of global-array metadata exchanges (merge, share). */
-export const kGlobalContext = 0x4741;
-/** Transport context of DRMA get replies at sync. */
-export const kDrmaContext = 0x4742;
+// Global arrays' transport contexts are reserved in the registry, apart from communicators'.
+export { kDrmaContext, kGlobalContext };
 
 /** What every rank knows about one rank's shared package. */
 export interface SharedMeta {

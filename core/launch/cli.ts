@@ -1,22 +1,22 @@
 /**
  * The `superstep` command.
  *
- *   superstep run -n P [--backend sab|tcp] [--timeout SECONDS] [--profile [--report DIR]] script [args...]
+ *   superstep run -n P [--backend NAME] [--timeout SECONDS] [--profile [--report DIR]] script [args...]
  *   superstep probe | predict ...   (core/cost/cli.ts)
  */
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { backendList, backendNamed, kBackends } from '../../comm/backends/index.js';
 import { runDetailed } from './run.js';
-import type { Backend } from './world.js';
 import { closestFlag, splitAtScript } from './argv.js';
 
-const kRunUsage = `usage: superstep run [-n P] [--backend sab|tcp] [--timeout SECONDS] [--profile [--report DIR]]
+const kRunUsage = `usage: superstep run [-n P] [--backend NAME] [--timeout SECONDS] [--profile [--report DIR]]
                      [--hosts FILE] script [args...]
   Runs script (.ts, .mts, .js or .mjs) on P ranks; its own args follow it (process.argv.slice(2)).
   -n P, -np P, --n=P        number of ranks (default 1)
-  --backend sab|tcp         sab (default): worker threads of one process over shared memory;
-                            tcp: a process per rank, over TCP or local sockets
+  --backend NAME            ${kBackends.map((b) => b.name).join(', ')} (default sab):
+${kBackends.map((b) => `                              ${b.name.padEnd(5)} ${b.summary}`).join('\n')}
   --timeout SECONDS         stop a job that runs longer (exit code 124)
   --hosts FILE              with --backend tcp: start ranks on the hosts in FILE (one host[:slots]
                             per line) through ssh (SUPERSTEP_RSH overrides the remote shell)
@@ -26,8 +26,8 @@ const kRunUsage = `usage: superstep run [-n P] [--backend sab|tcp] [--timeout SE
   Exit code: 0 when every rank finished, else the failing rank's (1 for a throw, 124 on timeout).`;
 
 const kUsage = `usage: superstep <command> [options]
-  superstep run -n P [--backend sab|tcp] script [args...]   run script on P ranks
-  superstep probe [-n P] [--backend sab|tcp]                measure the BSP parameters g, l, r
+  superstep run -n P [--backend NAME] script [args...]      run script on P ranks
+  superstep probe [-n P] [--backend NAME]                   measure the BSP parameters g, l, r
   superstep predict --h WORDS [--w FLOPS] ...               predict a program's time from its counts
   superstep help [command], superstep <command> --help      help
   superstep -V, --version                                   the version
@@ -113,9 +113,10 @@ async function runCommand(argv: string[]): Promise<number> {
     console.error(`superstep run: -n must be a positive integer; got '${values.procs}'`);
     return 2;
   }
-  const backend = values.backend as Backend;
-  if (backend !== 'sab' && backend !== 'tcp') {
-    console.error(`superstep run: --backend must be 'sab' or 'tcp'; got '${values.backend}'`);
+  const backend = values.backend!;
+  const descriptor = kBackends.find((b) => b.name === backend);
+  if (!descriptor) {
+    console.error(`superstep run: --backend must be ${backendList()}; got '${values.backend}'`);
     return 2;
   }
   if (!script) {
@@ -133,16 +134,14 @@ async function runCommand(argv: string[]): Promise<number> {
     return 2;
   }
   if (values.hosts !== undefined) {
-    // Ranks on other hosts, started through ssh (core/launch/hosts.ts).
-    if (backend !== 'tcp') {
-      console.error(`superstep run: --hosts needs --backend tcp; got --backend ${backend}`);
+    // Ranks on other hosts, started through ssh (comm/backends/tcp/hosts.ts).
+    if (!descriptor.runOnHosts) {
+      const able = kBackends.filter((b) => b.runOnHosts).map((b) => `--backend ${b.name}`).join(' or ');
+      console.error(`superstep run: --hosts needs ${able}; got --backend ${backend}`);
       return 2;
     }
-    const { parseHostfile, runOnHosts } = await import('./hosts.js');
-    const { readFileSync } = await import('node:fs');
     try {
-      const hosts = parseHostfile(readFileSync(values.hosts, 'utf8'));
-      return await runOnHosts({ hosts, procs, script: path, args, timeoutMs });
+      return await descriptor.runOnHosts({ hostsFile: values.hosts, procs, script: path, args, timeoutMs });
     } catch (err) {
       console.error(`superstep run: ${(err as Error).message}`);
       return 2;
@@ -150,6 +149,11 @@ async function runCommand(argv: string[]): Promise<number> {
   }
   // Ranks inherit the environment: SUPERSTEP_PROFILE=1 turns on the superstep recorder.
   if (values.profile) process.env.SUPERSTEP_PROFILE = '1';
+  const why = descriptor.unavailable();
+  if (why) {
+    console.error(`superstep run: backend '${backend}' is not available here: ${why}`);
+    return 2;
+  }
   const outcome = await runDetailed({ procs, backend, timeoutMs }, path, args);
   if (values.profile && outcome.ok) {
     (await import('../cost/cli.js')).finishProfile(outcome, procs, backend, values.report ?? 'superstep-profile');

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Transport } from '../../comm/transport.js';
-import type { JobSpec } from './protocol.js';
+import type { JobSpec } from '../../comm/backends/protocol.js';
 import { localRecords } from '../cost/profile.js';
 import { isSourceUrl, isTypeScriptUrl } from '../../util/module-url.js';
 
@@ -20,7 +20,7 @@ export function markTypeScriptLoader(): void {
 /** Imports a job's module; a TypeScript one first registers esbuild-compiling hooks in this thread. */
 async function importJobModule(url: string): Promise<Record<string, unknown>> {
   if (isTypeScriptUrl(url)) {
-    tsLoader ??= import('./ts-compiler.js').then((m) => m.registerTypeScriptHooks());
+    tsLoader ??= import('../../comm/backends/sab/ts-compiler.js').then((m) => m.registerTypeScriptHooks());
     await tsLoader;
   }
   return (await import(url)) as Record<string, unknown>;

@@ -4,7 +4,7 @@
  */
 import { ArgumentError } from '../../util/errors.js';
 import { toModuleUrl } from './job.js';
-import type { RankStatus } from './protocol.js';
+import type { RankStatus } from '../../comm/backends/protocol.js';
 import { startWorld, type Backend, type JobOutcome } from './world.js';
 
 export interface RunOptions {

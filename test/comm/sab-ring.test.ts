@@ -5,9 +5,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createSabWorld, kRecordHeaderBytes } from '../../comm/sab/layout.js';
-import { Ring } from '../../comm/sab/ring.js';
-import { createSabTransport } from '../../comm/sab/transport.js';
+import { createSabWorld, kRecordHeaderBytes } from '../../comm/backends/sab/layout.js';
+import { Ring } from '../../comm/backends/sab/ring.js';
+import { createSabTransport } from '../../comm/backends/sab/transport.js';
 import { ANY_SOURCE, ANY_TAG } from '../../comm/transport.js';
 
 const bytesFor = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (seed + i * 131) & 255);

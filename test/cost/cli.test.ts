@@ -30,7 +30,7 @@ afterEach(() => vi.restoreAllMocks());
 describe('superstep probe / predict: argument errors', () => {
   it.each([
     [['probe', '-n', 'x'], /-n must be a positive integer; got 'x'/],
-    [['probe', '--backend', 'udp'], /--backend must be 'sab' or 'tcp'; got 'udp'/],
+    [['probe', '--backend', 'udp'], /--backend must be 'sab'[^;]*'tcp'[^;]*; got 'udp'/],
     [['probe', '--reps', '0'], /--reps must be a positive integer/],
     [['probe', '--max-h', '4'], /--max-h must be an integer >= 8/],
     [['probe', '--bogus'], /Unknown option '--bogus'/],

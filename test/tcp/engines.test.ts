@@ -3,8 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
-import { coordinatorAddress, detectEngine, firstSlurmHost, jobSecret, kDefaultCoordPort } from '../../comm/tcp/env.js';
-import { parseAddress } from '../../comm/tcp/rendezvous.js';
+import { coordinatorAddress, detectEngine, firstSlurmHost, jobSecret, kDefaultCoordPort } from '../../comm/backends/tcp/env.js';
+import { parseAddress } from '../../comm/backends/tcp/rendezvous.js';
 import { freePort, runProcs } from './procs.js';
 
 // Starting processes is slow on a loaded 2-core machine; each test bounds its own processes.

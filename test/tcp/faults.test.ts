@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { startWorld, type World } from '../../core/launch/world.js';
-import type { TcpWorld } from '../../core/launch/tcp-world.js';
+import type { TcpWorld } from '../../comm/backends/tcp/launcher.js';
 import { closeWorlds, fixture, tryCall } from '../harness.js';
 import { freePort, runProcs } from './procs.js';
 

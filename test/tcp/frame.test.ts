@@ -1,8 +1,8 @@
 // The tcp wire format and handshake, fuzzed: random bytes, truncations, bit flips, huge lengths.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FrameDecoder, encodeFrames, encodeHeader, kData, kFin, kFrameHeaderBytes, type Frame } from '../../comm/tcp/frame.js';
-import { AuthError, checkAuth, checkOk, kAuthBytes, kRoleCoordinator, kRolePeer, makeAuth, makeHello, makeOk, parseHello } from '../../comm/tcp/handshake.js';
+import { FrameDecoder, encodeFrames, encodeHeader, kData, kFin, kFrameHeaderBytes, type Frame } from '../../comm/backends/tcp/frame.js';
+import { AuthError, checkAuth, checkOk, kAuthBytes, kRoleCoordinator, kRolePeer, makeAuth, makeHello, makeOk, parseHello } from '../../comm/backends/tcp/handshake.js';
 import { ProtocolError } from '../../util/errors.js';
 
 const limits = { maxFrameBytes: 64, maxMessageBytes: 1000 };

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
-import { parseHostfile, placeRanks, rankCommand, shellQuote } from '../../core/launch/hosts.js';
+import { parseHostfile, placeRanks, rankCommand, shellQuote } from '../../comm/backends/tcp/hosts.js';
 import { runProcs } from './procs.js';
 
 // Starting processes is slow on a loaded 2-core machine; each test bounds its own processes.

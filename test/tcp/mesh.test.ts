@@ -2,10 +2,10 @@
 // broken peers and silent peers.
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeHeader, kData } from '../../comm/tcp/frame.js';
-import { connectHandshake, kRolePeer } from '../../comm/tcp/handshake.js';
-import { rendezvous, startCoordinator } from '../../comm/tcp/rendezvous.js';
-import { createTcpTransport, type PeerAddress, type TcpTransport, type TcpTransportOptions } from '../../comm/tcp/transport.js';
+import { encodeHeader, kData } from '../../comm/backends/tcp/frame.js';
+import { connectHandshake, kRolePeer } from '../../comm/backends/tcp/handshake.js';
+import { rendezvous, startCoordinator } from '../../comm/backends/tcp/rendezvous.js';
+import { createTcpTransport, type PeerAddress, type TcpTransport, type TcpTransportOptions } from '../../comm/backends/tcp/transport.js';
 import { ANY_SOURCE } from '../../comm/transport.js';
 
 const secret = new Uint8Array(Buffer.from('mesh-test-secret'));

@@ -36,9 +36,9 @@
 import { randomBytes } from 'node:crypto';
 import net, { type Server, type Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../util/errors.js';
-import { MatchQueue, type Posted } from '../matching.js';
-import { ANY_SOURCE, concatPayload, payloadLength, payloadParts, type Message, type MessageInfo, type Payload, type Transport, type TransportStats } from '../transport.js';
+import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../../util/errors.js';
+import { MatchQueue, type Posted } from '../../matching.js';
+import { ANY_SOURCE, concatPayload, payloadLength, payloadParts, type Message, type MessageInfo, type Payload, type Transport, type TransportStats } from '../../transport.js';
 import { FrameDecoder, encodeFrames, kAbort, kBeatAddr, kBye, kData, kDefaultMaxFrameBytes, kDefaultMaxMessageBytes, kFin, kPing, type Frame } from './frame.js';
 import { acceptHandshake, connectHandshake, kRolePeer } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';

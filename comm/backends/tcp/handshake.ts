@@ -11,7 +11,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { ProtocolError } from '../../util/errors.js';
+import { ProtocolError } from '../../../util/errors.js';
 
 export const kVersion = 1;
 /** Connection roles: a mesh link between ranks, or a rank's link to the coordinator. */

@@ -9,7 +9,7 @@
  *   0 u8 magic 0xB5 | 1 u8 type | 2 u8 flags (0) | 3 u8 0 | 4 i32 context | 8 i32 tag
  *   12 u32 epoch | 16 u32 frame payload length | 20 u32 0 | 24 u32 total lo | 28 u32 total hi
  */
-import { ProtocolError } from '../../util/errors.js';
+import { ProtocolError } from '../../../util/errors.js';
 
 export const kFrameHeaderBytes = 32;
 const kMagic = 0xb5;

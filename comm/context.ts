@@ -4,8 +4,9 @@
  * the library loaded in one thread (e.g. through different import paths) sees the same
  * rank, which a module-level variable would not guarantee.
  */
-import { createSelfTransport } from '../comm/self.js';
-import type { Transport } from '../comm/transport.js';
+import { kBackends } from './backends/index.js';
+import { createSelfTransport } from './self.js';
+import type { Transport } from './transport.js';
 
 export interface RankContext {
   transport: Transport;
@@ -18,27 +19,16 @@ export interface RankContext {
 const kKey = Symbol.for('superstep.context');
 type Holder = { [kKey]?: RankContext };
 
-/**
- * Finds the transport for a process that was not started by superstep's launcher: engines
- * such as mpirun or Slurm are recognised by later backends, which register a factory here.
- * With none, the script runs as a single rank.
- */
-const kFactories = Symbol.for('superstep.envTransportFactories');
-type FactoryHolder = { [kFactories]?: Array<() => Transport | undefined> };
-
-export function registerEnvTransportFactory(factory: () => Transport | undefined): void {
-  const g = globalThis as FactoryHolder;
-  (g[kFactories] ??= []).push(factory);
-}
-
 /** The current rank's context, created on first use when no launcher set one. */
 export function context(): RankContext {
   const g = globalThis as Holder;
   let ctx = g[kKey];
   if (!ctx) {
+    // A process an engine (mpirun, srun, ...) started: the first backend that recognises its
+    // environment joins the job; with none, the script runs as a single rank.
     let transport: Transport | undefined;
-    for (const f of (globalThis as FactoryHolder)[kFactories] ?? []) {
-      transport = f();
+    for (const b of kBackends) {
+      transport = b.joinFromEnv?.(process.env);
       if (transport) break;
     }
     ctx = { transport: transport ?? createSelfTransport(), job: 0, slots: new Map() };

@@ -2,17 +2,17 @@
  * The sab World: P worker threads of this process over shared memory.
  */
 import { Worker } from 'node:worker_threads';
-import { abortSabWorld, createSabWorld, kFailed, setRankState, type SabWorld } from '../../comm/sab/layout.js';
-import { ArgumentError, ClosedError, type ErrorInfo } from '../../util/errors.js';
-import type { FromRank, JobSpec } from './protocol.js';
+import { abortSabWorld, createSabWorld, kFailed, setRankState, type SabWorld } from './layout.js';
+import { ArgumentError, ClosedError, type ErrorInfo } from '../../../util/errors.js';
+import type { FromRank, JobSpec } from '../protocol.js';
 import { compilerPort, kHooksUrl } from './ts-compiler.js';
-import { JobTracker, type JobHooks } from './job-tracker.js';
-import { isSourceUrl, moduleUrl } from '../../util/module-url.js';
-import type { JobOptions, JobOutcome, World, WorldOptions } from './world.js';
+import { JobTracker, type JobHooks } from '../job-tracker.js';
+import type { JobOptions, JobOutcome, LaunchOptions, World } from '../types.js';
+import { isSourceUrl, moduleUrl } from '../../../util/module-url.js';
 
 const kRankModule = moduleUrl('./rank', import.meta.url).href;
 /** In the repository, the package's own name resolves to its sources (the package's exports name dist/). */
-const kSelf = isSourceUrl(import.meta.url) ? new URL('../../index.ts', import.meta.url).href : undefined;
+const kSelf = isSourceUrl(import.meta.url) ? new URL('../../../index.ts', import.meta.url).href : undefined;
 
 /**
  * The bootstrap every rank thread runs. By default TypeScript is compiled once by this
@@ -37,7 +37,7 @@ function bootstrap(): string {
 const kMaxProcs = 256;
 
 
-export async function startSabWorld(options: WorldOptions): Promise<World> {
+export async function startSabWorld(options: LaunchOptions): Promise<World> {
   const procs = options.procs;
   if (!Number.isInteger(procs) || procs < 1 || procs > kMaxProcs) {
     throw new ArgumentError('procs', `an integer from 1 to ${kMaxProcs}`, procs);
@@ -59,7 +59,7 @@ class SabLauncher implements World {
   private closing: Promise<void> | undefined;
   private readonly graceMs: number;
 
-  constructor(private readonly shm: SabWorld, options: WorldOptions) {
+  constructor(private readonly shm: SabWorld, options: LaunchOptions) {
     this.size = shm.size;
     this.graceMs = options.graceMs ?? 2000;
     const ready: Promise<void>[] = [];
@@ -67,7 +67,7 @@ class SabLauncher implements World {
     const code = bootstrap();
     for (let rank = 0; rank < this.size; rank++) {
       const compiler = compilerPort();
-      const w = new Worker(code, { eval: true, workerData: { world: shm, rank, spin: options.spin, compiler }, transferList: [compiler], env: process.env });
+      const w = new Worker(code, { eval: true, workerData: { world: shm, rank, spin: options.spin, compiler, jobRunner: options.jobRunner }, transferList: [compiler], env: process.env });
       this.workers.push(w);
       this.exited.push(false);
       ready.push(

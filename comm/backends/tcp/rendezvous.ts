@@ -5,7 +5,7 @@
  * coordinator runs in the superstep launcher, or in rank 0 when an engine started the job.
  */
 import net, { type Socket } from 'node:net';
-import { ArgumentError, ProtocolError, TimeoutError } from '../../util/errors.js';
+import { ArgumentError, ProtocolError, TimeoutError } from '../../../util/errors.js';
 import { FrameDecoder, encodeFrames, kData } from './frame.js';
 import { acceptHandshake, connectHandshake, kRoleCoordinator } from './handshake.js';
 import type { PeerAddress } from './transport.js';

@@ -4,22 +4,24 @@
  * channel (the same job protocol as rank.ts). If the launcher goes away, so does the rank:
  * nothing outlives the job.
  */
-import { joinFromEnv } from '../../comm/tcp/env.js';
-import { AbortedError, isCollectiveError, toErrorInfo } from '../../util/errors.js';
-import { setContext, type RankContext } from '../context.js';
-import { runJob } from './job.js';
-import type { FromRank, ToRank } from './protocol.js';
+import { joinFromEnv } from './env.js';
+import { AbortedError, isCollectiveError, toErrorInfo } from '../../../util/errors.js';
+import { setContext, type RankContext } from '../../context.js';
+import type { FromRank, ToRank } from '../protocol.js';
+import type { RunJob } from '../types.js';
 
 /** Launcher -> rank messages beyond the shared job protocol. */
 export type TcpToRank = ToRank | { type: 'abort'; rank: number; reason: string };
 
 const post = (m: FromRank) => process.send?.(m);
 const joined = joinFromEnv(process.env);
-if (!joined || !process.send) {
-  process.stderr.write('superstep: tcp-rank.ts must be started by the tcp launcher (SUPERSTEP_RANK/SUPERSTEP_SIZE and an IPC channel)\n');
+if (!joined || !process.send || !process.env.SUPERSTEP_JOB_RUNNER) {
+  process.stderr.write('superstep: comm/backends/tcp/rank.ts must be started by the tcp launcher (SUPERSTEP_RANK/SUPERSTEP_SIZE, SUPERSTEP_JOB_RUNNER and an IPC channel)\n');
   process.exit(2);
 }
 const { transport, ready, info } = joined;
+// The module that runs a job (core/launch/job.ts, handed down by startWorld).
+const { runJob } = (await import(process.env.SUPERSTEP_JOB_RUNNER!)) as { runJob: RunJob };
 const ctx: RankContext = { transport, job: 0, slots: new Map() };
 setContext(ctx);
 

@@ -6,7 +6,7 @@
  */
 import { isCollectiveError, type ErrorInfo } from '../../util/errors.js';
 import type { RankStatus } from './protocol.js';
-import type { JobOutcome } from './world.js';
+import type { JobOutcome } from './types.js';
 
 export interface JobHooks {
   /** Wakes every rank's pending operations with an abort (the first real failure or a timeout). */

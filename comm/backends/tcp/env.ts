@@ -4,13 +4,12 @@
  * job size, the coordinator and the secret from environment variables, so the same script
  * runs under any of them with no superstep launcher.
  *
- * Importing this module registers a factory with core/context.ts, so that the first BSP call
- * in such a process builds a tcp transport (which connects in the background).
+ * The tcp descriptor's `joinFromEnv` is `engineJoin`: the first BSP call in such a process
+ * builds a tcp transport (which connects in the background).
  */
 import { createHash } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { registerEnvTransportFactory } from '../../core/context.js';
-import { ArgumentError } from '../../util/errors.js';
+import { ArgumentError } from '../../../util/errors.js';
 import { parseAddress, rendezvous, startCoordinator, type Coordinator } from './rendezvous.js';
 import { createTcpTransport, type PeerAddress, type TcpTransport } from './transport.js';
 
@@ -163,12 +162,17 @@ export function joinFromEnv(env: Env = process.env, info = detectEngine(env), op
   return { transport, ready, info };
 }
 
-/** Engine-started scripts: finalize in order when the script is done, as MPI_Finalize. */
-function engineFactory(): TcpTransport | undefined {
-  const info = detectEngine();
+/**
+ * An engine-started script's transport (undefined when no engine started this process, or
+ * SUPERSTEP_BACKEND names another backend); it finalizes in order when the script is done,
+ * as MPI_Finalize.
+ */
+export function engineJoin(env: Env = process.env): TcpTransport | undefined {
+  if (env.SUPERSTEP_BACKEND !== undefined && env.SUPERSTEP_BACKEND !== 'tcp') return undefined;
+  const info = detectEngine(env);
   // SUPERSTEP_JOINED: a process this rank starts inherits its engine variables, but is not a rank.
-  if (!info || info.size === 1 || process.env.SUPERSTEP_LAUNCHED === '1' || process.env.SUPERSTEP_JOINED === '1') return undefined;
-  const joined = joinFromEnv(process.env, info, { ref: false })!;
+  if (!info || info.size === 1 || env.SUPERSTEP_LAUNCHED === '1' || env.SUPERSTEP_JOINED === '1') return undefined;
+  const joined = joinFromEnv(env, info, { ref: false })!;
   process.env.SUPERSTEP_JOINED = '1';
   const t = joined.transport;
   let finalizing = false;
@@ -184,4 +188,3 @@ function engineFactory(): TcpTransport | undefined {
   return t;
 }
 
-registerEnvTransportFactory(engineFactory);

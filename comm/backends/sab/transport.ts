@@ -11,8 +11,8 @@
  * waiting ranks give their core to the ones with work.
  */
 import { availableParallelism } from 'node:os';
-import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../util/errors.js';
-import { MatchQueue, type Posted } from '../matching.js';
+import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../../util/errors.js';
+import { MatchQueue, type Posted } from '../../matching.js';
 import {
   ANY_SOURCE,
   ANY_TAG,
@@ -24,7 +24,7 @@ import {
   type Payload,
   type Transport,
   type TransportStats,
-} from '../transport.js';
+} from '../../transport.js';
 import {
   kAbort,
   kAbortRank,

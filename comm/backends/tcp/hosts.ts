@@ -7,9 +7,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { startCoordinator } from '../../comm/tcp/rendezvous.js';
-import { ArgumentError } from '../../util/errors.js';
-import { mallocTuningEnv } from '../../util/malloc-tuning.js';
+import { startCoordinator } from './rendezvous.js';
+import { ArgumentError } from '../../../util/errors.js';
+import { mallocTuningEnv } from '../../../util/malloc-tuning.js';
 
 /** One line of a hostfile. */
 export interface HostSlots {

@@ -7,19 +7,19 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { startCoordinator } from '../../comm/tcp/rendezvous.js';
-import { ArgumentError, ClosedError, type ErrorInfo } from '../../util/errors.js';
-import { mallocTuningEnv } from '../../util/malloc-tuning.js';
-import { isSourceUrl, moduleUrl } from '../../util/module-url.js';
-import { JobTracker, type JobHooks } from './job-tracker.js';
-import type { FromRank, JobSpec } from './protocol.js';
-import type { TcpToRank } from './tcp-rank.js';
-import type { JobOptions, JobOutcome, World, WorldOptions } from './world.js';
+import { startCoordinator } from './rendezvous.js';
+import { ArgumentError, ClosedError, type ErrorInfo } from '../../../util/errors.js';
+import { mallocTuningEnv } from '../../../util/malloc-tuning.js';
+import { isSourceUrl, moduleUrl } from '../../../util/module-url.js';
+import { JobTracker, type JobHooks } from '../job-tracker.js';
+import type { FromRank, JobSpec } from '../protocol.js';
+import type { TcpToRank } from './rank.js';
+import type { JobOptions, JobOutcome, LaunchOptions, World } from '../types.js';
 
-const kRankModule = moduleUrl('./tcp-rank', import.meta.url);
+const kRankModule = moduleUrl('./rank', import.meta.url);
 /**
  * In the repository the rank's own sources load through tsx; the package's are JavaScript, and
- * a rank compiles a TypeScript job module when one comes (job.ts).
+ * a rank compiles a TypeScript job module when one comes (core/launch/job.ts).
  */
 const kExecArgv = (): string[] => (isSourceUrl(kRankModule.href) ? ['--import', import.meta.resolve('tsx')] : []);
 const kMaxProcs = 1024;
@@ -31,7 +31,7 @@ export interface TcpWorld extends World {
 }
 
 /** Starts P rank processes on this host over the tcp backend. */
-export async function startTcpWorld(options: WorldOptions): Promise<TcpWorld> {
+export async function startTcpWorld(options: LaunchOptions): Promise<TcpWorld> {
   const procs = options.procs;
   if (!Number.isInteger(procs) || procs < 1 || procs > kMaxProcs) {
     throw new ArgumentError('procs', `an integer from 1 to ${kMaxProcs}`, procs);
@@ -59,7 +59,7 @@ class TcpLauncher implements TcpWorld {
   private closing: Promise<void> | undefined;
   private readonly graceMs: number;
 
-  constructor(readonly size: number, options: WorldOptions, secret: string, coord: string) {
+  constructor(readonly size: number, options: LaunchOptions, secret: string, coord: string) {
     this.graceMs = options.graceMs ?? 2000;
     const ready: Promise<void>[] = [];
     for (let rank = 0; rank < size; rank++) {
@@ -77,6 +77,7 @@ class TcpLauncher implements TcpWorld {
           SUPERSTEP_COORD_EXTERNAL: '1',
           SUPERSTEP_SECRET: secret,
           SUPERSTEP_LAUNCHED: '1',
+          SUPERSTEP_JOB_RUNNER: options.jobRunner,
         },
       });
       this.children.push(child);

@@ -4,22 +4,25 @@
  * sends and a report; a failure is reported with its stack and aborts the job everywhere.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createSabTransport } from '../../comm/sab/transport.js';
-import { kFailed, kFinished, kRunning, setRankState, type SabWorld } from '../../comm/sab/layout.js';
-import { isCollectiveError, toErrorInfo } from '../../util/errors.js';
-import { setContext, type RankContext } from '../context.js';
-import { markTypeScriptLoader, runJob } from './job.js';
-import type { FromRank, ToRank } from './protocol.js';
+import { createSabTransport } from './transport.js';
+import { kFailed, kFinished, kRunning, setRankState, type SabWorld } from './layout.js';
+import { isCollectiveError, toErrorInfo } from '../../../util/errors.js';
+import { setContext, type RankContext } from '../../context.js';
+import type { FromRank, ToRank } from '../protocol.js';
+import type { RunJob } from '../types.js';
 
 interface RankData {
   world: SabWorld;
   rank: number;
   spin?: number;
+  /** The module that runs a job (core/launch/job.ts, handed down by startWorld). */
+  jobRunner: string;
 }
 
-const { world, rank, spin } = workerData as RankData;
-// The bootstrap registered a TypeScript loader before importing this module (sab-world.ts).
-markTypeScriptLoader();
+const { world, rank, spin, jobRunner } = workerData as RankData;
+const { runJob, markTypeScriptLoader } = (await import(jobRunner)) as { runJob: RunJob; markTypeScriptLoader?: () => void };
+// The bootstrap registered a TypeScript loader before importing this module (launcher.ts).
+markTypeScriptLoader?.();
 const port = parentPort!;
 // Shared-buffer exchange goes through the launcher: the n-th call on every rank forms one round.
 let shareSeq = 0;
