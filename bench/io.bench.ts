@@ -6,16 +6,20 @@ import './tuned.js';
 // - one process doing the same with apache-arrow (tableToIPC + write + fsync; read +
 //   tableFromIPC), and grouping with a plain loop over the Arrow columns and with Arquero.
 // Run: node --import tsx bench/io.bench.ts [--quick]
-import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import * as aq from 'arquero';
 import { startWorld } from '../core/launch/world.js';
-import { benchTable } from './io-ranks.js';
+import { npyHeader } from '../io/npy.js';
+import { benchTable, dropCaches } from './io-ranks.js';
 
 const quick = process.argv.includes('--quick');
+// --cold: also read once with the page cache dropped (root; disturbs everything else running).
+const cold = process.argv.includes('--cold');
 const rows = quick ? 1_000_000 : 10_000_000;
 const reps = quick ? 1 : 3;
 const dir = tmpdir();
@@ -45,6 +49,26 @@ const arrowReadMs = best(() => {
   return performance.now() - t0;
 });
 const GB = bytes / 1e9;
+// apache-arrow's single-process peak memory growth for one read (peak RSS mark reset first).
+const procBytes = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) * 1024;
+let arrowPeak = -1;
+try {
+  writeFileSync('/proc/self/clear_refs', '5');
+  const base = procBytes('VmRSS');
+  const t = tableFromIPC(readFileSync(file));
+  arrowPeak = procBytes('VmHWM') - base;
+  if (t.numRows !== rows) throw new Error('apache-arrow read back a different table');
+} catch (err) {
+  log(`peak RSS not measured: ${(err as Error).message}`);
+}
+let arrowColdMs = -1;
+if (cold) {
+  if (dropCaches()) {
+    const t0 = performance.now();
+    tableFromIPC(readFileSync(file));
+    arrowColdMs = performance.now() - t0;
+  } else log('cold cache: not measured, /proc/sys/vm/drop_caches is not writable here (needs root outside a container)');
+}
 
 // The disk: sequential write + fsync and read of the same number of bytes, 8 MiB writes.
 const raw = join(dir, `superstep-io-bench-${process.pid}.raw`);
@@ -116,8 +140,8 @@ const bestSingle = Math.min(loopMs, arqueroMs);
 for (const p of [1, 2]) {
   const w = await startWorld({ procs: p, backend: 'sab', graceMs: 2000 });
   try {
-    const out = await w.job<{ writeMs: number; readMs: number; groupMs: number; groups: number }>(
-      { kind: 'call', url: ranks, fn: 'ioBench', args: [join(dir, `superstep-io-bench-${process.pid}-p${p}.arrow`), rows, reps] }, { timeoutMs: 180_000 });
+    const out = await w.job<{ writeMs: number; readMs: number; groupMs: number; groups: number; peakBytes: number; coldMs: number }>(
+      { kind: 'call', url: ranks, fn: 'ioBench', args: [join(dir, `superstep-io-bench-${process.pid}-p${p}.arrow`), rows, reps, cold && arrowColdMs > 0] }, { timeoutMs: 180_000 });
     if (!out.ok) throw new Error(`ioBench failed: ${out.failure?.error.message}`);
     const r = out.results![0]!;
     if (r.groups !== 1000) throw new Error(`groupBy made ${r.groups} groups, expected 1000`);
@@ -128,14 +152,60 @@ for (const p of [1, 2]) {
     emit({ name: 'io_arrow_read_over_disk_ratio', backend: 'sab', p, value: +(diskReadMs / r.readMs).toFixed(3), unit: 'ratio', better: 'higher', extra: { goal: 0.7 } });
     const tr = threadReadMs.get(p)!;
     emit({ name: 'disk_seq_read_threads_GBps', backend: 'any', p, value: gbps(tr), unit: 'GBps', better: 'higher', extra: { ...x, what: `${p} worker thread(s), each reading 1/${p} of the file into new memory` } });
-    emit({ name: 'io_arrow_read_over_thread_read_ratio', backend: 'sab', p, value: +(tr / r.readMs).toFixed(3), unit: 'ratio', better: 'higher' });
+    emit({ name: 'io_arrow_read_over_thread_read_ratio', backend: 'sab', p, value: +(tr / r.readMs).toFixed(3), unit: 'ratio', better: 'higher', extra: { goal_at_p2: 0.7, reference: `${p} worker thread(s) reading the file raw` } });
+    if (r.peakBytes > 0) emit({ name: 'io_arrow_read_peak_rss_over_file_ratio', backend: 'sab', p, value: +(r.peakBytes / bytes).toFixed(3), unit: 'ratio', better: 'lower', extra: { goal_at_p2: 1.3, arrow_single_peak_over_file: arrowPeak > 0 ? +(arrowPeak / bytes).toFixed(3) : null, what: 'peak RSS growth during one read, all ranks (one process on sab), over the file size' } });
+    if (r.coldMs > 0) emit({ name: 'io_arrow_read_cold_over_arrow_single_cold_ratio', backend: 'sab', p, value: +(arrowColdMs / r.coldMs).toFixed(3), unit: 'ratio', better: 'higher', extra: { what: 'page cache dropped before each of the two reads', arrow_single_cold_GBps: gbps(arrowColdMs), cold_GBps: gbps(r.coldMs) } });
     emit({ name: 'io_arrow_write_over_arrow_single_ratio', backend: 'sab', p, value: +(arrowWriteMs / r.writeMs).toFixed(3), unit: 'ratio', better: 'higher' });
-    emit({ name: 'io_arrow_read_over_arrow_single_ratio', backend: 'sab', p, value: +(arrowReadMs / r.readMs).toFixed(3), unit: 'ratio', better: 'higher' });
+    emit({ name: 'io_arrow_read_over_arrow_single_ratio', backend: 'sab', p, value: +(arrowReadMs / r.readMs).toFixed(3), unit: 'ratio', better: 'higher', extra: { goal: p === 1 ? 0.91 : 1.2, reference: 'one process: tableFromIPC(readFileSync(f)), same file, same run, page cache warm' } });
     emit({ name: 'groupby_Mrows_per_s', backend: 'sab', p, value: mrows(r.groupMs), unit: 'Mrows_per_s', better: 'higher', extra: x });
     emit({ name: 'groupby_over_best_single_ratio', backend: 'sab', p, value: +(bestSingle / r.groupMs).toFixed(3), unit: 'ratio', better: 'higher', extra: { goal_at_p2: 1.5, best_single: loopMs <= arqueroMs ? 'arrow_loop' : 'arquero' } });
     log(`p=${p}: write ${r.writeMs.toFixed(0)} ms, read ${r.readMs.toFixed(0)} ms, groupBy ${r.groupMs.toFixed(0)} ms`);
   } finally {
     await w.close();
+  }
+}
+if (arrowPeak > 0) emit({ name: 'arrow_single_read_peak_rss_over_file_ratio', backend: 'any', p: 1, value: +(arrowPeak / bytes).toFixed(3), unit: 'ratio', better: 'lower', extra });
+
+// .npy: numpy's np.load of a file (1 GiB; --quick 64 MiB) against loadNpy and readAtAll at P = 2.
+{
+  const n = quick ? 8 << 20 : 128 << 20;
+  const npy = join(dir, `superstep-io-bench-${process.pid}.npy`);
+  const fd = openSync(npy, 'w');
+  writeSync(fd, npyHeader('float64', [n]));
+  const block = new Float64Array(1 << 20);
+  for (let at = 0; at < n; at += block.length) {
+    for (let i = 0; i < block.length; i++) block[i] = at + i;
+    writeSync(fd, block, 0, Math.min(block.length, n - at) * 8);
+  }
+  closeSync(fd);
+  try {
+    let numpyMs = NaN;
+    try {
+      numpyMs = Number(execFileSync('/usr/bin/python3', ['-c', `import numpy as np, time
+best = 1e9
+for _ in range(${reps}):
+    t = time.perf_counter(); a = np.load(${JSON.stringify(npy)}); best = min(best, time.perf_counter() - t); assert a.shape == (${n},); del a
+print(best * 1e3)`], { encoding: 'utf8' }).trim());
+    } catch (err) {
+      log(`numpy reference not measured: ${(err as Error).message.split('\n')[0]}`);
+    }
+    const w = await startWorld({ procs: 2, backend: 'sab', graceMs: 2000 });
+    try {
+      const out = await w.job<{ loadMs: number; rawMs: number; elements: number }>({ kind: 'call', url: ranks, fn: 'npyBench', args: [npy, reps] }, { timeoutMs: 300_000 });
+      if (!out.ok) throw new Error(`npyBench failed: ${out.failure?.error.message}`);
+      const r = out.results![0]!;
+      if (r.elements !== n) throw new Error(`loadNpy read ${r.elements} elements, expected ${n}`);
+      const nb = { bytes: n * 8, reference: "numpy's np.load of the same file, same run, page cache warm" };
+      emit({ name: 'numpy_load_GBps', backend: 'any', p: 1, value: +((n * 8) / 1e9 / (numpyMs / 1e3)).toFixed(3), unit: 'GBps', better: 'higher', extra: nb });
+      emit({ name: 'npy_load_GBps', backend: 'sab', p: 2, value: +((n * 8) / 1e9 / (r.loadMs / 1e3)).toFixed(3), unit: 'GBps', better: 'higher', extra: nb });
+      emit({ name: 'npy_load_over_numpy_ratio', backend: 'sab', p: 2, value: +(numpyMs / r.loadMs).toFixed(3), unit: 'ratio', better: 'higher', extra: { ...nb, goal: 1.0 } });
+      emit({ name: 'read_at_all_over_numpy_ratio', backend: 'sab', p: 2, value: +(numpyMs / r.rawMs).toFixed(3), unit: 'ratio', better: 'higher', extra: { ...nb, goal: 1.0, what: 'readAtAll of the body through a block fileView' } });
+      log(`npy ${n * 8} bytes: numpy ${numpyMs.toFixed(0)} ms, loadNpy P=2 ${r.loadMs.toFixed(0)} ms, readAtAll P=2 ${r.rawMs.toFixed(0)} ms`);
+    } finally {
+      await w.close();
+    }
+  } finally {
+    rmSync(npy, { force: true });
   }
 }
 log(`one process: disk write+fsync ${diskWriteMs.toFixed(0)} ms, disk read ${diskReadMs.toFixed(0)} ms, arrow write ${arrowWriteMs.toFixed(0)} ms, arrow read ${arrowReadMs.toFixed(0)} ms, loop ${loopMs.toFixed(0)} ms, arquero ${arqueroMs.toFixed(0)} ms (${bytes} bytes)`);

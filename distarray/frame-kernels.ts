@@ -21,9 +21,9 @@ const kFixed = new Set<Type>([Type.Int, Type.Float, Type.Timestamp, Type.Date, T
 export function familyOf(type: DataType, name = 'column'): Family {
   if (kFixed.has(type.typeId) && !(type.typeId === Type.Float && (type as unknown as { precision: number }).precision === 0)) return 'fixed';
   if (type.typeId === Type.Bool) return 'bool';
-  if (type.typeId === Type.Utf8) return 'utf8';
+  if (type.typeId === Type.Utf8 || type.typeId === Type.Binary) return 'utf8'; // Binary: the same layout
   if (type.typeId === Type.Dictionary && (type as Dictionary).dictionary.typeId === Type.Utf8) return 'dict';
-  throw new ArgumentError(name, 'a column of int, float, bool, utf8, dictionary<utf8>, timestamp or date type', String(type));
+  throw new ArgumentError(name, 'a column of int, float, bool, utf8, binary, dictionary<utf8>, timestamp or date type', String(type));
 }
 
 const isValidAt = (bm: Uint8Array | null | undefined, i: number): boolean => !bm || ((bm[i >> 3]! >> (i & 7)) & 1) === 1;
@@ -156,7 +156,7 @@ export function take(d: Data, idx: Int32Array): Data {
         const j = idx[i]!;
         if (j >= 0) bytes.set(b.subarray(o[j]!, o[j + 1]!), offs[i]!);
       }
-      return makeData({ type: new Utf8(), length: n, nullCount, nullBitmap: bitmap, valueOffsets: offs, data: bytes });
+      return makeData({ type: d.type as Utf8, length: n, nullCount, nullBitmap: bitmap, valueOffsets: offs, data: bytes });
     }
   }
 }
@@ -215,7 +215,7 @@ export function concat(type: DataType, parts: readonly Data[]): Data {
       bat += o[p.length]! - base;
       at += p.length;
     }
-    return makeData({ type: new Utf8(), length: n, nullCount, nullBitmap: bitmap, valueOffsets: offs, data: bytes });
+    return makeData({ type: type as Utf8, length: n, nullCount, nullBitmap: bitmap, valueOffsets: offs, data: bytes });
   }
   // Dictionary: one union dictionary (first occurrence order), indices remapped.
   const union: string[] = [];

@@ -25,6 +25,7 @@ import {
   type KeyValue,
 } from './frame-kernels.js';
 import { columnsOf, decodeColumns, encodeColumns, shuffle, toTable } from './frame-ipc.js';
+import { adoptTable, type ArrowLike } from './frame-adopt.js';
 import { GroupTable, aggregateLocal, emptyPartial, groupIds, mergePartial } from './frame-groupby.js';
 
 /** A column's local values as given to filter/withColumn functions. */
@@ -107,24 +108,29 @@ export class DistFrame {
   /**
    * Collective: a frame from each rank's own table (rows stay where they are; rank order is
    * row order). Every rank's schema must agree (names, types, nullability).
+   * `table` may be any Arrow table (see fromArrow).
    * @throws {SchemaMismatchError} on every rank if schemas differ
    */
-  static async fromLocal(table: Table): Promise<DistFrame> {
-    if (!(table instanceof Table)) throw new ArgumentError('table', 'an apache-arrow Table', table, world.rank);
+  static async fromLocal(input: ArrowLike): Promise<DistFrame> {
+    const table = await adoptTable(input, 'table', world.rank);
     const counts = await agreeSchemas(table.schema, table.numRows);
     return new DistFrame(table.schema, columnsOf(table), counts);
   }
 
   /**
    * Collective: scatters a table given on `root` in row blocks (the first rows % P ranks get
-   * one more row). Other ranks pass undefined.
+   * one more row). Other ranks pass undefined. The table may come from anyone: this package's
+   * apache-arrow Table, one of another apache-arrow version, arquero's `toArrow()`, or Arrow
+   * IPC bytes (stream or file, LZ4/ZSTD compressed or not); Utf8View/LargeUtf8 columns
+   * become Utf8, BinaryView/LargeBinary become Binary.
    */
-  static async fromArrow(table: Table | undefined, options: { root?: number } = {}): Promise<DistFrame> {
+  static async fromArrow(input: ArrowLike | undefined, options: { root?: number } = {}): Promise<DistFrame> {
     const root = options.root ?? 0;
     const p = world.size;
     let parts: Uint8Array[] | null = null;
     if (world.rank === root) {
-      if (!(table instanceof Table)) throw new ArgumentError('table', 'an apache-arrow Table on the root', table, world.rank);
+      if (input === undefined) throw new ArgumentError('table', 'an Arrow table or IPC bytes on the root', input, world.rank);
+      const table = await adoptTable(input, 'table', world.rank);
       const cols = columnsOf(table);
       const n = table.numRows;
       parts = [];

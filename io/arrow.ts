@@ -17,7 +17,8 @@ import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } f
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import {
-  Data, Dictionary, Message, MessageHeader, MetadataVersion, RecordBatchStreamWriter, Schema, Table, Utf8, makeData, tableFromIPC, tableToIPC, vectorFromArray,
+  Data, Dictionary, Message, MessageHeader, MetadataVersion, RecordBatchFileWriter, RecordBatchStreamWriter, Schema, Table, Utf8, makeData, tableFromIPC, tableToIPC, vectorFromArray,
+  type CompressionType,
 } from 'apache-arrow';
 import { FileBlock, Footer } from 'apache-arrow/ipc/metadata/file';
 import { world } from '../comm/comm.js';
@@ -25,8 +26,11 @@ import { DistFrame, checkSchemas, schemaKey } from '../distarray/frame.js';
 import { columnsOf, toTable } from '../distarray/frame-ipc.js';
 import { concat, dictStrings, emptyData, familyOf } from '../distarray/frame-kernels.js';
 import { ArgumentError, FileFormatError } from '../util/errors.js';
+import { compressionOf, ensureCodecs, fixPrefixes, loggingSizes, type CompressionName } from '../util/arrow-codecs.js';
+import { needsPlain, plainSchema, plainTable } from '../distarray/frame-adopt.js';
 import { agree, checkSamePath } from './collective.js';
 import { maybeFault, readExactlyAt, writeAllAt, writeCollective } from './atomic.js';
+import { readAllAt, uninitialized } from './read.js';
 
 const kMagic = new Uint8Array([0x41, 0x52, 0x52, 0x4f, 0x57, 0x31, 0, 0]); // "ARROW1" + 2 bytes padding
 const kEOS = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
@@ -38,6 +42,11 @@ export interface WriteArrowOptions {
   batchRows?: number;
   /** Write a dataset: a directory of one part file per rank plus `_manifest.json`. */
   dataset?: boolean;
+  /**
+   * Compress record batch bodies: 'lz4' (LZ4_FRAME) or 'zstd' (ZSTD, level 3), the two codecs
+   * of the Arrow format, which pyarrow, polars and arrow-rs read. Default: none.
+   */
+  compression?: CompressionName;
 }
 
 /** Options of readArrow. */
@@ -156,7 +165,7 @@ async function unifyDictionaries(table: Table): Promise<Table> {
 }
 
 /** The local table in record batches of at most `rows` rows, as IPC stream chunks (no copy of the columns). */
-function streamOf(table: Table, rows: number): Chunks {
+function streamOf(table: Table, rows: number, compressionType: CompressionType | null): Chunks {
   const n = table.numRows;
   let t = table;
   if (n > rows) {
@@ -165,15 +174,39 @@ function streamOf(table: Table, rows: number): Chunks {
     for (let a = 0; a < n; a += rows) batches.push(toTable(table.schema, cols.map((c) => c.slice(a, Math.min(rows, n - a)) as Data)));
     t = new Table(batches.flatMap((b) => b.batches));
   }
-  const w = new RecordBatchStreamWriter();
-  w.write(t);
-  w.finish();
+  const w = new RecordBatchStreamWriter({ compressionType });
+  const [, log] = loggingSizes(() => {
+    w.write(t);
+    w.finish();
+  });
   // The writer's queue holds the chunks it wrote, in order, views of the column buffers.
-  const parts: Uint8Array[] = [];
-  const q = (w as unknown as { _sink: { _values: Uint8Array[] } })._sink?._values;
-  if (!Array.isArray(q)) return new Chunks([w.toUint8Array(true)]);
-  for (const v of q) parts.push(v);
-  return new Chunks(parts);
+  const q = writerChunks(w);
+  if (!q) {
+    if (compressionType !== null) throw new Error('internal: apache-arrow IPC writer internals changed (no _sink._values); cannot fix compressed buffer prefixes');
+    return new Chunks([w.toUint8Array(true)]);
+  }
+  fixPrefixes(q, log);
+  return new Chunks([...q]);
+}
+
+/** The chunks an apache-arrow IPC writer queued (undefined if its internals changed). */
+function writerChunks(w: object): Uint8Array[] | undefined {
+  const q = (w as { _sink?: { _values?: Uint8Array[] } })._sink?._values;
+  return Array.isArray(q) ? q : undefined;
+}
+
+/** A table as one IPC file, compressed or not (prefixes of compressed buffers fixed). */
+function fileBytes(table: Table, compressionType: CompressionType | null): Uint8Array {
+  if (compressionType === null) return tableToIPC(table, 'file');
+  const w = new RecordBatchFileWriter({ compressionType });
+  const [, log] = loggingSizes(() => {
+    w.write(table);
+    w.finish();
+  });
+  const q = writerChunks(w);
+  if (!q) throw new Error('internal: apache-arrow IPC writer internals changed (no _sink._values); cannot fix compressed buffer prefixes');
+  fixPrefixes(q, log);
+  return w.toUint8Array(true);
 }
 
 /**
@@ -189,11 +222,13 @@ export async function writeArrow(path: string, frame: DistFrame | Table, options
   if (!Number.isSafeInteger(batchRows) || batchRows < 1) throw new ArgumentError('options.batchRows', 'a positive integer', batchRows, world.rank);
   const local = frame instanceof DistFrame ? frame.localTable() : frame;
   if (!(local instanceof Table)) throw new ArgumentError('frame', 'a DistFrame or an apache-arrow Table', frame, world.rank);
+  const compression = options.compression === undefined ? null : compressionOf(options.compression);
   await checkSamePath(path);
   await checkSchemas(local.schema);
-  if (options.dataset) return writeDataset(path, local, batchRows);
+  if (compression !== null) await ensureCodecs();
+  if (options.dataset) return writeDataset(path, local, batchRows, compression);
   const table = await unifyDictionaries(local);
-  const bytes = streamOf(table, batchRows);
+  const bytes = streamOf(table, batchRows, compression);
   const { msgs, end } = messagesOf(bytes, path);
   const batches = msgs.filter((m) => m.type === MessageHeader.RecordBatch);
   const dicts = msgs.filter((m) => m.type === MessageHeader.DictionaryBatch);
@@ -232,7 +267,7 @@ export async function writeArrow(path: string, frame: DistFrame | Table, options
 }
 
 /** Dataset form: part-<rank>.arrow files and a manifest in a directory that appears atomically. */
-async function writeDataset(path: string, local: Table, batchRows: number): Promise<void> {
+async function writeDataset(path: string, local: Table, batchRows: number, compressionType: CompressionType | null): Promise<void> {
   const tmp = await agree(path, async () => (world.rank === 0 ? join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`) : ''));
   const dir = world.size > 1 ? await world.bcastObject(tmp, 0) : tmp;
   let committed = false;
@@ -242,7 +277,7 @@ async function writeDataset(path: string, local: Table, batchRows: number): Prom
     });
     const file = `part-${String(world.rank).padStart(5, '0')}.arrow`;
     const info = await agree(path, async () => {
-      const bytes = tableToIPC(batchesOf(local, batchRows), 'file');
+      const bytes = fileBytes(batchesOf(local, batchRows), compressionType);
       const fh = await open(join(dir, file), 'wx');
       try {
         await writeAllAt(fh, [bytes.subarray(0, bytes.byteLength >> 1)], 0);
@@ -337,7 +372,7 @@ function schemaMessage(schema: Schema, path: string): Uint8Array {
  */
 async function readFixedBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock[]): Promise<Data[] | undefined> {
   const fields = info.schema.fields;
-  if (fields.some((f) => familyOf(f.type, f.name) !== 'fixed')) return undefined;
+  if (fields.some((f) => needsPlain(f.type) || familyOf(f.type, f.name) !== 'fixed')) return undefined;
   const metas: { rows: number; bufs: { offset: number; length: number }[]; body: number }[] = [];
   for (const b of blocks) {
     const meta = new Uint8Array(b.metaDataLength);
@@ -352,7 +387,15 @@ async function readFixedBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock
     metas.push({ rows: Number(h.length), bufs: h.buffers.map((x) => ({ offset: Number(x.offset), length: Number(x.length) })), body: b.offset + b.metaDataLength });
   }
   const total = metas.reduce((a, m) => a + m.rows, 0);
-  const arrays = fields.map((f) => new (f.type as unknown as { ArrayType: new (n: number) => ArrayBufferView }).ArrayType(total));
+  // Column memory: uninitialised (every byte is read into below), so the allocator hands back
+  // memory a previous read freed, already mapped, instead of zeroed pages faulted in anew.
+  type Ctor = { new (b: ArrayBuffer, o: number, n: number): ArrayBufferView; BYTES_PER_ELEMENT: number };
+  const arrays = fields.map((f) => {
+    const C = (f.type as unknown as { ArrayType: Ctor }).ArrayType;
+    return new C(uninitialized(total * C.BYTES_PER_ELEMENT), 0, total);
+  });
+  // Every (column, batch) piece goes straight to its place in its column; a few reads in flight.
+  const reads: [Uint8Array, number][] = [];
   let row = 0;
   for (const m of metas) {
     for (let k = 0; k < fields.length; k++) {
@@ -361,10 +404,11 @@ async function readFixedBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock
       const buf = m.bufs[2 * k + 1]!; // [validity, data] per fixed-width column
       const n = m.rows * bpe;
       if (buf.length < n) return undefined;
-      await readExactlyAt(fh, new Uint8Array(a.buffer, row * bpe, n), m.body + buf.offset, info.path);
+      reads.push([new Uint8Array(a.buffer, row * bpe, n), m.body + buf.offset]);
     }
     row += m.rows;
   }
+  await readAllAt(fh, reads, info.path);
   return fields.map((f, k) => makeData({ type: f.type as never, length: total, data: arrays[k] as never } as never) as Data);
 }
 
@@ -373,21 +417,24 @@ async function readBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock[]): 
   const len = (b: FileBlock) => b.metaDataLength + b.bodyLength;
   const all = [...info.dicts, ...blocks];
   const total = info.schemaMsg.byteLength + all.reduce((s, b) => s + len(b), 0) + kEOS.byteLength;
-  const buf = new Uint8Array(total);
+  const buf = new Uint8Array(uninitialized(total)); // every byte is written below
   buf.set(info.schemaMsg, 0);
   let at = info.schemaMsg.byteLength;
   // Consecutive blocks are read with one positioned read.
+  const reads: [Uint8Array, number][] = [];
   for (let i = 0; i < all.length; ) {
     let j = i + 1;
     let bytes = len(all[i]!);
     while (j < all.length && all[j]!.offset === all[j - 1]!.offset + len(all[j - 1]!)) bytes += len(all[j++]!);
-    await readExactlyAt(fh, buf.subarray(at, at + bytes), all[i]!.offset, info.path);
+    reads.push([buf.subarray(at, at + bytes), all[i]!.offset]);
     at += bytes;
     i = j;
   }
+  await readAllAt(fh, reads, info.path);
   buf.set(kEOS, at);
+  await ensureCodecs(); // compressed batches (pyarrow, polars) decode through the registry
   try {
-    return columnsOf(tableFromIPC(buf));
+    return columnsOf(plainTable(tableFromIPC(buf)));
   } catch (err) {
     throw new FileFormatError(info.path, `corrupt record batch: ${(err as Error).message}`, world.rank);
   }
@@ -433,6 +480,8 @@ export async function readArrow(path: string, options: ReadArrowOptions = {}): P
     acc += w;
     if (owner === world.rank) mine.push(x);
   }
+  // Utf8View/LargeUtf8 columns are kept as Utf8, BinaryView/LargeBinary as Binary.
+  const schema = plainSchema(infos[0]!.schema);
   const columns = await agree(path, async () => {
     const parts: Data[][] = [];
     for (let f = 0; f < infos.length; f++) {
@@ -445,9 +494,8 @@ export async function readArrow(path: string, options: ReadArrowOptions = {}): P
         await fh.close();
       }
     }
-    const schema = infos[0]!.schema;
     return schema.fields.map((fld, k) => (parts.length === 0 ? emptyData(fld.type) : concat(fld.type, parts.map((p) => p[k]!))));
   });
-  const frame = new DistFrame(infos[0]!.schema, columns);
+  const frame = new DistFrame(schema, columns);
   return options.balance ? frame.rebalance() : frame;
 }

@@ -14,6 +14,7 @@ import { ArgumentError, FileFormatError } from '../util/errors.js';
 import { bytesOf, dtypeOf, kDTypes, shapeSize, type DType, type TypedArray } from '../util/dtype.js';
 import { agree, checkSamePath } from './collective.js';
 import { maybeFault, readExactlyAt, writeAllAt, writeCollective } from './atomic.js';
+import { readAllAt } from './read.js';
 
 const kMagic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -222,7 +223,7 @@ export async function loadNpy(path: string, options: { dist?: Distribution } = {
     const firstRow = a.dist.toGlobal(a.rank, a.localShape.map(() => 0))[0]!;
     const fh = await open(path, 'r');
     try {
-      await readExactlyAt(fh, body, h.dataOffset + firstRow * rowBytes, path);
+      await readAllAt(fh, [[body, h.dataOffset + firstRow * rowBytes]], path);
     } finally {
       await fh.close();
     }

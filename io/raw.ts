@@ -12,9 +12,10 @@ import { open } from 'node:fs/promises';
 import { world } from '../comm/comm.js';
 import { AxisMap, type AxisKind } from '../distarray/distribution.js';
 import { ArgumentError } from '../util/errors.js';
-import { bytesOf, dtypeOf, kDTypes, resolveDType, type DType, type TypedArray } from '../util/dtype.js';
+import { bytesOf, dtypeOf, kDTypes, resolveDType, viewOf, type DType, type TypedArray } from '../util/dtype.js';
 import { agree, checkSamePath } from './collective.js';
 import { maybeFault, readExactlyAt, writeAllAt, writeCollective } from './atomic.js';
+import { readAllAt, uninitialized } from './read.js';
 
 /** How a global array of `total` elements of `dtype`, starting at byte `disp`, maps to ranks. */
 export interface FileView {
@@ -84,6 +85,19 @@ export async function readAtAll<T extends TypedArray>(path: string, at: number |
     checkView(at);
     const ax = axisOf(at, world.size);
     const bpe = kDTypes[at.dtype].bytes;
+    if (at.kind === 'block' || world.size === 1) {
+      // A block view is one contiguous range per rank: read it straight into the result.
+      const want = ax.localSize(world.rank);
+      const res = (out ?? viewOf(at.dtype, uninitialized(want * bpe), 0, want)) as T;
+      if (res.length < want || dtypeOf(res) !== dtypeOf(new kDTypes[at.dtype].ctor(0))) throw new ArgumentError('out', `a ${at.dtype} array of at least ${want} elements`, res, world.rank);
+      const fh = await open(path, 'r');
+      try {
+        await readAllAt(fh, [[bytesOf(res).subarray(0, want * bpe), (at.disp ?? 0) + (want > 0 ? ax.toGlobal(world.rank, 0) : 0) * bpe]], path);
+      } finally {
+        await fh.close();
+      }
+      return { direct: res };
+    }
     // Phase 1: each rank reads one contiguous block of the file (block distribution).
     const blk = new AxisMap(at.total, world.size, 'block');
     const n = blk.localSize(world.rank);
@@ -95,6 +109,7 @@ export async function readAtAll<T extends TypedArray>(path: string, at: number |
     return { buf, res, ax, blk, bpe };
   });
   if (typeof at === 'number') return local as T;
+  if ('direct' in (local as object)) return (local as { direct: T }).direct;
   const { buf, res, ax, blk, bpe } = local as { buf: Uint8Array; res: T; ax: AxisMap; blk: AxisMap; bpe: number };
   // Phase 2: send each element of my block to the rank the view gives it to.
   const p = world.size;
