@@ -110,5 +110,6 @@ export {
   IOError,
   FileFormatError,
   SchemaMismatchError,
+  MissingDependencyError,
 } from './util/errors.js';
 export type { ErrorCode } from './util/errors.js';

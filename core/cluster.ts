@@ -13,6 +13,7 @@
 import { ArgumentError, ClosedError, RankFailedError } from '../util/errors.js';
 import { allocArray, checkShape, resolveDType, shapeSize, type DType, type DTypeMap, type TypedArray } from '../util/dtype.js';
 import { toModuleUrl } from './launch/job.js';
+import { moduleUrl } from '../util/module-url.js';
 import { startWorld, type World } from './launch/world.js';
 import type { ClusterCall, SharedSpec } from './cluster-rank.js';
 
@@ -25,7 +26,7 @@ export interface ClusterOptions {
   graceMs?: number;
 }
 
-const kEntry = new URL('./cluster-rank.ts', import.meta.url).href;
+const kEntry = moduleUrl('./cluster-rank', import.meta.url).href;
 
 export class Cluster {
   private readonly shared = new Map<string, SharedSpec & { array: TypedArray }>();

@@ -1,20 +1,40 @@
+/// <reference types="@stdlib/types" preserve="true" />
 /**
  * @stdlib/ndarray views over typed arrays, without copying.
  *
- * @stdlib's directory subpaths break plain Node ESM (ERR_UNSUPPORTED_DIR_IMPORT) and its
- * root import costs ~600 ms, so the constructor is loaded through createRequire, lazily,
- * the first time a view is made.
+ * @stdlib/ndarray is an optional peer dependency (its full install is hundreds of MB, and
+ * superstep uses one constructor from it): it is loaded the first time a view is made, and
+ * its absence is a MissingDependencyError naming the package. @stdlib's directory subpaths
+ * break plain Node ESM (ERR_UNSUPPORTED_DIR_IMPORT) and its root import costs ~600 ms, so the
+ * constructor is loaded through createRequire.
  */
 import { createRequire } from 'node:module';
 import type { ndarray } from '@stdlib/types/ndarray';
-import { ArgumentError } from '../util/errors.js';
+import { ArgumentError, MissingDependencyError } from '../util/errors.js';
 import { dtypeOf, type DType, type TypedArray } from '../util/dtype.js';
 
 export type { ndarray as NDArray } from '@stdlib/types/ndarray';
 
 const require = createRequire(import.meta.url);
-type Ctor = typeof import('@stdlib/ndarray/ctor');
-let ctor: Ctor | undefined;
+
+/** The constructor of @stdlib/ndarray (`@stdlib/ndarray/ctor`), as superstep calls it. */
+export type NdarrayCtor = new (dtype: string, buffer: TypedArray, shape: number[], strides: number[], offset: number, order: 'row-major') => ndarray;
+let ctor: NdarrayCtor | undefined;
+
+/** @stdlib/ndarray's constructor, loaded on first use; `feature` names the caller in the error when it is missing. */
+export function ndarrayCtor(feature = 'an @stdlib/ndarray view', rank?: number): NdarrayCtor {
+  if (ctor) return ctor;
+  // The whole namespace package first; its stand-alone constructor package works too.
+  for (const id of ['@stdlib/ndarray/ctor', '@stdlib/ndarray-ctor']) {
+    try {
+      ctor = require(id) as NdarrayCtor;
+      return ctor;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
+    }
+  }
+  throw new MissingDependencyError('@stdlib/ndarray', feature, rank);
+}
 
 /** dtypes @stdlib/ndarray can view; int64/uint64 it cannot. */
 const kStdlibDType: Partial<Record<DType, string>> = {
@@ -37,9 +57,9 @@ export function rowMajorStrides(shape: readonly number[]): number[] {
 export function ndarrayView(data: TypedArray, shape: readonly number[], dtype: DType = dtypeOf(data) ?? 'float64', rank?: number): ndarray {
   const sdt = kStdlibDType[dtype];
   if (!sdt) throw new ArgumentError('dtype', `one @stdlib/ndarray can view (not int64/uint64: use toArray for those)`, dtype, rank);
-  ctor ??= require('@stdlib/ndarray/ctor') as Ctor;
+  const Ctor = ndarrayCtor('an @stdlib/ndarray view (toNdarray, asNdarray)', rank);
   const shp = shape.length ? [...shape] : [];
-  return new ctor(sdt as 'float64', data as Float64Array, shp, rowMajorStrides(shp), 0, 'row-major');
+  return new Ctor(sdt, data, shp, rowMajorStrides(shp), 0, 'row-major');
 }
 
 /** Duck-typing for an @stdlib (or stdlib-like) ndarray. */

@@ -1,3 +1,4 @@
+/// <reference types="@stdlib/types" preserve="true" />
 /**
  * DistArray: a numpy-like N-D array distributed over the ranks of a job.
  *
@@ -11,9 +12,9 @@
  * matvec's gather of x, redistribute and region get/set are a barrier plus direct copies.
  * Elsewhere they are messages, one per pair of ranks per superstep.
  */
-import { createRequire } from 'node:module';
 import type { ndarray } from '@stdlib/types/ndarray';
 import { ArgumentError } from '../util/errors.js';
+import { ndarrayCtor } from '../core/ndarray.js';
 import { allocArray, dtypeOf, kDTypes, resolveDType, shapeSize, viewOf, type DType, type TypedArray } from '../util/dtype.js';
 import { block, irregularBlock, type Distribution, type Region } from './distribution.js';
 import { checkHaloDistribution, haloPlan } from './halo.js';
@@ -26,9 +27,6 @@ import { execute, type Side } from './transfer.js';
 import { reduceLocal, dotLocal } from './kernels.js';
 import { allocWasmBlock, kWasmMinElements, type WasmBlock } from './wasm.js';
 
-const require = createRequire(import.meta.url);
-type NdCtor = typeof import('@stdlib/ndarray/ctor');
-let ndctor: NdCtor | undefined;
 
 /** Options of the DistArray factories. */
 export interface DistArrayOptions {
@@ -278,7 +276,7 @@ export class DistArray {
   local(): ndarray {
     const dt = this.dtype === 'bool' ? 'uint8' : this.dtype;
     if (dt === 'int64' || dt === 'uint64') throw new ArgumentError('dtype', 'one @stdlib/ndarray can view (not int64/uint64: use .data)', dt, this.rank);
-    ndctor ??= require('@stdlib/ndarray/ctor') as NdCtor;
+    const ndctor = ndarrayCtor('DistArray.local()', this.rank);
     if (this.view) {
       // A view's local elements are an ndarray when every axis steps evenly through memory.
       const s = this.storage();
@@ -287,11 +285,11 @@ export class DistArray {
         throw new ArgumentError('this', 'a view whose local elements are evenly spaced (this one\'s are not: copy() it first)', this.toString(), this.rank);
       }
       const offset = s.axes.reduce((o, t) => o + (t.length > 0 ? t[0]! : 0), s.base);
-      return new ndctor(dt as 'float64', this.data as Float64Array, [...this.localShape], strides, offset, 'row-major');
+      return new ndctor(dt, this.data, [...this.localShape], strides, offset, 'row-major');
     }
     const strides = stridesOf(this.paddedShape);
     const offset = strides.reduce((s, st) => s + st * this.halo, 0);
-    return new ndctor(dt as 'float64', this.data as Float64Array, [...this.localShape], strides, offset, 'row-major');
+    return new ndctor(dt, this.data, [...this.localShape], strides, offset, 'row-major');
   }
 
   /** This rank's block with its halo as an @stdlib/ndarray view (padded shape). */
@@ -299,8 +297,8 @@ export class DistArray {
     this.checkNotView('padded()');
     const dt = this.dtype === 'bool' ? 'uint8' : this.dtype;
     if (dt === 'int64' || dt === 'uint64') throw new ArgumentError('dtype', 'one @stdlib/ndarray can view (not int64/uint64: use .data)', dt, this.rank);
-    ndctor ??= require('@stdlib/ndarray/ctor') as NdCtor;
-    return new ndctor(dt as 'float64', this.data as Float64Array, [...this.paddedShape], stridesOf(this.paddedShape), 0, 'row-major');
+    const ndctor = ndarrayCtor('DistArray.padded()', this.rank);
+    return new ndctor(dt, this.data, [...this.paddedShape], stridesOf(this.paddedShape), 0, 'row-major');
   }
 
   /** The global box this rank owns (block distributions only). */

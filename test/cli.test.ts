@@ -1,7 +1,11 @@
 // The `superstep` command as a user runs it: real child processes, exit codes, output.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { closestFlag, peekJob, splitAtScript } from '../core/launch/argv.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = (args: string[], timeout = 60_000) =>
@@ -69,6 +73,14 @@ describe('superstep run', () => {
     expect(lines({ SUPERSTEP_MALLOC_TUNING: '0' })).toEqual(['0 unset unset', '1 unset unset']);
   });
 
+  it('a 1-rank sab job starts without the malloc re-exec (it exchanges nothing)', () => {
+    const r = spawnSync(process.execPath, ['bin/superstep.mjs', 'run', '-n', '1', 'test/fixtures/print-malloc-env.ts'], {
+      cwd: root, encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL', env: { ...process.env, MALLOC_MMAP_THRESHOLD_: undefined, MALLOC_TRIM_THRESHOLD_: undefined, SUPERSTEP_MALLOC_TUNING: undefined },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('0 unset unset');
+  });
+
   it('SIGTERM to the command (which runs the job in a child of itself) stops the job', async () => {
     const { spawn } = await import('node:child_process');
     const child = spawn(process.execPath, ['bin/superstep.mjs', 'run', '-n', '2', 'test/fixtures/spin-forever.ts'], { cwd: root, stdio: 'ignore', env: { ...process.env, MALLOC_MMAP_THRESHOLD_: undefined, MALLOC_TRIM_THRESHOLD_: undefined } });
@@ -109,11 +121,91 @@ describe('superstep run', () => {
     [['run', '-n', '0', 'examples/hello.ts'], /-n must be a positive integer; got '0'/],
     [['run', '-n', '2', '--backend', 'udp', 'examples/hello.ts'], /--backend must be 'sab'[^;]*'tcp'[^;]*; got 'udp'/],
     [['run', '-n', '2', 'examples/missing.ts'], /script not found: examples\/missing\.ts/],
-    [['run', '--bogus', 'examples/hello.ts'], /Unknown option '--bogus'/],
+    [['run', '--bogus', 'examples/hello.ts'], /unknown option '--bogus'/],
     [['frobnicate'], /unknown command 'frobnicate'/],
   ])('rejects bad usage %j with exit 2 and a clear message', (args, message) => {
     const r = cli(args as string[]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+});
+
+// The command as mpiexec users expect it (issue 14, item 5).
+describe('superstep: help, version, mpiexec spellings, errors', () => {
+  it.each([[['--help']], [['-h']], [['help']]])('%j prints the usage and exits 0', (args) => {
+    const r = cli(args);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/usage: superstep <command>/);
+    expect(r.stdout).toMatch(/superstep run -n P/);
+  });
+
+  it.each([[['run', '--help']], [['run', '-h']], [['help', 'run']]])('%j prints the usage of run and exits 0', (args) => {
+    const r = cli(args);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/usage: superstep run/);
+    expect(r.stdout).toMatch(/-n P, -np P, --n=P/);
+  });
+
+  it.each([['-V'], ['--version']])('%s prints the version of package.json', (flag) => {
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    const r = cli([flag]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toMatch(new RegExp(`^superstep ${version.replace(/\./g, '\\.')} \\(node v`));
+  });
+
+  it.each([[['-np', '2']], [['--n=2']]])('%j is -n 2', (flags) => {
+    const r = cli(['run', ...flags, 'test/fixtures/hello-js.mjs']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('js ranks: 0,1');
+  });
+
+  it('reads mpiexec spellings and splits at the script', () => {
+    expect(splitAtScript(['-np', '4', 'a.ts', '-n', '1'])).toEqual({ flags: ['-n', '4'], script: 'a.ts', args: ['-n', '1'] });
+    expect(splitAtScript(['--n=3', '--backend=tcp', 'a.ts'])).toEqual({ flags: ['-n', '3', '--backend', 'tcp'], script: 'a.ts', args: [] });
+    expect(splitAtScript(['-n4', '--', 'x.ts', 'y'])).toEqual({ flags: ['-n', '4'], script: 'x.ts', args: ['y'] });
+    expect(splitAtScript(['--procs', '2', '--profile', 's.mjs']).flags).toEqual(['--procs', '2', '--profile']);
+    expect(splitAtScript(['--bakend', 'tcp', 's.ts']).unknown).toBe('--bakend');
+    expect(peekJob(['run', '-np', '4', '--backend', 'tcp', 's.ts'])).toEqual({ procs: 4, backend: 'tcp' });
+    expect(peekJob(['run', 's.ts', '-n', '8'])).toEqual({ procs: 1, backend: 'sab' });
+    expect(peekJob(['--version'])).toBeUndefined();
+    expect(closestFlag('--bakend')).toBe('--backend');
+    expect(closestFlag('--timout')).toBe('--timeout');
+    expect(closestFlag('--zzzzzzzzzz')).toBeUndefined();
+  });
+
+  it('an unknown flag is named with the closest valid one, in one line', () => {
+    const r = cli(['run', '-n', '2', '--bakend', 'tcp', 'examples/hello.ts']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe("superstep run: unknown option '--bakend'; did you mean '--backend'? (superstep run --help lists them)");
+  });
+
+  it('an unknown command is named with the closest one', () => {
+    const r = cli(['rnu', 'examples/hello.ts']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown command 'rnu'; did you mean 'run'\?/);
+  });
+
+  it('a missing script is one clear line, not a stack', () => {
+    const r = cli(['run', '-n', '2', 'no/such/script.ts']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([`superstep run: script not found: no/such/script.ts (no file ${join(root, 'no/such/script.ts')})`]);
+  });
+
+  describe('a syntax error in the script is reported as file:line:column', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'superstep-syntax-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    it.each([
+      ['bad.mjs', 'const a = 1;\nconst b = ;\n', 2, 11, /Unexpected token ';'/],
+      ['bad.ts', 'const a: number = 1;\nlet b: string = (;\n', 2, 18, /Unexpected ";"/],
+    ])('%s', (name, source, line, column, message) => {
+      const file = join(dir, name);
+      writeFileSync(file, source);
+      const r = cli(['run', '-n', '2', file]);
+      expect(r.status).toBe(1);
+      const first = r.stderr.split('\n')[0]!;
+      expect(first).toContain(`SyntaxError: ${file}:${line}:${column}: `);
+      expect(first).toMatch(message);
+      expect(r.stderr).not.toMatch(/node:internal/);
+    });
   });
 });

@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'ERR_FILE_FORMAT'
   | 'ERR_SCHEMA_MISMATCH'
   | 'ERR_BACKEND_UNAVAILABLE'
-  | 'ERR_NO_SECRET';
+  | 'ERR_NO_SECRET'
+  | 'ERR_MISSING_DEPENDENCY';
 
 /** Base class of every error superstep throws. */
 export class SuperstepError extends Error {
@@ -35,6 +36,15 @@ export class SuperstepError extends Error {
   }
   override get name(): string {
     return this.constructor.name;
+  }
+}
+
+/** A feature needs an optional package that is not installed; the message names it and how to install it. */
+export class MissingDependencyError extends SuperstepError {
+  readonly packageName: string;
+  constructor(packageName: string, feature: string, rank?: number, cause?: unknown) {
+    super('ERR_MISSING_DEPENDENCY', `${feature} needs the optional package ${packageName}, which is not installed: run \`npm i ${packageName}\`.`, { rank, cause });
+    this.packageName = packageName;
   }
 }
 

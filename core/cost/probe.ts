@@ -5,10 +5,11 @@
 import { availableParallelism } from 'node:os';
 import { startWorld, type Backend, type World } from '../launch/world.js';
 import { ArgumentError } from '../../util/errors.js';
+import { moduleUrl } from '../../util/module-url.js';
 import { fitLinear, median, type FitResidual, type FitSample } from './fit.js';
 import { hostName, type ParamsEntry } from './params.js';
 
-const kRankModule = new URL('./probe-rank.ts', import.meta.url).href;
+const kRankModule = moduleUrl('./probe-rank', import.meta.url).href;
 
 /** Options of probe(). */
 export interface ProbeOptions {

@@ -5,83 +5,115 @@
  *   superstep probe | predict ...   (core/cost/cli.ts)
  */
 import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { backendList, backendNamed, kBackends } from '../../comm/backends/index.js';
 import { runDetailed } from './run.js';
 import { kStoppedName } from '../../comm/backends/job-tracker.js';
 import { superviseLauncher } from './supervise.js';
 import type { JobOutcome } from './world.js';
+import { closestFlag, splitAtScript } from './argv.js';
 
-const kUsage = `usage:
-  superstep run -n P [--backend ${kBackends.map((b) => b.name).join('|')}] [--timeout SECONDS] script [args...]
-      run script on P ranks (default backend: sab); backends:
-${kBackends.map((b) => `        ${b.name.padEnd(5)} ${b.summary}`).join('\n')}
-      --backend tcp --hosts FILE: start the ranks on the hosts in FILE (one host[:slots] per
-      line) through ssh (SUPERSTEP_RSH overrides the remote shell)
-      --profile: record w, h and time of every superstep; print the table and write a report
-      (profile.md, profile.svg) into --report DIR (default: superstep-profile)
-  superstep probe [-n P] [--backend NAME]        measure the BSP parameters g, l, r
-  superstep predict --h WORDS [--w FLOPS] ...     predict a program's time from its counts
-  superstep help`;
+const kRunUsage = `usage: superstep run [-n P] [--backend NAME] [--timeout SECONDS] [--profile [--report DIR]]
+                     [--hosts FILE] script [args...]
+  Runs script (.ts, .mts, .js or .mjs) on P ranks; its own args follow it (process.argv.slice(2)).
+  -n P, -np P, --n=P        number of ranks (default 1)
+  --backend NAME            ${kBackends.map((b) => b.name).join(', ')} (default sab):
+${kBackends.map((b) => `                              ${b.name.padEnd(5)} ${b.summary}`).join('\n')}
+  --timeout SECONDS         stop a job that runs longer (exit code 124)
+  --hosts FILE              with --backend tcp: start ranks on the hosts in FILE (one host[:slots]
+                            per line) through ssh (SUPERSTEP_RSH overrides the remote shell)
+  --profile [--report DIR]  record w, h and time of every superstep; print the table and write
+                            profile.md and profile.svg into DIR (default superstep-profile)
+  -h, --help                this text
+  Exit code: 0 when every rank finished, else the failing rank's (1 for a throw, 124 on timeout).`;
+
+const kUsage = `usage: superstep <command> [options]
+  superstep run -n P [--backend NAME] script [args...]      run script on P ranks
+  superstep probe [-n P] [--backend NAME]                   measure the BSP parameters g, l, r
+  superstep predict --h WORDS [--w FLOPS] ...               predict a program's time from its counts
+  superstep help [command], superstep <command> --help      help
+  superstep -V, --version                                   the version
+Examples:
+  npx superstep run -n 4 script.ts
+  npx superstep run -np 4 --backend tcp script.mjs arg1 arg2`;
 
 /** Extra subcommands (probe, bench, ...) that other layers add. */
 export const subcommands = new Map<string, (argv: string[]) => Promise<number>>();
 subcommands.set('probe', async (argv) => (await import('../cost/cli.js')).probeCommand(argv));
 subcommands.set('predict', async (argv) => (await import('../cost/cli.js')).predictCommand(argv));
 
+/** This package's version, from the nearest package.json named superstep above this module. */
+export function version(): string {
+  for (let dir = new URL('./', import.meta.url); ; ) {
+    const file = new URL('package.json', dir);
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'superstep' && pkg.version) return pkg.version;
+    }
+    const up = new URL('../', dir);
+    if (up.href === dir.href) return 'unknown';
+    dir = up;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
-    console.log(kUsage);
-    return cmd ? 0 : 2;
+  if (!cmd) {
+    console.error(kUsage);
+    return 2;
+  }
+  if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    if (rest[0] && rest[0] !== 'run' && subcommands.has(rest[0])) return subcommands.get(rest[0])!(['--help']);
+    console.log(rest[0] === 'run' ? kRunUsage : kUsage);
+    return 0;
+  }
+  if (cmd === '-V' || cmd === '--version' || cmd === 'version') {
+    console.log(`superstep ${version()} (node ${process.version})`);
+    return 0;
   }
   if (cmd === 'run') return runCommand(rest);
   const sub = subcommands.get(cmd);
   if (sub) return sub(rest);
-  console.error(`superstep: unknown command '${cmd}'\n${kUsage}`);
+  const near = closestFlag(cmd, ['run', 'probe', 'predict', 'help', '--version', '--help']);
+  console.error(`superstep: unknown command '${cmd}'${near ? `; did you mean '${near}'?` : ''}\n${kUsage}`);
   return 2;
 }
 
-/** Splits launcher flags from the script and its own arguments at the first positional. */
-export function splitAtScript(argv: string[]): { flags: string[]; script?: string; args: string[] } {
-  const valued = new Set(['-n', '--procs', '--np', '--backend', '--timeout', '--hosts', '--report']);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') return { flags: argv.slice(0, i), script: argv[i + 1], args: argv.slice(i + 2) };
-    if (a.startsWith('-')) {
-      if (valued.has(a)) i++;
-      continue;
-    }
-    return { flags: argv.slice(0, i), script: a, args: argv.slice(i + 1) };
-  }
-  return { flags: argv, args: [] };
-}
 
 async function runCommand(argv: string[]): Promise<number> {
-  const { flags, script, args } = splitAtScript(argv);
+  const { flags, script, args, unknown } = splitAtScript(argv);
+  if (flags.includes('--help') || flags.includes('-h')) {
+    console.log(kRunUsage);
+    return 0;
+  }
+  if (unknown !== undefined) {
+    const near = closestFlag(unknown);
+    console.error(`superstep run: unknown option '${unknown.split('=')[0]}'${near ? `; did you mean '${near}'?` : ''} (superstep run --help lists them)`);
+    return 2;
+  }
   let values;
   try {
     ({ values } = parseArgs({
       args: flags,
       options: {
         procs: { type: 'string', short: 'n' },
-        np: { type: 'string' },
         backend: { type: 'string', default: 'sab' },
         timeout: { type: 'string' },
         hosts: { type: 'string' },
         profile: { type: 'boolean' },
         report: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
       strict: true,
     }));
   } catch (err) {
-    console.error(`superstep run: ${(err as Error).message}\n${kUsage}`);
+    console.error(`superstep run: ${(err as Error).message}\n${kRunUsage}`);
     return 2;
   }
-  const procs = Number(values.procs ?? values.np ?? 1);
+  const procs = Number(values.procs ?? 1);
   if (!Number.isInteger(procs) || procs < 1) {
-    console.error(`superstep run: -n must be a positive integer; got '${values.procs ?? values.np}'`);
+    console.error(`superstep run: -n must be a positive integer; got '${values.procs}'`);
     return 2;
   }
   const backend = values.backend!;
@@ -91,12 +123,12 @@ async function runCommand(argv: string[]): Promise<number> {
     return 2;
   }
   if (!script) {
-    console.error(`superstep run: no script given\n${kUsage}`);
+    console.error(`superstep run: no script given\n${kRunUsage}`);
     return 2;
   }
   const path = resolve(script);
   if (!existsSync(path)) {
-    console.error(`superstep run: script not found: ${script}`);
+    console.error(`superstep run: script not found: ${script}${path === script ? '' : ` (no file ${path})`}`);
     return 2;
   }
   const timeoutMs = values.timeout === undefined ? undefined : Number(values.timeout) * 1000;
@@ -154,7 +186,8 @@ export function reportFailure(outcome: JobOutcome): number {
     const who =
       f.rank < 0 ? (f.error.name === kStoppedName ? 'stopped' : 'job failed') : blamed !== f.rank ? `rank ${blamed} failed (noticed by rank ${f.rank})` : `rank ${f.rank} failed`;
     console.error(f.error.name === kStoppedName ? `superstep: ${f.error.message}` : `superstep: ${who}: ${f.error.name}: ${f.error.message}`);
-    if (f.error.stack) console.error(indent(f.error.stack));
+    // A syntax error's place is in its message (file:line:column); its stack is the loader's.
+    if (f.error.stack && f.error.name !== 'SyntaxError') console.error(indent(f.error.stack));
   }
   const others = outcome.statuses.filter((s) => s.state !== 'ok' && s.rank !== f?.rank);
   if (others.length) console.error(`superstep: ${others.map((s) => `rank ${s.rank} ${s.state}`).join(', ')}`);

@@ -8,11 +8,12 @@
 import { backendNamed } from '../../comm/backends/index.js';
 import { BackendUnavailableError } from '../../util/errors.js';
 import type { World, WorldOptions } from '../../comm/backends/types.js';
+import { moduleUrl } from '../../util/module-url.js';
 
 export type { Backend, World, WorldOptions, JobOptions, JobOutcome } from '../../comm/backends/types.js';
 
 /** The module every rank imports to run a job (handed to the backend: comm does not import core). */
-const kJobRunner = new URL('./job.ts', import.meta.url).href;
+const kJobRunner = moduleUrl('./job', import.meta.url).href;
 
 /** Starts P ranks on the chosen backend (default 'sab'). */
 export async function startWorld(options: WorldOptions): Promise<World> {

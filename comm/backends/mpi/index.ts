@@ -2,6 +2,7 @@
  * The mpi backend: ranks are the processes of an MPI job, on the machine's own MPI library
  * (its fabric, its launcher), through a small addon built from source on first use.
  */
+import { moduleUrl } from '../../../util/module-url.js';
 import type { BackendDescriptor } from '../types.js';
 import { whyUnbuildable } from './build.js';
 import { engineJoin } from './env.js';
@@ -13,7 +14,7 @@ export const mpi: BackendDescriptor = {
   capabilities: { sharedMemory: false, processes: true, multiHost: true },
   unavailable: () => whyUnbuildable() ?? (findMpirun() ? undefined : 'no mpirun or mpiexec found; install the MPI runtime (Debian: openmpi-bin or mpich) or set MPIRUN'),
   startWorld: async (options) => (await import('./launcher.js')).startMpiWorld(options),
-  rankModule: new URL('./rank.ts', import.meta.url),
+  rankModule: moduleUrl('./rank', import.meta.url),
   joinFromEnv: engineJoin,
   benchPeer: 'mpi4py',
 };

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArgumentError, ClosedError, type ErrorInfo } from '../../../util/errors.js';
 import { mallocTuningEnv } from '../../../util/malloc-tuning.js';
+import { isSourceUrl, moduleUrl } from '../../../util/module-url.js';
 import { JobTracker, type JobHooks } from '../job-tracker.js';
 import type { FromRank, JobSpec } from '../protocol.js';
 import type { JobOptions, JobOutcome, LaunchOptions, World } from '../types.js';
@@ -20,8 +21,9 @@ import { addonPath } from './build.js';
 import { onMessages, sendMessage } from './control.js';
 import { mpirunCommand } from './mpirun.js';
 
-const kRankModule = fileURLToPath(new URL('./rank.ts', import.meta.url));
-const kTsx = import.meta.resolve('tsx');
+const kRankModule = fileURLToPath(moduleUrl('./rank', import.meta.url));
+/** In the repository the rank's sources load through tsx; the package's are JavaScript (job.ts compiles a TypeScript job). */
+const kExecArgv = (): string[] => (isSourceUrl(import.meta.url) ? ['--import', import.meta.resolve('tsx')] : []);
 const kMaxProcs = 1024;
 const kStartMs = 120_000;
 
@@ -90,7 +92,7 @@ class MpiLauncher implements World {
       socket.on('close', () => this.onGone(rank));
     });
     server.listen(path);
-    const { command, args, env } = mpirunCommand(size, [process.execPath, '--import', kTsx, kRankModule]);
+    const { command, args, env } = mpirunCommand(size, [process.execPath, ...kExecArgv(), kRankModule]);
     this.mpirun = spawn(command, args, {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: {

@@ -1,4 +1,5 @@
 /** The sab backend: ranks are worker threads of one process, talking through shared memory. */
+import { moduleUrl } from '../../../util/module-url.js';
 import type { BackendDescriptor } from '../types.js';
 
 export const sab: BackendDescriptor = {
@@ -7,6 +8,6 @@ export const sab: BackendDescriptor = {
   capabilities: { sharedMemory: true, processes: false, multiHost: false },
   unavailable: () => undefined,
   startWorld: async (options) => (await import('./launcher.js')).startSabWorld(options),
-  rankModule: new URL('./rank.ts', import.meta.url),
+  rankModule: moduleUrl('./rank', import.meta.url),
   benchPeer: 'mpi4py',
 };

@@ -8,9 +8,11 @@ import type { FromRank, JobSpec } from '../protocol.js';
 import { compilerPort, kHooksUrl } from './ts-compiler.js';
 import { JobTracker, kStoppedName, type JobHooks } from '../job-tracker.js';
 import type { JobOptions, JobOutcome, LaunchOptions, World } from '../types.js';
+import { isSourceUrl, moduleUrl } from '../../../util/module-url.js';
 
-const kRankModule = new URL('./rank.ts', import.meta.url).href;
-const kTsxApi = import.meta.resolve('tsx/esm/api');
+const kRankModule = moduleUrl('./rank', import.meta.url).href;
+/** In the repository, the package's own name resolves to its sources (the package's exports name dist/). */
+const kSelf = isSourceUrl(import.meta.url) ? new URL('../../../index.ts', import.meta.url).href : undefined;
 
 /**
  * The bootstrap every rank thread runs. By default TypeScript is compiled once by this
@@ -19,13 +21,14 @@ const kTsxApi = import.meta.resolve('tsx/esm/api');
  */
 function bootstrap(): string {
   if (process.env.SUPERSTEP_LOADER === 'tsx') {
-    return `import { register } from ${JSON.stringify(kTsxApi)}; register(); await import(${JSON.stringify(kRankModule)});`;
+    const tsxApi = import.meta.resolve('tsx/esm/api');
+    return `import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(kRankModule)});`;
   }
   return [
     `import { register } from 'node:module';`,
     `import { workerData } from 'node:worker_threads';`,
     `process.setSourceMapsEnabled(true);`,
-    `register(${JSON.stringify(kHooksUrl)}, { data: { port: workerData.compiler }, transferList: [workerData.compiler] });`,
+    `register(${JSON.stringify(kHooksUrl)}, { data: { port: workerData.compiler, self: ${JSON.stringify(kSelf)} }, transferList: [workerData.compiler] });`,
     `await import(${JSON.stringify(kRankModule)});`,
   ].join('\n');
 }

@@ -20,7 +20,9 @@ interface RankData {
 }
 
 const { world, rank, spin, jobRunner } = workerData as RankData;
-const { runJob } = (await import(jobRunner)) as { runJob: RunJob };
+const { runJob, markTypeScriptLoader } = (await import(jobRunner)) as { runJob: RunJob; markTypeScriptLoader?: () => void };
+// The bootstrap registered a TypeScript loader before importing this module (launcher.ts).
+markTypeScriptLoader?.();
 const port = parentPort!;
 // Shared-buffer exchange goes through the launcher: the n-th call on every rank forms one round.
 let shareSeq = 0;

@@ -4,6 +4,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { register } from 'node:module';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 
 type Esbuild = typeof import('esbuild');
@@ -40,7 +41,12 @@ export function compilerPort(): MessagePort {
     try {
       port1.postMessage({ id: m.id, code: await compile(m.url) });
     } catch (err) {
-      port1.postMessage({ id: m.id, error: `cannot compile ${m.url}: ${(err as Error).message}` });
+      // esbuild's first error as file:line:column, the way a compiler prints it.
+      const first = (err as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors?.[0];
+      if (first?.location) {
+        const { file, line, column } = first.location;
+        port1.postMessage({ id: m.id, error: `${file}:${line}:${column + 1}: ${first.text}`, syntax: true });
+      } else port1.postMessage({ id: m.id, error: `cannot compile ${m.url}: ${(err as Error).message}` });
     }
   });
   port1.unref();
@@ -48,3 +54,16 @@ export function compilerPort(): MessagePort {
 }
 
 export const kHooksUrl = new URL('./ts-hooks.mjs', import.meta.url).href;
+
+/**
+ * Registers the TypeScript hooks in this thread, served by a compiler in this thread: a rank
+ * process of the installed package (JavaScript) that is handed a TypeScript job module.
+ * esbuild is loaded and its service started first: loading it from inside a compile, under the
+ * hooks that wait for that compile, deadlocked now and then.
+ */
+export async function registerTypeScriptHooks(): Promise<void> {
+  esbuild ??= import('esbuild');
+  await (await esbuild).transform('', { loader: 'ts' });
+  const port = compilerPort();
+  register(kHooksUrl, { data: { port }, transferList: [port] });
+}

@@ -5,17 +5,20 @@
 // esbuild and caches it for every rank. Plain JavaScript, because it runs before any loader.
 
 let port;
+/** In the repository: the URL of index.ts, which the package's own name resolves to (its exports name dist/). */
+let self;
 let nextId = 0;
 const waiting = new Map();
 
 export async function initialize(data) {
   port = data.port;
+  self = data.self;
   port.on('message', (m) => {
     const w = waiting.get(m.id);
     waiting.delete(m.id);
     if (waiting.size === 0) port.unref();
     if (!w) return;
-    if (m.error) w.reject(new Error(m.error));
+    if (m.error) w.reject(m.syntax ? new SyntaxError(m.error) : new Error(m.error));
     else w.resolve(m.code);
   });
   port.unref();
@@ -44,6 +47,7 @@ function candidates(specifier) {
 }
 
 export async function resolve(specifier, context, next) {
+  if (self && specifier === 'superstep') return { url: self, shortCircuit: true };
   try {
     return await next(specifier, context);
   } catch (err) {

@@ -2,6 +2,7 @@
  * The tcp backend: ranks are processes on one or many hosts, joined by a mesh of TCP (or,
  * on one host, Unix-domain) connections. Needs nothing beyond Node.
  */
+import { moduleUrl } from '../../../util/module-url.js';
 import type { BackendDescriptor } from '../types.js';
 import { engineJoin } from './env.js';
 
@@ -11,7 +12,7 @@ export const tcp: BackendDescriptor = {
   capabilities: { sharedMemory: false, processes: true, multiHost: true },
   unavailable: () => undefined,
   startWorld: async (options) => (await import('./launcher.js')).startTcpWorld(options),
-  rankModule: new URL('./rank.ts', import.meta.url),
+  rankModule: moduleUrl('./rank', import.meta.url),
   joinFromEnv: engineJoin,
   runOnHosts: async (run) => {
     const { parseHostfile, runOnHosts } = await import('./hosts.js');

@@ -10,14 +10,19 @@ import { randomBytes } from 'node:crypto';
 import { startCoordinator } from './rendezvous.js';
 import { ArgumentError, ClosedError, type ErrorInfo } from '../../../util/errors.js';
 import { mallocTuningEnv } from '../../../util/malloc-tuning.js';
+import { isSourceUrl, moduleUrl } from '../../../util/module-url.js';
 import { JobTracker, type JobHooks } from '../job-tracker.js';
 import type { FromRank, JobSpec } from '../protocol.js';
 import type { TcpToRank } from './rank.js';
 import type { JobOptions, JobOutcome, LaunchOptions, World } from '../types.js';
 import { watchStoppedRanks } from '../../../util/parent-watch.js';
 
-const kRankModule = new URL('./rank.ts', import.meta.url);
-const kTsx = import.meta.resolve('tsx');
+const kRankModule = moduleUrl('./rank', import.meta.url);
+/**
+ * In the repository the rank's own sources load through tsx; the package's are JavaScript, and
+ * a rank compiles a TypeScript job module when one comes (core/launch/job.ts).
+ */
+const kExecArgv = (): string[] => (isSourceUrl(kRankModule.href) ? ['--import', import.meta.resolve('tsx')] : []);
 const kMaxProcs = 1024;
 
 
@@ -64,7 +69,7 @@ class TcpLauncher implements TcpWorld {
     const ready: Promise<void>[] = [];
     for (let rank = 0; rank < size; rank++) {
       const child = fork(kRankModule, [], {
-        execArgv: ['--import', kTsx],
+        execArgv: kExecArgv(),
         serialization: 'advanced',
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         env: {

@@ -8,6 +8,7 @@ import { createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { DType } from '../../../util/dtype.js';
 import { AbortedError } from '../../../util/errors.js';
+import { isSourceUrl, moduleUrl } from '../../../util/module-url.js';
 
 /** Where a rank's worker listens, and the token a client must present. */
 export interface ServiceAddress {
@@ -27,8 +28,7 @@ export type FromService =
   | { type: 'registered'; seg: number }
   | { type: 'failed'; message: string };
 
-const kWorkerModule = new URL('./worker.ts', import.meta.url).href;
-const kTsxApi = import.meta.resolve('tsx/esm/api');
+const kWorkerModule = moduleUrl('./worker', import.meta.url).href;
 
 export class ServiceHost {
   private nextSeg = 1;
@@ -48,8 +48,10 @@ export class ServiceHost {
   /** Starts a worker listening on `host` (default: see bindAddress). */
   static async start(host?: string): Promise<ServiceHost> {
     host ??= await bindAddress();
-    // TypeScript modules load in the worker through tsx, as in the sab launcher.
-    const code = `import { register } from ${JSON.stringify(kTsxApi)}; register(); await import(${JSON.stringify(kWorkerModule)});`;
+    // In the repository the worker's TypeScript sources load through tsx; the package's are JavaScript.
+    const code = isSourceUrl(kWorkerModule)
+      ? `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register(); await import(${JSON.stringify(kWorkerModule)});`
+      : `await import(${JSON.stringify(kWorkerModule)});`;
     const worker = new Worker(code, { eval: true, workerData: { host } });
     worker.unref();
     const address = await new Promise<ServiceAddress>((resolve, reject) => {
