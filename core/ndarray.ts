@@ -1,4 +1,3 @@
-/// <reference types="@stdlib/types" preserve="true" />
 /**
  * @stdlib/ndarray views over typed arrays, without copying.
  *
@@ -9,11 +8,36 @@
  * constructor is loaded through createRequire.
  */
 import { createRequire } from 'node:module';
-import type { ndarray } from '@stdlib/types/ndarray';
 import { ArgumentError, MissingDependencyError } from '../util/errors.js';
 import { dtypeOf, type DType, type TypedArray } from '../util/dtype.js';
 
-export type { ndarray as NDArray } from '@stdlib/types/ndarray';
+/**
+ * The @stdlib/ndarray view superstep hands out, typed by the members a caller uses. The object
+ * IS @stdlib's ndarray (pass it to any @stdlib function); the type is superstep's own because
+ * @stdlib/types' declarations do not compile under a user's `skipLibCheck: false` (they name
+ * Float16Array and complex types no TypeScript lib has), and it would be a dependency of its own.
+ */
+export interface NDArray {
+  /** @stdlib's dtype name: 'float64', 'int32', 'uint8', ... */
+  readonly dtype: string;
+  readonly shape: number[];
+  /** Strides in elements. */
+  readonly strides: number[];
+  /** Index of the first element in `data`. */
+  readonly offset: number;
+  readonly order: 'row-major' | 'column-major';
+  /** The typed array the view reads and writes (no copy). */
+  readonly data: TypedArray;
+  /** Number of elements. */
+  readonly length: number;
+  /** Number of dimensions. */
+  readonly ndims: number;
+  /** The element at the given subscripts. */
+  get(...subscripts: number[]): number;
+  /** Sets the element at the given subscripts (the value comes last). */
+  set(...subscriptsThenValue: number[]): NDArray;
+}
+type ndarray = NDArray;
 
 const require = createRequire(import.meta.url);
 

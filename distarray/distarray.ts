@@ -1,4 +1,3 @@
-/// <reference types="@stdlib/types" preserve="true" />
 /**
  * DistArray: a numpy-like N-D array distributed over the ranks of a job.
  *
@@ -12,9 +11,8 @@
  * matvec's gather of x, redistribute and region get/set are a barrier plus direct copies.
  * Elsewhere they are messages, one per pair of ranks per superstep.
  */
-import type { ndarray } from '@stdlib/types/ndarray';
 import { ArgumentError } from '../util/errors.js';
-import { ndarrayCtor } from '../core/ndarray.js';
+import { ndarrayCtor, type NDArray as ndarray } from '../core/ndarray.js';
 import { allocArray, dtypeOf, kDTypes, resolveDType, shapeSize, viewOf, type DType, type TypedArray } from '../util/dtype.js';
 import { block, irregularBlock, type Distribution, type Region } from './distribution.js';
 import { checkHaloDistribution, haloPlan } from './halo.js';

@@ -51,7 +51,9 @@ function takeGeneric(d: Data, idx: Int32Array): Data {
 /** Decoded dictionary strings of a dictionary column (cached per dictionary vector). */
 const dictCache = new WeakMap<object, (string | null)[]>();
 export function dictStrings(d: Data): (string | null)[] {
-  const dict = d.dictionary!;
+  // A rank's empty chunk of a dictionary column may carry no dictionary at all.
+  const dict = d.dictionary;
+  if (!dict) return [];
   let s = dictCache.get(dict);
   if (!s) {
     s = dict.toArray() as (string | null)[];

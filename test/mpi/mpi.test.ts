@@ -76,7 +76,8 @@ if (why === undefined) describe("on the machine's MPI", () => {
     expect(r!.timedOut).toBe(false);
     expect(r!.code).not.toBe(0);
     expect(r!.stderr).toMatch(/superstep: rank 2 failed: Error: boom on rank 2\n\s+at .*throw-on-2\.ts/);
-    expect(r!.stderr).toMatch(/MPI_ABORT/i);
+    // Open MPI's own MPI_ABORT banner is not asserted: its help printer can itself fail
+    // ("ORTE_ERROR_LOG: Out of resource ... show_help.c") while the abort still ends the job.
     expect(survivors(tag)).toEqual([]);
   }, 130_000);
 
