@@ -14,8 +14,17 @@ const told = new Set<string>();
  * Backends the conformance suites run on: every one of the table that can run on this machine
  * (override: SUPERSTEP_BACKENDS=sab,tcp). One that cannot says why, once per test file.
  */
+/**
+ * The backends the conformance suites run on: SUPERSTEP_BACKENDS, or by default sab and tcp.
+ * mpi is opt-in (SUPERSTEP_BACKENDS=sab,tcp,mpi): its worlds start through mpirun, slowly on
+ * 2 cores, and a P = 8 world's start can outlast a test's time (test/mpi/mpi.test.ts always runs).
+ */
 export function backends(): Backend[] {
-  const only = process.env.SUPERSTEP_BACKENDS?.split(',').filter(Boolean);
+  const only = process.env.SUPERSTEP_BACKENDS?.split(',').filter(Boolean) ?? kDefaultBackends;
+  if (!only.includes('mpi') && !told.has('mpi-default')) {
+    told.add('mpi-default');
+    console.warn("superstep tests: the conformance suites run on sab and tcp; SUPERSTEP_BACKENDS=sab,tcp,mpi adds the mpi backend");
+  }
   const out: Backend[] = [];
   for (const b of kBackends) {
     if (only && !only.includes(b.name)) continue;
@@ -28,6 +37,8 @@ export function backends(): Backend[] {
   }
   return out;
 }
+
+const kDefaultBackends = ['sab', 'tcp'];
 
 export const fixture = (name: string): string => new URL(`./fixtures/${name}`, import.meta.url).href;
 
