@@ -74,7 +74,8 @@ for (const backend of backends) {
 // OPENBLAS_L2_SIZE slow a current numpy (see the environment notes), so they are unset for
 // this command only; one BLAS thread per rank, as a superstep rank uses one core.
 if (args.includes('--peer')) {
-  const peer = '/work/shared/peers/mpi4py_bench.py';
+  // As bench/run.ts finds the peers: $SUPERSTEP_PEERS, else ../shared/peers beside the repository.
+  const peer = `${process.env.SUPERSTEP_PEERS ?? new URL('../../shared/peers', import.meta.url).pathname}/mpi4py_bench.py`;
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
