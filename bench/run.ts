@@ -17,9 +17,9 @@ import { computeRatios, lastJsonObject, parseBenchOutput, ratiosMarkdown, ratios
 const root = fileURLToPath(new URL('..', import.meta.url));
 const benchDir = join(root, 'bench');
 
-/** Where the peers live: $SUPERSTEP_PEERS, ../shared/peers beside the repo (CI), or /work/shared/peers. */
+/** Where the peers live: $SUPERSTEP_PEERS, else ../shared/peers beside the repo. */
 export function peersDir(): string | undefined {
-  const cands = [process.env.SUPERSTEP_PEERS, join(root, '..', 'shared', 'peers'), '/work/shared/peers'].filter((x): x is string => !!x);
+  const cands = [process.env.SUPERSTEP_PEERS, join(root, '..', 'shared', 'peers')].filter((x): x is string => !!x);
   return cands.find((d) => existsSync(join(d, 'node_limits.mjs')) || existsSync(join(d, 'mpi4py_bench.py')));
 }
 
