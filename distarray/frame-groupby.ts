@@ -283,6 +283,20 @@ function lutValidRun(w: Int32Array, nulls: Uint8Array, start: number, end: numbe
   return end;
 }
 
+/**
+ * Adds one value into group g's (n, sum, min, max) slots of `a`; a NaN poisons min and max as
+ * in the sequential reference. Small enough that V8 inlines it into the probe loops.
+ */
+function accumulate(a: Float64Array, g: number, y: number): void {
+  const x = g << 2;
+  a[x]!++;
+  a[x + 1]! += y;
+  if (y < a[x + 2]!) a[x + 2] = y;
+  else if (y !== y) a[x + 2] = y;
+  if (y > a[x + 3]!) a[x + 3] = y;
+  else if (y !== y) a[x + 3] = y;
+}
+
 /** Direct-mode probeRunAccumulate. */
 function lutRunAccumulate(w: Int32Array, start: number, end: number, out: Int32Array | null, base: number, lut: Int32Array, lo: number, a: Float64Array, v: Float64Array): number {
   const len = lut.length;
@@ -292,14 +306,7 @@ function lutRunAccumulate(w: Int32Array, start: number, end: number, out: Int32A
     const g = lut[d]!;
     if (g < 0) return i;
     if (out !== null) out[i - base] = g;
-    const x = g << 2;
-    const y = v[i]!;
-    a[x]!++;
-    a[x + 1]! += y;
-    if (y < a[x + 2]!) a[x + 2] = y;
-    else if (y !== y) a[x + 2] = y;
-    if (y > a[x + 3]!) a[x + 3] = y;
-    else if (y !== y) a[x + 3] = y;
+    accumulate(a, g, v[i]!);
   }
   return end;
 }
@@ -339,14 +346,7 @@ function probeRunAccumulate(w: Int32Array, start: number, end: number, out: Int3
     }
     if (g < 0) return i;
     if (out !== null) out[i - base] = g;
-    const x = g << 2;
-    const y = v[i]!;
-    a[x]!++;
-    a[x + 1]! += y;
-    if (y < a[x + 2]!) a[x + 2] = y;
-    else if (y !== y) a[x + 2] = y;
-    if (y > a[x + 3]!) a[x + 3] = y;
-    else if (y !== y) a[x + 3] = y;
+    accumulate(a, g, v[i]!);
   }
   return end;
 }
@@ -613,14 +613,7 @@ function splitAoS(a: Float64Array, m: number): Partial {
 // helper function, groupBy at P = 2 measured 8-10% slower (bench/io.bench.ts, 2026-12-01).
 function accumulateF64(a: Float64Array, gid: Int32Array, len: number, v: Float64Array, s: number): void {
   for (let j = 0; j < len; j++) {
-    const x = gid[j]! << 2;
-    const y = v[s + j]!;
-    a[x]!++;
-    a[x + 1]! += y;
-    if (y < a[x + 2]!) a[x + 2] = y;
-    else if (y !== y) a[x + 2] = y;
-    if (y > a[x + 3]!) a[x + 3] = y;
-    else if (y !== y) a[x + 3] = y;
+    accumulate(a, gid[j]!, v[s + j]!);
   }
 }
 
@@ -628,14 +621,7 @@ function accumulateAny(a: Float64Array, gid: Int32Array, len: number, v: ArrayLi
   for (let j = 0; j < len; j++) {
     const i = s + j;
     if (nulls !== null && ((nulls[i >> 3]! >> (i & 7)) & 1) === 0) continue;
-    const x = gid[j]! << 2;
-    const y = v[i]!;
-    a[x]!++;
-    a[x + 1]! += y;
-    if (y < a[x + 2]!) a[x + 2] = y;
-    else if (y !== y) a[x + 2] = y;
-    if (y > a[x + 3]!) a[x + 3] = y;
-    else if (y !== y) a[x + 3] = y;
+    accumulate(a, gid[j]!, v[i]!);
   }
 }
 

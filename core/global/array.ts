@@ -155,9 +155,7 @@ export class GlobalArray<T extends TypedArray = TypedArray> {
     const remote: Promise<void>[] = [];
     for (const p of this.layout.locate(box)) {
       const b = this.blocks[p.rank]!;
-      const local = shiftBox(p.box, b.box.lo);
-      const at = p.box.lo.map((l, d) => l - box.lo[d]!);
-      const pext = boxShape(p.box);
+      const { local, at, pext } = pieceOf(p.box, b.box, box);
       if (b.view) {
         copyBox(b.view, b.shape, local.lo, dst, ext, at, pext);
         continue;
@@ -284,9 +282,7 @@ export class GlobalArray<T extends TypedArray = TypedArray> {
     const pending: Promise<void>[] = [];
     for (const p of this.layout.locate(box)) {
       const b = this.blocks[p.rank]!;
-      const local = shiftBox(p.box, b.box.lo);
-      const at = p.box.lo.map((l, d) => l - box.lo[d]!);
-      const pext = boxShape(p.box);
+      const { local, at, pext } = pieceOf(p.box, b.box, box);
       if (b.view) {
         const apply = () => {
           try {
@@ -388,4 +384,13 @@ export class GlobalArray<T extends TypedArray = TypedArray> {
   toString(): string {
     return `GlobalArray('${this.name}', ${this.dtype}, shape [${this.shape.join(', ')}], grid [${this.grid.join(', ')}], ${this.path})`;
   }
+}
+
+/**
+ * Where one owner's part `part` of a requested region `box` lies: in the owner's block
+ * (`local`, relative to `block`'s origin), in the request's row-major buffer (`at`), and its
+ * extent (`pext`).
+ */
+function pieceOf(part: Box, block: Box, box: Box): { local: Box; at: number[]; pext: number[] } {
+  return { local: shiftBox(part, block.lo), at: part.lo.map((l, d) => l - box.lo[d]!), pext: boxShape(part) };
 }
