@@ -133,11 +133,12 @@ export async function scalingCommand(argv: string[]): Promise<number> {
   const host = hostName();
   let local: ParamsEntry[] = [];
   if (!resolveParams(1, backend)) {
-    const p = Math.min(2, Math.max(...procs));
-    console.error(`superstep scaling: no parameters for ${host}/${backend} in the params file: a short probe at P = ${p} (not saved; \`npx superstep probe -n 1,2,4 --backend ${backend}\` measures better ones)`);
-    const res = await probe({ procs: p, backend, reps: 6, rounds: 1, warmup: 5, hs: [0, 8, 64, 512, 4096, 32768, 131072] });
-    const { samples: _s, ...entry } = res;
-    local = [entry];
+    const ps = Math.max(...procs) > 1 ? [1, 2] : [1];
+    console.error(`superstep scaling: no parameters for ${host}/${backend} in the params file: a short probe at P = ${ps.join(', ')} (not saved; \`npx superstep probe -n 1,2,4 --backend ${backend}\` measures better ones)`);
+    for (const p of ps) {
+      const { samples: _s, ...entry } = await probe({ procs: p, backend, reps: 6, rounds: 1, warmup: 5, hs: [0, 8, 64, 512, 4096, 32768, 131072] });
+      local.push(entry);
+    }
   }
   const paramsFor = (p: number): BspParams => (local.length ? resolveFrom(local, p, backend, host) : resolveParams(p, backend))!;
   const clusterFor = (p: number): BspParams => resolveFrom(cluster, p, clusterBackend, clusterHost)!;

@@ -55,7 +55,8 @@ export function scalingSvg(rep: ScalingReport, title = 'superstep scaling: time 
     // Oversubscribed: P above the cores, on this machine's measured range.
     const overPs = points.filter((q) => q.params === 'machine' && q.oversubscribed).map((q) => q.p);
     if (overPs.length) {
-      const x0 = x(rep.cores), x1 = x(Math.max(...overPs));
+      // From halfway (on the log axis) between the cores and the next P, to the last P run.
+      const x0 = x(rep.cores * Math.SQRT2), x1 = x(Math.max(...overPs));
       out.push(`<rect class="oversubscribed" x="${x0.toFixed(1)}" y="${top}" width="${Math.max(2, x1 - x0).toFixed(1)}" height="${bottom - top}" fill="#f2dede"><title>P &gt; ${rep.cores} cores: oversubscribed</title></rect>`);
       out.push(`<text x="${((x0 + x1) / 2).toFixed(1)}" y="${top + 12}" text-anchor="middle" fill="#a94442" font-size="10">oversubscribed</text>`);
     }
@@ -80,8 +81,8 @@ export function scalingSvg(rep: ScalingReport, title = 'superstep scaling: time 
   const ly = H - 12;
   out.push(`<circle cx="76" cy="${ly - 4}" r="4" fill="#4c78a8"/><text x="86" y="${ly}">measured</text>`);
   out.push(`<line x1="160" x2="180" y1="${ly - 4}" y2="${ly - 4}" stroke="#e45756" stroke-width="2"/><text x="184" y="${ly}">predicted, this machine</text>`);
-  out.push(`<line x1="330" x2="350" y1="${ly - 4}" y2="${ly - 4}" stroke="#72b7b2" stroke-width="2" stroke-dasharray="6 4"/><text x="354" y="${ly}">predicted, cluster (its g and l, this machine's r and b)</text>`);
-  out.push(`<rect x="640" y="${ly - 10}" width="12" height="10" fill="#f2dede"/><text x="656" y="${ly}">P &gt; cores</text>`);
+  out.push(`<line x1="330" x2="350" y1="${ly - 4}" y2="${ly - 4}" stroke="#72b7b2" stroke-width="2" stroke-dasharray="6 4"/><text x="354" y="${ly}">predicted, cluster (its g, l)</text>`);
+  out.push(`<rect x="530" y="${ly - 10}" width="12" height="10" fill="#f2dede"/><text x="546" y="${ly}">P &gt; ${rep.cores} cores (oversubscribed)</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
