@@ -71,7 +71,8 @@ export { paramsPath, readParamsFile, saveParams, resolveParams } from './core/co
 export type { BspParams, ParamsEntry, ResolvedParams } from './core/cost/params.js';
 export { predictWith } from './core/cost/predict.js';
 export type { PredictInput, Prediction, SuperstepCounts } from './core/cost/predict.js';
-export { allreduceCounts, rowJacobiCounts, rowMatvecCounts } from './core/cost/counts.js';
+export { allreduceCounts, groupByCounts, rowJacobiCounts, rowMatvecCounts } from './core/cost/counts.js';
+export type { GroupByShape } from './core/cost/counts.js';
 export { evalLog, fitLog, leaveOneOut } from './core/cost/extrapolate.js';
 export type { HeldOut, LogModel, PPoint } from './core/cost/extrapolate.js';
 export { scaling, scalingProblem } from './core/cost/scaling.js';

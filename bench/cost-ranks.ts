@@ -1,5 +1,6 @@
 // Rank-side workloads of bench/cost.bench.ts (run as 'call' jobs on a World, profiling on).
-import { bsp } from 'superstep';
+import { DistFrame, bsp, world } from 'superstep';
+import { tableFromArrays } from 'apache-arrow';
 import { localRecords, type SuperstepRecord } from '../core/cost/profile.js';
 import { context } from '../comm/context.js';
 import { jacobiRun, matvecRun } from '../core/cost/scaling-rank.js';
@@ -171,4 +172,24 @@ export async function transportBench(h: number, warmup: number, reps: number): P
   }
   times.sort((a, b) => a - b);
   return times[times.length >> 1]!;
+}
+
+/**
+ * DistFrame groupBy('k').agg({ x: 'sum' }) over `rows` rows per rank and `groups` keys: the
+ * agg runs on collectives (not bsp.sync), so the figure is each call's wall time on this rank,
+ * after a barrier; the bench takes the max over ranks per call.
+ */
+export async function groupby(rows: number, groups: number, warmup: number, reps: number): Promise<number[]> {
+  const me = world.rank;
+  const k = Int32Array.from({ length: rows }, (_, i) => (i * 7919 + me * 104729) % groups);
+  const x = Float64Array.from({ length: rows }, (_, i) => i * 0.5);
+  const f = await DistFrame.fromLocal(tableFromArrays({ k, x }));
+  const times: number[] = [];
+  for (let i = 0; i < warmup + reps; i++) {
+    await world.barrier();
+    const t0 = performance.now();
+    await f.groupBy('k').agg({ x: 'sum' });
+    if (i >= warmup) times.push((performance.now() - t0) / 1000);
+  }
+  return times;
 }

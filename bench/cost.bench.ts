@@ -17,7 +17,7 @@ import { probe } from '../core/cost/probe.js';
 import { mergeRecords, type ProfileRow, type SuperstepRecord } from '../core/cost/profile.js';
 import { median } from '../core/cost/fit.js';
 import { resolveFrom, type ParamsEntry } from '../core/cost/params.js';
-import { allreduceCounts, rowJacobiCounts, rowMatvecCounts } from '../core/cost/counts.js';
+import { allreduceCounts, groupByCounts, rowJacobiCounts, rowMatvecCounts } from '../core/cost/counts.js';
 import { predictWith, type SuperstepCounts } from '../core/cost/predict.js';
 import { benchBackends, medianOfJobs, peerOf } from './lib.js';
 
@@ -124,6 +124,27 @@ for (const { backend, p } of configs) {
           truePred.push(`| ${backend} | ${p}${over ? ' (over)' : ''} | ${label} | ${rs.length} | ${what} | ${us(pred)} | ${us(med((r) => r.t))} | ${median(ratios).toFixed(2)} | ${pct(medErr)} | ${pct(p90)} |`);
         }
       }
+    }
+    // DistFrame groupBy, timed per call (its alltoallv is a collective, not a bsp.sync), predicted from groupByCounts.
+    if (!only || only.includes('groupby')) {
+      const rows = 1 << 20, groups = 1 << 12, reps = quick ? 5 : 15;
+      await world.job({ kind: 'call', url: ranks, fn: 'groupby', args: [rows, groups, 2, 2] }, { timeoutMs: 120_000 });
+      const out = await world.job<number[]>({ kind: 'call', url: ranks, fn: 'groupby', args: [rows, groups, 3, reps] }, { timeoutMs: 120_000 });
+      if (!out.ok) throw new Error(`groupby on ${backend} P=${p}: rank ${out.failure?.rank}: ${out.failure?.error.message}`);
+      const per = out.results[0]!.map((_, i) => Math.max(...out.results.map((t) => t[i]!)));
+      const steps = groupByCounts({ rows, keys: 1, columns: 1, groups, p });
+      const pred = predictWith({ steps }, res).seconds;
+      const ratios = per.map((t) => t / pred);
+      const errs = ratios.map((x) => Math.abs(x - 1)).sort((x, y) => x - y);
+      const p90 = errs[Math.min(errs.length - 1, Math.ceil(0.9 * errs.length) - 1)]!;
+      const medErr = median(errs);
+      const over = p > cores;
+      emit({
+        name: 'true_prediction_groupby_1m_rows_measured_over_predicted', backend, p, value: +median(ratios).toFixed(3), unit: 'ratio', better: 'none',
+        extra: { calls: per.length, counts: steps, predicted_us: pred * 1e6, measured_us: median(per) * 1e6, median_abs_error: +medErr.toFixed(3), p90_abs_error: +p90.toFixed(3), oversubscribed: over, goal: over ? 'reported (P > cores)' : medErr <= 0.1 && p90 <= 0.25 ? 'met' : 'missed' },
+      });
+      const us = (s: number) => (s * 1e6 >= 1000 ? `${(s * 1e3).toFixed(2)} ms` : `${(s * 1e6).toFixed(1)} µs`);
+      truePred.push(`| ${backend} | ${p}${over ? ' (over)' : ''} | groupBy 2^20 rows, 4096 groups (whole agg) | ${per.length} calls | ${steps.map((c) => `${c.bytes} bytes, h ${c.h}`).join('; ')} | ${us(pred)} | ${us(median(per))} | ${median(ratios).toFixed(2)} | ${(medErr * 100).toFixed(0)}% | ${(p90 * 100).toFixed(0)}% |`);
     }
     // The bsp.sync data path against the transport's own time for the same traffic. Last:
     // megabyte-sized puts change how fast this World's ranks allocate for the rest of its life

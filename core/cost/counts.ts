@@ -62,6 +62,44 @@ export function allreduceCounts(n: number, p: number): SuperstepCounts[] {
   ];
 }
 
+/** What groupByCounts needs: sizes, not data. */
+export interface GroupByShape {
+  /** Rows of the largest rank. */
+  rows: number;
+  /** Key columns. */
+  keys: number;
+  /** Value columns aggregated (sum, mean, min, max, count). */
+  columns: number;
+  /** Distinct keys over the whole frame (an estimate is fine: the counts are linear in it below rows). */
+  groups: number;
+  p: number;
+}
+
+/**
+ * DistFrame's groupBy(keys).agg(...) with decomposable ops (sum, mean, min, max, count), as
+ * distarray/frame.ts does it: a local pass folding each rank's rows into one partial row per
+ * group (keys, rows, and n, sum, min, max per column: keys + 1 + 4·columns words), then one
+ * alltoallv moving each partial to the rank owning its key's hash, then merging what arrived.
+ * Superstep 1: the local pass (8 bytes per key and value read, 8 per partial word written) and
+ * the partials out (each rank keeps 1/P of its min(rows, groups) partials); superstep 2: the
+ * merge (8 bytes per partial word read, 8 per merged word written), no words. Counted in
+ * bytes, at b: the pass is a hash lookup per row, which b (a streaming sweep) describes only
+ * roughly (docs/cost.md §3).
+ */
+export function groupByCounts(s: GroupByShape): SuperstepCounts[] {
+  const rows = count('rows', s.rows), keys = count('keys', s.keys, 1), cols = count('columns', s.columns);
+  const groups = count('groups', s.groups, 1), p = count('p', s.p, 1);
+  const wpr = keys + 1 + 4 * cols;
+  const local = Math.min(rows, groups);
+  const out = p === 1 ? 0 : Math.ceil((local * (p - 1)) / p) * wpr;
+  // From each other rank, the partials of the groups this rank owns: 1/P of them (a uniform hash).
+  const inRows = (p - 1) * Math.ceil(local / p);
+  return [
+    { bytes: 8 * rows * (keys + cols) + 8 * local * wpr, h: Math.max(out, inRows * wpr) },
+    { bytes: 8 * (inRows + Math.ceil(local / p)) * wpr + 8 * Math.ceil(groups / p) * wpr, h: 0 },
+  ];
+}
+
 /** The named workloads of `superstep predict --workload` and `superstep scaling`. */
 export const kWorkloads = {
   /** size: n of an n×n matrix; steps: products. */

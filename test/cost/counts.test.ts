@@ -1,6 +1,6 @@
 // The counts behind true predictions: counts.ts (pure) and distarray's .cost on real ranks.
 import { afterAll, describe, expect, it } from 'vitest';
-import { allreduceCounts, kWorkloads, repeat, rowJacobiCounts, rowMatvecCounts } from '../../core/cost/counts.js';
+import { allreduceCounts, groupByCounts, kWorkloads, repeat, rowJacobiCounts, rowMatvecCounts } from '../../core/cost/counts.js';
 import { predictWith } from '../../core/cost/predict.js';
 import { callAll, closeWorlds } from '../harness.js';
 import type { SuperstepCounts } from '../../core/cost/predict.js';
@@ -38,6 +38,16 @@ describe('counts of the BSP algorithms', () => {
     }
     expect(() => rowMatvecCounts(0, 4, 2)).toThrow(/`m` must be an integer >= 1/);
   });
+  it('groupBy: partial rows of keys + 1 + 4·columns words; two supersteps; none moved on one rank', () => {
+    const [pass, merge] = groupByCounts({ rows: 1000, keys: 1, columns: 2, groups: 100, p: 4 });
+    expect(pass!.h).toBe(75 * 10); // 3/4 of 100 partials out, 3 × 25 in
+    expect(pass!.bytes).toBe(8 * 1000 * 3 + 8 * 100 * 10);
+    expect(merge!.h).toBe(0);
+    expect(groupByCounts({ rows: 1000, keys: 1, columns: 2, groups: 100, p: 1 })[0]!.h).toBe(0);
+    // More groups than rows: a rank has at most `rows` partials.
+    expect(groupByCounts({ rows: 10, keys: 2, columns: 0, groups: 1e6, p: 2 })[0]!.h).toBe(5 * 3);
+    expect(() => groupByCounts({ rows: 10, keys: 0, columns: 1, groups: 1, p: 2 })).toThrow(/`keys`/);
+  });
   it('feed predictWith({ steps })', () => {
     const params = { g: 1e-9, l: 1e-5, r: 1e9, b: 4e9 };
     const steps = rowJacobiCounts(1024, 1024, 2, 10);
@@ -65,5 +75,9 @@ describe('distarray .cost on real ranks (sab)', () => {
     const [grid] = await callAll<SuperstepCounts[]>('sab', 4, 'cost-counts.ts', 'jacobiCounts', [64, 64, [2, 2], 1]);
     // A 32×32 block of a 2×2 grid: one row, one column and one corner cell to each neighbour.
     expect(grid).toEqual([{ bytes: 16 * 32 * 32, h: 32 + 32 + 1 }]);
+  }, 60_000);
+  it('frame.groupBy(keys).cost is groupByCounts of the frame', async () => {
+    const [c] = await callAll<SuperstepCounts[]>('sab', 2, 'cost-counts.ts', 'groupByCost', [100]);
+    expect(c).toEqual(groupByCounts({ rows: 100, keys: 1, columns: 1, groups: 10, p: 2 }));
   }, 60_000);
 });
