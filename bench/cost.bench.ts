@@ -131,7 +131,7 @@ for (const { backend, p } of configs) {
       await world.job({ kind: 'call', url: ranks, fn: 'groupby', args: [rows, groups, 2, 2] }, { timeoutMs: 120_000 });
       const out = await world.job<number[]>({ kind: 'call', url: ranks, fn: 'groupby', args: [rows, groups, 3, reps] }, { timeoutMs: 120_000 });
       if (!out.ok) throw new Error(`groupby on ${backend} P=${p}: rank ${out.failure?.rank}: ${out.failure?.error.message}`);
-      const per = out.results[0]!.map((_, i) => Math.max(...out.results.map((t) => t[i]!)));
+      const per = out.results[0]!.map((_, i) => Math.max(...out.results.map((t) => t![i]!)));
       const steps = groupByCounts({ rows, keys: 1, columns: 1, groups, p });
       const pred = predictWith({ steps }, res).seconds;
       const ratios = per.map((t) => t / pred);
