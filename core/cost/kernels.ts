@@ -32,24 +32,28 @@ export function sweep5(u: Float64Array, v: Float64Array, m: number, n: number): 
 export const kSweepBytesPerCell = 16;
 
 /**
- * Median rate of repeated calls of `chunk` (which returns a rate) over `minMs`, after a warm-up
- * lasting until two chunks in a row agree within 10% (at most 1 s): on a busy machine V8's
- * compiler thread competes with the ranks for cores, and a fixed short warm-up can measure
- * interpreted code, 30 to 80 times slower.
+ * The rate of repeated calls of `chunk` (which does `work` units and returns its seconds):
+ * total work over total time across `minMs`, after a warm-up lasting until two chunks in a
+ * row agree within 10% (at most 1 s): on a busy machine V8's compiler thread competes with the
+ * ranks for cores, and a fixed short warm-up can measure interpreted code, 30 to 80 times
+ * slower. Total over total, not the median chunk: a short chunk dodges the preemptions a
+ * program's long loops take when the cores are shared, and then r promised a matvec 2-20x
+ * what it got on a loaded machine.
  */
-function steadyRate(chunk: () => number, minMs: number): number {
+function steadyRate(chunk: () => number, work: number, minMs: number): number {
   const w0 = performance.now();
-  let prev = chunk();
+  let prev = work / chunk();
   while (performance.now() - w0 < 1000) {
-    const cur = chunk();
+    const cur = work / chunk();
     if (performance.now() - w0 > 20 && Math.abs(cur - prev) <= 0.1 * Math.max(cur, prev)) break;
     prev = cur;
   }
-  const rates: number[] = [];
-  const t0 = performance.now();
-  while (performance.now() - t0 < minMs || rates.length < 5) rates.push(chunk());
-  rates.sort((x, y) => x - y);
-  return rates[rates.length >> 1]!;
+  let done = 0, spent = 0;
+  while (spent * 1000 < minMs || done < 5 * work) {
+    spent += chunk();
+    done += work;
+  }
+  return spent > 0 ? done / spent : 0;
 }
 
 let sink = 0;
@@ -62,9 +66,8 @@ export function dotRate(n = 1 << 14, minMs = 60): number {
   const rate = steadyRate(() => {
     const s = performance.now();
     for (let r = 0; r < reps; r++) sink += dot(a, b);
-    const dt = (performance.now() - s) / 1000;
-    return dt > 0 ? (2 * n * reps) / dt : 0;
-  }, minMs);
+    return (performance.now() - s) / 1000;
+  }, 2 * n * reps, minMs);
   if (sink === 42) console.log(''); // keeps the kernel from being optimised away
   return rate;
 }
@@ -80,7 +83,6 @@ export function streamRate(cells = 1 << 21, minMs = 60): number {
   return steadyRate(() => {
     const s = performance.now();
     sweep5(u, v, n, n);
-    const dt = (performance.now() - s) / 1000;
-    return dt > 0 ? (kSweepBytesPerCell * n * n) / dt : 0;
-  }, minMs);
+    return (performance.now() - s) / 1000;
+  }, kSweepBytesPerCell * n * n, minMs);
 }
