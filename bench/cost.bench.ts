@@ -108,8 +108,9 @@ for (const { backend, p } of configs) {
         fidelity.push(`| ${backend} | ${p} | ${label} | ${rs.length} | ${Math.round(med((r) => r.h))} | ${us(med((r) => r.w))} | ${us(med((r) => r.t))} | ${us(med((r) => r.predicted!))} | ${ratio.toFixed(2)} |`);
         // The true prediction: counts and the probe's rates, no measured w.
         const c = wl.counts?.(phrase);
-        if (c) {
-          const pred = predictWith({ steps: [c] }, res).seconds;
+        const pred = c ? predictWith({ steps: [c] }, res).seconds : 0;
+        // (A probe on a loaded machine can fit l = 0: then an empty superstep has no prediction.)
+        if (c && pred > 0) {
           const ratios = rs.map((r) => r.t / pred);
           const errs = ratios.map((x) => Math.abs(x - 1)).sort((x, y) => x - y);
           const p90 = errs[Math.min(errs.length - 1, Math.ceil(0.9 * errs.length) - 1)]!;
