@@ -152,7 +152,9 @@ export function resolveFrom(entries: readonly ParamsEntry[], p: number, backend:
   const use = regime.length ? regime : same;
   const nearest = [...use].sort((a, b) => Math.abs(Math.log2(a.p / p)) - Math.abs(Math.log2(b.p / p)) || b.p - a.p)[0]!;
   const l = evalLog(fitLog(use.map((e) => ({ p: e.p, v: e.l })), 'grows'), p);
-  const g = evalLog(fitLog(use.map((e) => ({ p: e.p, v: e.g })), 'flat'), p);
+  // A probe at P = 1 measures no g (no other rank): it takes no part in g's fit.
+  const withG = use.filter((e) => e.p > 1);
+  const g = p === 1 ? 0 : evalLog(fitLog((withG.length ? withG : use).map((e) => ({ p: e.p, v: e.g })), 'flat'), p);
   const b = nearest.b !== undefined ? { b: nearest.b } : {};
   return { g, l, r: nearest.r, ...b, host, backend, p, source: 'extrapolated', from: [...new Set(use.map((e) => e.p))].sort((x, y) => x - y), ...flag };
 }

@@ -166,7 +166,8 @@ export function extrapolationCheck(entries: readonly ParamsEntry[]): Extrapolati
     model: 'l(P) = l0 + l1·log2 P, g(P) = g0 + g1·log2 P (least squares, relative error; slopes >= 0)',
     ...(cores !== undefined ? { cores } : {}),
     l: leaveOneOut(entries.map((e) => ({ p: e.p, v: e.l })), 'grows', over),
-    g: leaveOneOut(entries.map((e) => ({ p: e.p, v: e.g })), 'flat', over),
+    // P = 1 measures no g (no other rank to send to).
+    g: leaveOneOut(entries.filter((e) => e.p > 1).map((e) => ({ p: e.p, v: e.g })), 'flat', over),
   };
 }
 
@@ -174,13 +175,13 @@ export function extrapolationCheck(entries: readonly ParamsEntry[]): Extrapolati
 export function formatExtrapolation(c: ExtrapolationCheck): string {
   if (c.l.length === 0) return 'extrapolation in P: probe two or more P (e.g. -n 2,4) to check it';
   const lines = [`extrapolation in P: ${c.model}`, 'leave-one-out (each P predicted from the others):', '      P   from       l measured  l predicted  error     g measured  g predicted  error'];
-  c.l.forEach((l, i) => {
-    const g = c.g[i]!;
+  c.l.forEach((l) => {
+    const g = c.g.find((x) => x.p === l.p);
     const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(0)}%`;
     const us = (x: number) => `${(x * 1e6).toFixed(2)} µs`;
     const ns = (x: number) => `${(x * 1e9).toFixed(3)} ns`;
     const mark = c.cores !== undefined && l.p > c.cores ? ' (P > cores)' : '';
-    lines.push(`  ${String(l.p).padStart(5)}   ${l.from.join(',').padEnd(9)} ${us(l.measured).padStart(11)} ${us(l.predicted).padStart(12)} ${pct(l.relative).padStart(6)}  ${ns(g.measured).padStart(12)} ${ns(g.predicted).padStart(12)} ${pct(g.relative).padStart(6)}${mark}`);
+    lines.push(`  ${String(l.p).padStart(5)}   ${l.from.join(',').padEnd(9)} ${us(l.measured).padStart(11)} ${us(l.predicted).padStart(12)} ${pct(l.relative).padStart(6)}  ${g ? `${ns(g.measured).padStart(12)} ${ns(g.predicted).padStart(12)} ${pct(g.relative).padStart(6)}` : '           -            -      -'}${mark}`);
   });
   return lines.join('\n');
 }

@@ -67,6 +67,12 @@ describe('resolveFrom with the model', () => {
     expect(r3.from).toEqual([1, 2]);
     expect(resolveFrom(es, 2, 'sab', 'h')).toMatchObject({ source: 'measured', oversubscribed: false });
   });
+  it('a probe at P = 1 (no g measured) takes no part in g', () => {
+    const es = [entry(1, 1e-6, 0), entry(2, 2e-6, 1e-9), entry(4, 3e-6, 1e-9)];
+    expect(resolveFrom(es, 8, 'sab', 'h')!.g).toBeCloseTo(1e-9, 20);
+    expect(resolveFrom([entry(2, 2e-6, 1e-9), entry(4, 3e-6, 1e-9)], 1, 'sab', 'h')!.g).toBe(0);
+    expect(extrapolationCheck(es).g.map((x) => x.p)).toEqual([2, 4]);
+  });
   it('the probe\'s check reports each P held out', () => {
     const c = extrapolationCheck([entry(2, 2e-6, 1e-9, 8), entry(4, 3e-6, 1.2e-9, 8), entry(8, 4e-6, 1.4e-9, 8)]);
     expect(c.l.map((x) => x.p)).toEqual([2, 4, 8]);
