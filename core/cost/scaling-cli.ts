@@ -1,6 +1,7 @@
 /**
  * `superstep scaling`: the command around scaling.ts (see there and docs/cost.md §5).
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { backendList, backendNames } from '../../comm/backends/index.js';
@@ -16,7 +17,7 @@ export const kScalingUsage = `usage: superstep scaling [--quick] [-n P,P,...] [-
                          [--cluster-procs P,P,...] [--report DIR] [--json]
   runs the row-block matvec and Jacobi at P = 1..8 (-n), strong (one problem) and weak (the same
   work per rank) scaling, predicts each from its counts and this machine's parameters (the params
-  file; a short probe at P = 2 if it has none), and extends the prediction to P = 64..1024 for a
+  file; a short probe at P = 1 and 2 if it has none), and extends the prediction to P = 64..1024 for a
   cluster: the g and l of a params file (--cluster, e.g. from \`superstep probe --backend tcp\` run
   on the cluster) or given (--cluster-g ns/word, --cluster-l µs at P = 2), else an illustrative
   25 GbE profile. Writes scaling.md, scaling.svg and scaling.json into DIR (superstep-scaling).
@@ -108,6 +109,7 @@ export async function scalingCommand(argv: string[]): Promise<number> {
   let cluster: ParamsEntry[];
   let clusterName: string;
   if (values.cluster !== undefined) {
+    if (!existsSync(values.cluster)) return fail(`--cluster: no file ${values.cluster} (a params file, as \`superstep probe\` writes)`);
     let entries: ParamsEntry[];
     try {
       entries = Object.values(readParamsFile(values.cluster)).filter((e) => e.backend === values['cluster-backend']);
