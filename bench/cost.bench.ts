@@ -53,7 +53,11 @@ for (const { backend, p } of configs) {
     // How well does extrapolating from the smaller P predict this P's l? (docs/cost.md)
     const smaller = probed.filter((e) => e.backend === backend && e.p < p);
     const ex = resolveFrom(smaller, p, backend, res.host);
-    if (ex) emit({ name: 'extrapolated_l_over_measured', backend, p, value: +(ex.l / res.l).toFixed(3), unit: 'ratio', better: 'none', extra: { from: ex.from, l_extrapolated_us: ex.l * 1e6, l_measured_us: res.l * 1e6 } });
+    if (ex) {
+      const over = { oversubscribed: p > cores };
+      emit({ name: 'extrapolated_l_over_measured', backend, p, value: +(ex.l / res.l).toFixed(3), unit: 'ratio', better: 'none', extra: { from: ex.from, l_extrapolated_us: ex.l * 1e6, l_measured_us: res.l * 1e6, ...over } });
+      emit({ name: 'extrapolated_g_over_measured', backend, p, value: +(ex.g / res.g).toFixed(3), unit: 'ratio', better: 'none', extra: { from: ex.from, g_extrapolated_ns: ex.g * 1e9, g_measured_ns: res.g * 1e9, ...over } });
+    }
     probed.push(res);
     const peer = peerOf(backend);
     emit({ name: 'bsp_l_us', backend, p, value: +(res.l * 1e6).toFixed(3), unit: 'us', better: 'lower', compare: { [peer]: 'bsp_l_us_robust' } });

@@ -41,6 +41,10 @@ describe('superstep probe / predict: argument errors', () => {
     [['predict', '--h', '1,2', '--supersteps', '3', '--g', '1', '--l', '1', '--r', '1'], /one value per superstep \(3\)/],
     [['predict', '--h', '5', '-n', '0'], /-n must be a positive integer/],
     [['run', '--profile'], /no script given/],
+    [['scaling', '--cluster', 'no-such-params.json'], /--cluster: no file no-such-params\.json/],
+    [['scaling', '--workloads', 'fft'], /--workloads must be a comma-separated list of matvec, jacobi; got 'fft'/],
+    [['scaling', '-n', '0,2'], /-n must be a comma-separated list of positive integers/],
+    [['scaling', '--cluster-g', '2'], /give both --cluster-g/],
   ])('%j', async (argv, message) => {
     expect(await main(argv)).toBe(2);
     expect(err.join('\n')).toMatch(message);
