@@ -1,7 +1,9 @@
 // Rank-side workloads of bench/cost.bench.ts (run as 'call' jobs on a World, profiling on).
-import { bsp } from 'superstep';
+import { DistFrame, bsp, world } from 'superstep';
+import { tableFromArrays } from 'apache-arrow';
 import { localRecords, type SuperstepRecord } from '../core/cost/profile.js';
 import { context } from '../comm/context.js';
+import { jacobiRun, matvecRun } from '../core/cost/scaling-rank.js';
 
 async function hrelStep(h: number, names: string[]): Promise<void> {
   const p = bsp.procCount();
@@ -87,89 +89,13 @@ export async function allreduce(n: number, warmup: number, reps: number, reuse =
 }
 
 /**
- * Row-block dense matvec y = A·x, n×n float64, as BSP supersteps: every rank sends its block
- * of x to every other rank (h = n·(P-1)/P words), then multiplies its m = n/P rows (2·m·n flops,
- * the next superstep's w).
+ * Row-block dense matvec (a power iteration) and 2-D Jacobi sweeps in row blocks: the
+ * programs of `superstep scaling` (core/cost/scaling-rank.ts), whose counts are
+ * rowMatvecCounts and rowJacobiCounts (core/cost/counts.ts), so the bench predicts them
+ * before running as a user would.
  */
-export async function matvec(n: number, warmup: number, reps: number): Promise<SuperstepRecord[]> {
-  const p = bsp.procCount();
-  const me = bsp.myProcID();
-  const lo = (r: number) => Math.floor((r * n) / p);
-  const m = lo(me + 1) - lo(me);
-  const a = new Float64Array(m * n).map((_, i) => 1 + (i % 13) * 1e-3);
-  const x = new Float64Array(n);
-  const y = new Float64Array(m).fill(1);
-  const once = async () => {
-    // The new x block is this rank's y (a power iteration, so the data really flows).
-    bsp.fromArray(y, 'x');
-    for (let d = 0; d < p; d++) if (d !== me) bsp.toProc(d, 'x');
-    x.set(y, lo(me));
-    await bsp.sync('matvec allgather x');
-    for (let s = 0; s < p; s++) if (s !== me) x.set(bsp.toArray<Float64Array>(bsp.fromProc(s)['x']!), lo(s));
-    let norm = 0;
-    for (let i = 0; i < m; i++) {
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      const row = i * n;
-      let j = 0;
-      for (; j + 3 < n; j += 4) {
-        s0 += a[row + j]! * x[j]!;
-        s1 += a[row + j + 1]! * x[j + 1]!;
-        s2 += a[row + j + 2]! * x[j + 2]!;
-        s3 += a[row + j + 3]! * x[j + 3]!;
-      }
-      for (; j < n; j++) s0 += a[row + j]! * x[j]!;
-      y[i] = s0 + s1 + s2 + s3;
-      norm = Math.max(norm, Math.abs(y[i]!));
-    }
-    for (let i = 0; i < m; i++) y[i]! /= norm || 1;
-  };
-  for (let i = 0; i < warmup; i++) await once();
-  bsp.profiling(true);
-  for (let i = 0; i < reps; i++) await once();
-  await bsp.sync('matvec end'); // closes the last multiply's superstep
-  return localRecords()!;
-}
-
-/**
- * 2-D Jacobi sweeps on an n×n grid in row blocks with one halo row above and below: each
- * superstep sends the first and last own rows to the neighbours (h = 2n words inside, n at the
- * ends), then sweeps the block (4 flops per cell, the next superstep's w).
- */
-export async function jacobi(n: number, warmup: number, reps: number): Promise<SuperstepRecord[]> {
-  const p = bsp.procCount();
-  const me = bsp.myProcID();
-  const lo = (r: number) => Math.floor((r * n) / p);
-  const m = lo(me + 1) - lo(me);
-  let u = new Float64Array((m + 2) * n);
-  let v = new Float64Array((m + 2) * n);
-  if (me === 0) u.fill(1, n, 2 * n); // a hot first row
-  const once = async () => {
-    if (me > 0) {
-      bsp.fromArray(u.subarray(n, 2 * n), 'down');
-      bsp.toProc(me - 1, 'down');
-    }
-    if (me < p - 1) {
-      bsp.fromArray(u.subarray(m * n, (m + 1) * n), 'up');
-      bsp.toProc(me + 1, 'up');
-    }
-    await bsp.sync('jacobi halo');
-    if (me < p - 1) u.set(bsp.toArray<Float64Array>(bsp.fromProc(me + 1)['down']!), (m + 1) * n);
-    if (me > 0) u.set(bsp.toArray<Float64Array>(bsp.fromProc(me - 1)['up']!), 0);
-    for (let i = 1; i <= m; i++) {
-      const r = i * n;
-      for (let j = 1; j < n - 1; j++) v[r + j] = 0.25 * (u[r - n + j]! + u[r + n + j]! + u[r + j - 1]! + u[r + j + 1]!);
-      v[r] = u[r]!;
-      v[r + n - 1] = u[r + n - 1]!;
-    }
-    if (me === 0) v.set(u.subarray(n, 2 * n), n); // fixed boundary row
-    [u, v] = [v, u];
-  };
-  for (let i = 0; i < warmup; i++) await once();
-  bsp.profiling(true);
-  for (let i = 0; i < reps; i++) await once();
-  await bsp.sync('jacobi end');
-  return localRecords()!;
-}
+export const matvec = (n: number, warmup: number, reps: number): Promise<SuperstepRecord[]> => matvecRun(n, warmup, reps);
+export const jacobi = (n: number, warmup: number, reps: number): Promise<SuperstepRecord[]> => jacobiRun(n, n, warmup, reps);
 
 /**
  * The bsp.sync bench: median time of one superstep (us) in which every rank sends h words
@@ -246,4 +172,24 @@ export async function transportBench(h: number, warmup: number, reps: number): P
   }
   times.sort((a, b) => a - b);
   return times[times.length >> 1]!;
+}
+
+/**
+ * DistFrame groupBy('k').agg({ x: 'sum' }) over `rows` rows per rank and `groups` keys: the
+ * agg runs on collectives (not bsp.sync), so the figure is each call's wall time on this rank,
+ * after a barrier; the bench takes the max over ranks per call.
+ */
+export async function groupby(rows: number, groups: number, warmup: number, reps: number): Promise<number[]> {
+  const me = world.rank;
+  const k = Int32Array.from({ length: rows }, (_, i) => (i * 7919 + me * 104729) % groups);
+  const x = Float64Array.from({ length: rows }, (_, i) => i * 0.5);
+  const f = await DistFrame.fromLocal(tableFromArrays({ k, x }));
+  const times: number[] = [];
+  for (let i = 0; i < warmup + reps; i++) {
+    await world.barrier();
+    const t0 = performance.now();
+    await f.groupBy('k').agg({ x: 'sum' });
+    if (i >= warmup) times.push((performance.now() - t0) / 1000);
+  }
+  return times;
 }

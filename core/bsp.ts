@@ -604,10 +604,13 @@ export function profile(options: { params?: BspParams } = {}): ProfileRow[] {
 }
 
 /**
- * Predicts the time of a program from its counts: Σ (w / r + g·h + l) over supersteps, with the
- * parameters of `input.params`, or the params file's for this host, `input.backend` (default: this
- * job's) and `input.p` (default: this job's P; larger P are extrapolated, see docs/cost.md).
+ * Predicts the time of a program from its counts, before it runs: Σ (w / r + wBytes / b + g·h + l)
+ * over supersteps (w in flops, wBytes in bytes touched, h in words; or `steps`, a list of
+ * `{ flops?, bytes?, h }` such as `matvec.cost(A, x)` returns), with the parameters of
+ * `input.params`, or the params file's for this host, `input.backend` (default: this job's) and
+ * `input.p` (default: this job's P; P not probed are extrapolated, see docs/cost.md).
  * @example bsp.predict({ w: 2e6, h: 4096, supersteps: 10 }).seconds
+ * @example bsp.predict({ steps: jacobiStep.cost(u, 100) }).seconds
  */
 export function predict(input: PredictInput): Prediction {
   const t = context().transport;

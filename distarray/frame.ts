@@ -16,6 +16,8 @@ import {
   makeData, tableFromIPC, vectorFromArray, type DataType,
 } from 'apache-arrow';
 import { world } from '../comm/comm.js';
+import { groupByCounts } from '../core/cost/counts.js';
+import type { SuperstepCounts } from '../core/cost/predict.js';
 import { ArgumentError, SchemaMismatchError } from '../util/errors.js';
 import { dtypeOf, type DType, type TypedArray } from '../util/dtype.js';
 import { DistArray } from './distarray.js';
@@ -555,6 +557,17 @@ export class DistFrame {
 /** The result of `frame.groupBy(keys)`: call `agg`. */
 export class GroupedFrame {
   constructor(readonly frame: DistFrame, readonly keys: readonly string[]) {}
+
+  /**
+   * The counts of `agg` with decomposable ops (sum, mean, min, max, count) over `columns` value
+   * columns, per superstep, for bsp.predict({ steps }) (core/cost/counts.ts, groupByCounts).
+   * `groups`: distinct keys over the frame (an estimate); `rows`: rows of the largest rank
+   * (default: this rank's). Local: no communication.
+   * @example bsp.predict({ steps: frame.groupBy('k').cost({ columns: 2, groups: 1000 }) })
+   */
+  cost(options: { columns: number; groups: number; rows?: number }): SuperstepCounts[] {
+    return groupByCounts({ rows: options?.rows ?? this.frame.localRows, keys: this.keys.length, columns: options?.columns, groups: options?.groups, p: world.size });
+  }
 
   /**
    * Collective: one row per group: the key columns, then one column per entry of `spec`:

@@ -10,6 +10,7 @@
  */
 import { ArgumentError } from '../util/errors.js';
 import { block, grid } from './distribution.js';
+import { matvecCost } from './cost.js';
 import { DistArray } from './distarray.js';
 import { gemv, gemvAny } from './kernels.js';
 import { gemvWasm, wasmEnabled } from './wasm.js';
@@ -24,12 +25,20 @@ interface Scratch {
 const scratches = new WeakMap<DistArray, Scratch>();
 
 /**
- * Collective: y = A x. `A` is a 2-D DistArray distributed by blocks (row blocks or a 2-D
+ * Collective: y = A x. `matvec.cost(A, x)` gives its counts per superstep, for
+ * bsp.predict({ steps }) (distarray/cost.ts).
+ * @example const y = await matvec(A, x);
+ * @example bsp.predict({ steps: matvec.cost(A, x) }).seconds
+ */
+export const matvec = Object.assign(matvecProduct, { cost: matvecCost });
+
+/**
+ * y = A x. `A` is a 2-D DistArray distributed by blocks (row blocks or a 2-D
  * grid), `x` a 1-D DistArray of length A.shape[1] with any distribution, `out` (optional) a
  * 1-D DistArray of length A.shape[0]; by default y is block-distributed over every rank.
  * @example const y = await matvec(A, x);
  */
-export async function matvec(A: DistArray, x: DistArray, out?: DistArray): Promise<DistArray> {
+async function matvecProduct(A: DistArray, x: DistArray, out?: DistArray): Promise<DistArray> {
   if (!(A instanceof DistArray) || A.ndim !== 2) throw new ArgumentError('A', 'a 2-D DistArray', A?.toString?.() ?? A);
   const me = A.rank;
   if (!(x instanceof DistArray) || x.ndim !== 1 || x.shape[0] !== A.shape[1]) {

@@ -4,6 +4,15 @@
 import { ArgumentError } from '../util/errors.js';
 import { DistArray } from './distarray.js';
 import { jacobi5 } from './kernels.js';
+import { jacobiCost } from './cost.js';
+
+/**
+ * One Jacobi sweep of the 2-D 5-point Laplacian on this rank's block (see jacobiSweep);
+ * `jacobiStep.cost(u, steps)` gives the counts of `steps` sweeps with their halo exchanges,
+ * per superstep, for bsp.predict({ steps }) (distarray/cost.ts).
+ * @example bsp.predict({ steps: jacobiStep.cost(u, 100) }).seconds
+ */
+export const jacobiStep = Object.assign(jacobiSweep, { cost: jacobiCost });
 
 /**
  * One Jacobi sweep of the 2-D 5-point Laplacian on this rank's block:
@@ -16,7 +25,7 @@ import { jacobi5 } from './kernels.js';
  *   [u, v] = [v, u];
  * }
  */
-export function jacobiStep(u: DistArray, out: DistArray): DistArray {
+function jacobiSweep(u: DistArray, out: DistArray): DistArray {
   if (!(u instanceof DistArray) || u.ndim !== 2 || u.dtype !== 'float64' || u.halo < 1) {
     throw new ArgumentError('u', 'a 2-D float64 DistArray with a halo of at least 1', u?.toString?.() ?? u);
   }

@@ -1,30 +1,38 @@
 /**
  * The cost-model commands of the `superstep` CLI:
  *
- *   superstep probe [-n P] [--backend NAME] [--reps N] [--max-h WORDS] [--no-save] [--json]
- *   superstep predict --h WORDS [--w FLOPS | --w-seconds S] [--supersteps S] [-n P] [--backend B]
- *                     [--g NS --l US --r GFLOPS] [--json]
+ *   superstep probe [-n P[,P...]] [--backend NAME] [--reps N] [--max-h WORDS] [--no-save] [--json]
+ *   superstep predict (--h WORDS [--w FLOPS | --bytes BYTES | --w-seconds S] | --workload NAME --size N)
+ *                     [--supersteps S] [-n P] [--backend B] [--g NS --l US --r GFLOPS [--b GBS]] [--json]
+ *   superstep scaling [--quick] ...   (scaling-cli.ts)
  *
  * and the `--profile` part of `superstep run`.
  */
 import { backendList, backendNames } from '../../comm/backends/index.js';
 import { parseArgs } from 'node:util';
 import type { JobOutcome } from '../launch/world.js';
-import { defaultHs, formatProbe, probe } from './probe.js';
+import { defaultHs, extrapolationCheck, formatExtrapolation, formatProbe, probe, type ProbeResult } from './probe.js';
+import { kWorkloads, type WorkloadName } from './counts.js';
 import { paramsPath, resolveParams, saveParams, type BspParams, type ResolvedParams } from './params.js';
 import { predictWith } from './predict.js';
 import { mergeRecords, type SuperstepRecord } from './profile.js';
 import { profileMarkdown, writeProfileReport, formatSeconds } from './report.js';
 
-export const kProbeUsage = `usage: superstep probe [-n P] [--backend NAME] [--reps N] [--max-h WORDS] [--no-save] [--json]
-  measures the BSP parameters g (time per 8-byte word of an h-relation), l (time of a superstep)
-  and r (dot-product flop/s) and saves them to ${paramsPath()} (or $SUPERSTEP_PARAMS)`;
+export const kProbeUsage = `usage: superstep probe [-n P[,P...]] [--backend NAME] [--reps N] [--max-h WORDS] [--no-save] [--json]
+  measures the BSP parameters g (time per 8-byte word of an h-relation), l (time of a superstep),
+  r (dot-product flop/s) and b (streaming bytes/s) and saves them to ${paramsPath()}
+  (or $SUPERSTEP_PARAMS). -n 2,4,8 probes each P in turn and reports how well l(P) and g(P)
+  extrapolate (each P predicted from the others)`;
 
-export const kPredictUsage = `usage: superstep predict --h WORDS [--w FLOPS | --w-seconds S] [--supersteps S] [-n P] [--backend NAME]
-                         [--g NS_PER_WORD --l US --r GFLOPS] [--json]
-  predicts a program's time: supersteps * (w / r + g * h + l); --w and --h take one number, or one
-  per superstep separated by commas. Parameters come from the params file for this host, backend
-  and P (extrapolated when P was not probed), or from --g, --l and --r`;
+export const kPredictUsage = `usage: superstep predict --h WORDS [--w FLOPS] [--bytes BYTES | --w-seconds S] [--supersteps S] [-n P]
+                         [--backend NAME] [--g NS_PER_WORD --l US --r GFLOPS [--b GB_PER_S]] [--json]
+       superstep predict --workload matvec|jacobi|allreduce --size N [--steps S] [-n P] ...
+  predicts a program's time before it runs: the sum over supersteps of w / r + bytes / b + g * h + l
+  (w: flops, bytes: bytes touched, h: words, per superstep, max over ranks); --w, --bytes and --h
+  take one number, or one per superstep separated by commas. --workload takes the counts of a
+  built-in algorithm (matvec: n x n row-block product; jacobi: sweeps of an n x n grid; allreduce:
+  n doubles), S times. Parameters come from the params file for this host, backend and P
+  (extrapolated when P was not probed), or from --g, --l, --r and --b`;
 
 function fail(cmd: string, msg: string, usage: string): number {
   console.error(`superstep ${cmd}: ${msg}\n${usage}`);
@@ -64,8 +72,8 @@ export async function probeCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const { availableParallelism } = await import('node:os');
-  const procs = positiveInt(values.procs ?? values.np, availableParallelism());
-  if (procs === undefined) return fail('probe', `-n must be a positive integer; got '${values.procs ?? values.np}'`, kProbeUsage);
+  const procList = positiveIntList(values.procs ?? values.np, availableParallelism());
+  if (procList === undefined) return fail('probe', `-n must be a positive integer or a comma-separated list of them; got '${values.procs ?? values.np}'`, kProbeUsage);
   const backend = values.backend;
   if (!backendNames().includes(backend!)) return fail('probe', `--backend must be ${backendList()}; got '${backend}'`, kProbeUsage);
   const reps = positiveInt(values.reps, 30);
@@ -74,33 +82,47 @@ export async function probeCommand(argv: string[]): Promise<number> {
   if (maxH === undefined || maxH < 8) return fail('probe', `--max-h must be an integer >= 8; got '${values['max-h']}'`, kProbeUsage);
   const hs = defaultHs().filter((h) => h <= maxH);
   const tty = process.stderr.isTTY === true;
-  let res;
-  try {
-    res = await probe({
-      procs,
-      backend,
-      reps,
-      hs,
-      onProgress: (done, total, label) => {
-        // On a terminal one line is rewritten; in a log each step gets its own line.
-        const line = `probe ${backend} P=${procs}: [${done}/${total}] ${label}`;
-        if (tty) process.stderr.write(`\r\x1b[K${line}${done === total ? '\n' : ''}`);
-        else process.stderr.write(line + '\n');
-      },
-    });
-  } catch (err) {
-    if (tty) process.stderr.write('\n');
-    console.error(`superstep probe: ${(err as Error).message}`);
-    return 1;
+  const results: ProbeResult[] = [];
+  for (const procs of procList) {
+    let res;
+    try {
+      res = await probe({
+        procs,
+        backend,
+        reps,
+        hs,
+        onProgress: (done, total, label) => {
+          // On a terminal one line is rewritten; in a log each step gets its own line.
+          const line = `probe ${backend} P=${procs}: [${done}/${total}] ${label}`;
+          if (tty) process.stderr.write(`\r\x1b[K${line}${done === total ? '\n' : ''}`);
+          else process.stderr.write(line + '\n');
+        },
+      });
+    } catch (err) {
+      if (tty) process.stderr.write('\n');
+      console.error(`superstep probe: ${(err as Error).message}`);
+      return 1;
+    }
+    results.push(res);
+    if (!values.json) console.log(formatProbe(res) + (procList.length > 1 ? '\n' : ''));
+    if (!values['no-save']) {
+      const { samples: _samples, ...entry } = res;
+      const key = saveParams(entry);
+      console.error(`saved ${key} to ${paramsPath()}`);
+    }
   }
-  if (values.json) console.log(JSON.stringify(res));
-  else console.log(formatProbe(res));
-  if (!values['no-save']) {
-    const { samples: _samples, ...entry } = res;
-    const key = saveParams(entry);
-    console.error(`saved ${key} to ${paramsPath()}`);
-  }
+  const check = procList.length > 1 ? extrapolationCheck(results) : undefined;
+  if (values.json) console.log(JSON.stringify(check ? { results, extrapolation: check } : results[0]));
+  else if (check) console.log(formatExtrapolation(check));
   return 0;
+}
+
+/** A positive integer, or a comma-separated list of distinct ones (in the order given). */
+function positiveIntList(v: string | undefined, fallback: number): number[] | undefined {
+  if (v === undefined) return [fallback];
+  const xs = v.split(',').map((s) => positiveInt(s.trim(), 0));
+  if (xs.some((x) => x === undefined || x === 0)) return undefined;
+  return [...new Set(xs as number[])];
 }
 
 function numberList(name: string, v: string | undefined): number[] | string | undefined {
@@ -119,7 +141,12 @@ export async function predictCommand(argv: string[]): Promise<number> {
       args: argv,
       options: {
         w: { type: 'string' },
+        bytes: { type: 'string' },
         'w-seconds': { type: 'string' },
+        workload: { type: 'string' },
+        size: { type: 'string' },
+        steps: { type: 'string' },
+        b: { type: 'string' },
         h: { type: 'string' },
         supersteps: { type: 'string' },
         procs: { type: 'string', short: 'n' },
@@ -141,12 +168,14 @@ export async function predictCommand(argv: string[]): Promise<number> {
     console.log(kPredictUsage);
     return 0;
   }
-  if (values.w === undefined && values['w-seconds'] === undefined && values.h === undefined) {
-    return fail('predict', 'give at least one of --w, --w-seconds, --h', kPredictUsage);
+  const counted = values.w !== undefined || values.bytes !== undefined || values['w-seconds'] !== undefined || values.h !== undefined;
+  if (values.workload !== undefined && counted) return fail('predict', 'give --workload or counts (--w, --bytes, --w-seconds, --h), not both', kPredictUsage);
+  if (values.workload === undefined && !counted) {
+    return fail('predict', 'give at least one of --w, --bytes, --w-seconds, --h (or --workload NAME --size N)', kPredictUsage);
   }
-  if (values.w !== undefined && values['w-seconds'] !== undefined) return fail('predict', 'give --w (flops) or --w-seconds, not both', kPredictUsage);
+  if (values['w-seconds'] !== undefined && (values.w !== undefined || values.bytes !== undefined)) return fail('predict', 'give --w (flops) and --bytes, or --w-seconds, not both', kPredictUsage);
   const lists: Record<string, number[] | undefined> = {};
-  for (const k of ['w', 'w-seconds', 'h'] as const) {
+  for (const k of ['w', 'bytes', 'w-seconds', 'h'] as const) {
     const v = numberList(k, values[k]);
     if (typeof v === 'string') return fail('predict', v, kPredictUsage);
     lists[k] = v;
@@ -163,11 +192,13 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const one = (v: number[] | undefined) => (v && v.length === 1 && supersteps !== undefined ? v[0] : v);
   let params: BspParams | ResolvedParams | undefined;
   const given = [values.g, values.l, values.r];
-  if (given.some((x) => x !== undefined)) {
-    if (given.some((x) => x === undefined)) return fail('predict', 'give all of --g (ns/word), --l (µs) and --r (Gflop/s), or none', kPredictUsage);
+  if (given.some((x) => x !== undefined) || values.b !== undefined) {
+    if (given.some((x) => x === undefined)) return fail('predict', 'give all of --g (ns/word), --l (µs) and --r (Gflop/s) (and --b, GB/s, for --bytes), or none', kPredictUsage);
     const [g, l, r] = given.map(Number) as [number, number, number];
     if (![g, l, r].every((x) => Number.isFinite(x) && x >= 0)) return fail('predict', `--g, --l, --r must be numbers >= 0; got ${given.join(', ')}`, kPredictUsage);
-    params = { g: g * 1e-9, l: l * 1e-6, r: r * 1e9 };
+    const b = values.b === undefined ? undefined : Number(values.b);
+    if (b !== undefined && !(Number.isFinite(b) && b > 0)) return fail('predict', `--b must be a number > 0 (GB/s); got '${values.b}'`, kPredictUsage);
+    params = { g: g * 1e-9, l: l * 1e-6, r: r * 1e9, ...(b !== undefined ? { b: b * 1e9 } : {}) };
   } else {
     params = resolveParams(procs, backend);
     if (!params) {
@@ -176,11 +207,22 @@ export async function predictCommand(argv: string[]): Promise<number> {
     }
   }
   const w = one(lists.w);
+  const wBytes = one(lists.bytes);
   const wSeconds = one(lists['w-seconds']);
   const h = one(lists.h);
   let pred;
   try {
-    pred = predictWith({ w, wSeconds, h, supersteps, p: procs, backend }, params);
+    if (values.workload !== undefined) {
+      const name = values.workload as WorkloadName;
+      if (!Object.hasOwn(kWorkloads, name)) return fail('predict', `--workload must be ${Object.keys(kWorkloads).join(', ')}; got '${values.workload}'`, kPredictUsage);
+      const size = positiveInt(values.size, 0);
+      if (!size) return fail('predict', `--workload needs --size N, a positive integer; got '${values.size}'`, kPredictUsage);
+      const steps = positiveInt(values.steps, 1);
+      if (steps === undefined) return fail('predict', `--steps must be a positive integer; got '${values.steps}'`, kPredictUsage);
+      pred = predictWith({ steps: kWorkloads[name](size, procs, steps), p: procs, backend }, params);
+    } else {
+      pred = predictWith({ w, wBytes, wSeconds, h, supersteps, p: procs, backend }, params);
+    }
   } catch (err) {
     return fail('predict', (err as Error).message, kPredictUsage);
   }
@@ -189,7 +231,8 @@ export async function predictCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const pr = pred.params;
-  const src = pr.source === 'given' ? 'given' : `${pr.source} for P = ${procs} from P = ${pr.from.join(', ')} (${pr.host}, ${pr.backend})`;
+  const over = pr.oversubscribed ? '; P exceeds the cores probed on: oversubscribed' : '';
+  const src = pr.source === 'given' ? 'given' : `${pr.source} for P = ${procs} from P = ${pr.from.join(', ')} (${pr.host}, ${pr.backend})${over}`;
   console.log(`predicted ${formatSeconds(pred.seconds)} for ${pred.supersteps} superstep(s) on P = ${procs}:`);
   console.log(`  compute         ${formatSeconds(pred.compute)}`);
   console.log(`  communication   ${formatSeconds(pred.communication)}  (g = ${(pr.g * 1e9).toPrecision(3)} ns/word)`);

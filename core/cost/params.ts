@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { homedir, hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ArgumentError } from '../../util/errors.js';
+import { evalLog, fitLog } from './extrapolate.js';
 import type { FitResidual } from './fit.js';
 
 /** The BSP parameters of one machine, backend and P. Times in seconds. */
@@ -17,6 +18,12 @@ export interface BspParams {
   l: number;
   /** Flop/s of the reference kernel (a dot product), per rank. */
   r: number;
+  /**
+   * Bytes/s of the streaming kernel (a 2-D five-point sweep larger than the caches, 16 bytes
+   * per cell), per rank, all ranks at once: turns bytes touched into seconds. Optional (params
+   * files from before it was measured lack it).
+   */
+  b?: number;
 }
 
 /** A saved entry: the parameters and where and how they were measured. */
@@ -26,6 +33,8 @@ export interface ParamsEntry extends BspParams {
   p: number;
   /** ISO time of the probe. */
   measuredAt: string;
+  /** The cores the probing process could use (os.availableParallelism()); P above it is oversubscribed. */
+  cores?: number;
   /** Residuals of the fit (optional; probe writes them). */
   residuals?: FitResidual[];
   rmsRelative?: number;
@@ -40,6 +49,8 @@ export interface ResolvedParams extends BspParams {
   source: 'measured' | 'extrapolated' | 'given';
   /** The P the values were derived from. */
   from: number[];
+  /** True when P exceeds the cores of the machine the parameters were probed on (when known). */
+  oversubscribed?: boolean;
 }
 
 interface ParamsFile {
@@ -91,7 +102,7 @@ export function saveParams(entry: ParamsEntry, path = paramsPath()): string {
   return key;
 }
 
-/** Throws an ArgumentError unless g, l, r are finite non-negative numbers. */
+/** Throws an ArgumentError unless g, l, r (and b, when given) are finite non-negative numbers. */
 export function checkParams(p: unknown, argument = 'params'): asserts p is BspParams {
   const o = p as Partial<BspParams> | null;
   for (const k of ['g', 'l', 'r'] as const) {
@@ -100,16 +111,20 @@ export function checkParams(p: unknown, argument = 'params'): asserts p is BspPa
       throw new ArgumentError(`${argument}.${k}`, 'a finite number >= 0 (seconds for g and l, flop/s for r)', v);
     }
   }
+  const b = o?.b;
+  if (b !== undefined && (typeof b !== 'number' || !Number.isFinite(b) || b < 0)) {
+    throw new ArgumentError(`${argument}.b`, 'a finite number >= 0 (bytes/s), or absent', b);
+  }
 }
 
 /**
- * The parameters for (host, backend, P): the entry for exactly that P if there is one,
- * else extrapolated from the entries of the same host and backend:
- * - l(P): a least-squares line in P through the measured (P, l) (a sync sends one message to
- *   every rank, so its cost grows about linearly in P); with one measured P, l scales by P / P0.
- * - g(P): g of the nearest measured P (per-word cost per rank; a lower bound once P exceeds
- *   the cores or links, where ranks share bandwidth).
- * - r: r of the nearest measured P.
+ * The parameters for (host, backend, P): the entry for exactly that P if there is one, else
+ * extrapolated from the entries of the same host and backend (extrapolate.ts):
+ * - l(P) = l0 + l1·log2 P and g(P) = g0 + g1·log2 P, least squares over the probed P; from one
+ *   probed P0, l scales by (1 + log2 P) / (1 + log2 P0) and g stays;
+ * - r and b: those of the nearest probed P;
+ * - only entries on the same side of the cores as P (P <= cores, or oversubscribed) are used
+ *   when there are any: a machine's l jumps once ranks outnumber cores, and no line in P spans both.
  * Returns undefined when the host and backend have no entry at all.
  */
 export function resolveParams(p: number, backend = 'sab', host = hostName(), path = paramsPath()): ResolvedParams | undefined {
@@ -118,25 +133,28 @@ export function resolveParams(p: number, backend = 'sab', host = hostName(), pat
   return resolveFrom(all, p, backend, host);
 }
 
+/** The cores the entries were probed with (the largest recorded), if any entry says. */
+export function coresOf(entries: readonly ParamsEntry[]): number | undefined {
+  const cs = entries.map((e) => e.cores).filter((c): c is number => typeof c === 'number' && c > 0);
+  return cs.length ? Math.max(...cs) : undefined;
+}
+
 /** resolveParams over a given list of entries (pure; for tests and tools). */
 export function resolveFrom(entries: readonly ParamsEntry[], p: number, backend: string, host: string): ResolvedParams | undefined {
   const same = entries.filter((e) => e.host === host && e.backend === backend);
   if (same.length === 0) return undefined;
+  const cores = coresOf(same);
+  const over = (q: number) => cores !== undefined && q > cores;
+  const flag = cores === undefined ? {} : { oversubscribed: over(p) };
   const exact = same.find((e) => e.p === p);
-  if (exact) return { g: exact.g, l: exact.l, r: exact.r, host, backend, p, source: 'measured', from: [p] };
-  const nearest = [...same].sort((a, b) => Math.abs(a.p - p) - Math.abs(b.p - p) || b.p - a.p)[0]!;
-  let l: number;
-  const ps = [...new Set(same.map((e) => e.p))];
-  if (ps.length >= 2) {
-    const n = same.length;
-    const mx = same.reduce((a, e) => a + e.p, 0) / n;
-    const my = same.reduce((a, e) => a + e.l, 0) / n;
-    const sxy = same.reduce((a, e) => a + (e.p - mx) * (e.l - my), 0);
-    const sxx = same.reduce((a, e) => a + (e.p - mx) ** 2, 0);
-    const slope = Math.max(0, sxy / sxx);
-    l = Math.max(0, my + slope * (p - mx));
-  } else {
-    l = (nearest.l * p) / nearest.p;
-  }
-  return { g: nearest.g, l, r: nearest.r, host, backend, p, source: 'extrapolated', from: same.map((e) => e.p).sort((a, b) => a - b) };
+  if (exact) return { g: exact.g, l: exact.l, r: exact.r, ...(exact.b !== undefined ? { b: exact.b } : {}), host, backend, p, source: 'measured', from: [p], ...flag };
+  const regime = same.filter((e) => over(e.p) === over(p));
+  const use = regime.length ? regime : same;
+  const nearest = [...use].sort((a, b) => Math.abs(Math.log2(a.p / p)) - Math.abs(Math.log2(b.p / p)) || b.p - a.p)[0]!;
+  const l = evalLog(fitLog(use.map((e) => ({ p: e.p, v: e.l })), 'grows'), p);
+  // A probe at P = 1 measures no g (no other rank): it takes no part in g's fit.
+  const withG = use.filter((e) => e.p > 1);
+  const g = p === 1 ? 0 : evalLog(fitLog((withG.length ? withG : use).map((e) => ({ p: e.p, v: e.g })), 'flat'), p);
+  const b = nearest.b !== undefined ? { b: nearest.b } : {};
+  return { g, l, r: nearest.r, ...b, host, backend, p, source: 'extrapolated', from: [...new Set(use.map((e) => e.p))].sort((x, y) => x - y), ...flag };
 }

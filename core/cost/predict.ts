@@ -1,14 +1,32 @@
 /**
- * Predicting a BSP program's time from counts: T = Σ_k (w_k / r + g·h_k + l), or with w
- * given as seconds, T = Σ_k (w_k + g·h_k + l).
+ * Predicting a BSP program's time from counts: T = Σ_k (flops_k / r + bytes_k / b + g·h_k + l),
+ * or with w given as seconds, T = Σ_k (w_k + g·h_k + l).
  */
 import { ArgumentError } from '../../util/errors.js';
 import { checkParams, resolveParams, type BspParams, type ResolvedParams } from './params.js';
+
+/**
+ * The counts of one superstep, as the `.cost` functions return them (matvec.cost,
+ * jacobiStep.cost, counts.ts). A kernel is counted by what bounds it: flops for a
+ * compute-bound loop (divided by r), bytes touched for a memory-bound one (divided by b).
+ */
+export interface SuperstepCounts {
+  /** Flops of the longest local computation of any rank. */
+  flops?: number;
+  /** Bytes read and written by the longest local computation of any rank. */
+  bytes?: number;
+  /** Words (8 bytes): max over ranks of max(words sent, words received). */
+  h: number;
+}
 
 /** What bsp.predict takes. */
 export interface PredictInput {
   /** Local work per superstep (max over ranks), in flops (divided by r); a number or one per superstep. */
   w?: number | readonly number[];
+  /** Local work per superstep (max over ranks), in bytes touched (divided by b); a number or one per superstep. */
+  wBytes?: number | readonly number[];
+  /** The counts superstep by superstep (instead of w, wBytes and h), e.g. `matvec.cost(A, x)`. */
+  steps?: readonly SuperstepCounts[];
   /** Local work per superstep given directly in seconds (instead of flops). */
   wSeconds?: number | readonly number[];
   /** Words (8-byte doubles) per superstep: max over ranks of max(sent, received); a number or one per superstep. */
@@ -27,7 +45,7 @@ export interface PredictInput {
 export interface Prediction {
   /** Total predicted time. */
   seconds: number;
-  /** Σ w / r (or Σ wSeconds). */
+  /** Σ w / r + Σ wBytes / b (+ Σ wSeconds). */
   compute: number;
   /** Σ g·h. */
   communication: number;
@@ -58,22 +76,49 @@ export function predictWith(input: PredictInput, params: BspParams | ResolvedPar
   if (input.w !== undefined && input.wSeconds !== undefined) {
     throw new ArgumentError('w', 'given either as flops (w) or as seconds (wSeconds), not both', 'both');
   }
-  const lens = [input.w, input.wSeconds, input.h].filter((v): v is readonly number[] => Array.isArray(v)).map((a) => a.length);
+  if (input.steps !== undefined) return predictWith(fromSteps(input), params);
+  const lens = [input.w, input.wBytes, input.wSeconds, input.h].filter((v): v is readonly number[] => Array.isArray(v)).map((a) => a.length);
   let n = input.supersteps;
   if (n === undefined) n = lens.length ? Math.max(...lens) : 1;
   if (!Number.isInteger(n) || n < 0) throw new ArgumentError('supersteps', 'an integer >= 0', input.supersteps);
   const w = series('w', input.w, n);
   const ws = series('wSeconds', input.wSeconds, n);
+  const wb = series('wBytes', input.wBytes, n);
   const h = series('h', input.h, n);
   if (input.w !== undefined && w.some((x) => x > 0) && !(params.r > 0)) {
     throw new ArgumentError('params.r', 'a positive flop rate to convert w (flops) to seconds', params.r);
   }
-  const compute = w.reduce((a, x) => a + x / (params.r || 1), 0) + ws.reduce((a, x) => a + x, 0);
+  if (wb.some((x) => x > 0) && !(params.b !== undefined && params.b > 0)) {
+    throw new ArgumentError('params.b', 'a positive rate in bytes/s to convert wBytes to seconds (probe again: `npx superstep probe` measures b)', params.b);
+  }
+  const compute = w.reduce((a, x) => a + x / (params.r || 1), 0) + wb.reduce((a, x) => a + x / (params.b || 1), 0) + ws.reduce((a, x) => a + x, 0);
   const communication = h.reduce((a, x) => a + params.g * x, 0);
   const synchronisation = n * params.l;
   const resolved: ResolvedParams =
     'source' in params ? params : { ...params, host: 'given', backend: input.backend ?? 'given', p: input.p ?? 0, source: 'given', from: [] };
   return { seconds: compute + communication + synchronisation, compute, communication, synchronisation, supersteps: n, params: resolved };
+}
+
+/** Turns a `steps` list into the per-superstep series of PredictInput. */
+function fromSteps(input: PredictInput): PredictInput {
+  const { steps, w, wBytes, wSeconds, h, supersteps, ...rest } = input;
+  if (w !== undefined || wBytes !== undefined || wSeconds !== undefined || h !== undefined) {
+    throw new ArgumentError('steps', 'given alone (not with w, wBytes, wSeconds or h)', 'steps and counts');
+  }
+  if (!Array.isArray(steps)) throw new ArgumentError('steps', 'an array of { flops?, bytes?, h } (e.g. matvec.cost(A, x))', steps);
+  const num = (v: unknown, k: string, i: number): number => {
+    if (v === undefined) return 0;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ArgumentError(`steps[${i}].${k}`, 'a finite number >= 0', v);
+    return v;
+  };
+  const list = steps as readonly SuperstepCounts[];
+  if (supersteps !== undefined && supersteps !== list.length) throw new ArgumentError('supersteps', `steps.length (${list.length}) or absent`, supersteps);
+  return {
+    ...rest,
+    w: list.map((c, i) => num(c?.flops, 'flops', i)),
+    wBytes: list.map((c, i) => num(c?.bytes, 'bytes', i)),
+    h: list.map((c, i) => num(c?.h, 'h', i)),
+  };
 }
 
 /**

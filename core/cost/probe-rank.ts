@@ -3,6 +3,9 @@
  * launcher can show progress between them). Not part of the public API.
  */
 import { bsp } from '../bsp.js';
+import { dotRate, streamRate } from './kernels.js';
+
+export { dotRate };
 
 /** Words rank `me` sends to its j-th successor (j = 1 .. P-1) in an h-relation of h words. */
 export function shareOf(h: number, p: number, j: number): number {
@@ -51,48 +54,14 @@ export async function probeHRelation(h: number, reps: number, warmup: number): P
   return times;
 }
 
-/** The reference kernel: a float64 dot product (2 flops per element). */
-function dot(a: Float64Array, b: Float64Array): number {
-  let acc = 0;
-  for (let i = 0; i < a.length; i++) acc += a[i]! * b[i]!;
-  return acc;
-}
-
-/**
- * Flop rate of the reference kernel on vectors of length n: the median rate of repeated
- * calls over `minMs`, after a warm-up that lasts until V8 has optimised the kernel (on a busy
- * machine its compiler thread competes with the ranks for cores, so a fixed short warm-up
- * can measure interpreted code, 30 to 80 times slower).
- */
-export function dotRate(n = 1 << 14, minMs = 60): number {
-  const a = new Float64Array(n).map((_, i) => 1 + (i % 7) * 1e-3);
-  const b = new Float64Array(n).map((_, i) => 1 - (i % 5) * 1e-3);
-  let sink = 0;
-  const reps = Math.max(1, Math.ceil((1 << 18) / n));
-  const chunk = (): number => {
-    const s = performance.now();
-    for (let r = 0; r < reps; r++) sink += dot(a, b);
-    const dt = (performance.now() - s) / 1000;
-    return dt > 0 ? (2 * n * reps) / dt : 0;
-  };
-  // Warm up until two chunks in a row agree within 10% (at most 1 s).
-  const w0 = performance.now();
-  let prev = chunk();
-  while (performance.now() - w0 < 1000) {
-    const cur = chunk();
-    if (performance.now() - w0 > 20 && Math.abs(cur - prev) <= 0.1 * Math.max(cur, prev)) break;
-    prev = cur;
-  }
-  const rates: number[] = [];
-  const t0 = performance.now();
-  while (performance.now() - t0 < minMs || rates.length < 5) rates.push(chunk());
-  if (sink === 42) console.log(''); // keeps the kernel from being optimised away
-  rates.sort((x, y) => x - y);
-  return rates[rates.length >> 1]!;
-}
-
 /** Every rank measures r at once (as they compute at once in a program). */
 export async function probeRate(n: number, minMs: number): Promise<number> {
   await bsp.sync('probe.rate');
   return dotRate(n, minMs);
+}
+
+/** Every rank measures b at once (they share the memory bus, as in a program). */
+export async function probeStream(cells: number, minMs: number): Promise<number> {
+  await bsp.sync('probe.stream');
+  return streamRate(cells, minMs);
 }

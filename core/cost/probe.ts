@@ -7,7 +7,8 @@ import { startWorld, type Backend, type World } from '../launch/world.js';
 import { ArgumentError } from '../../util/errors.js';
 import { moduleUrl } from '../../util/module-url.js';
 import { fitLinear, median, type FitResidual, type FitSample } from './fit.js';
-import { hostName, type ParamsEntry } from './params.js';
+import { leaveOneOut, type HeldOut } from './extrapolate.js';
+import { coresOf, hostName, type ParamsEntry } from './params.js';
 
 const kRankModule = moduleUrl('./probe-rank', import.meta.url).href;
 
@@ -29,6 +30,8 @@ export interface ProbeOptions {
   rounds?: number;
   /** Length of the dot product for r (default 2^14). */
   rateLength?: number;
+  /** Cells of the streaming sweep for b (default 2^21: 16 MiB per grid, two grids per rank). */
+  streamCells?: number;
   /** Called after each h with (done, total, label). */
   onProgress?: (done: number, total: number, label: string) => void;
   /** An existing World to probe on (otherwise one is started and closed). */
@@ -109,7 +112,9 @@ export async function probe(options: ProbeOptions = {}): Promise<ProbeResult> {
     }
     const rates = await call<number>('probeRate', [options.rateLength ?? 1 << 14, 60]);
     const r = Math.min(...rates);
-    options.onProgress?.(total, total, `r = ${(r / 1e9).toFixed(3)} Gflop/s`);
+    const streams = await call<number>('probeStream', [options.streamCells ?? 1 << 21, 60]);
+    const b = Math.min(...streams);
+    options.onProgress?.(total, total, `r = ${(r / 1e9).toFixed(3)} Gflop/s, b = ${(b / 1e9).toFixed(2)} GB/s`);
     let l: number, g: number, residuals: FitResidual[], rmsRelative: number;
     if (hList.length === 1) {
       l = median(samples[0]!.times);
@@ -119,7 +124,7 @@ export async function probe(options: ProbeOptions = {}): Promise<ProbeResult> {
     } else {
       ({ l, g, residuals, rmsRelative } = fitLinear(samples));
     }
-    return { host: hostName(), backend, p: procs, g, l, r, measuredAt: new Date().toISOString(), residuals, rmsRelative, samples };
+    return { host: hostName(), backend, p: procs, g, l, r, b, cores: availableParallelism(), measuredAt: new Date().toISOString(), residuals, rmsRelative, samples };
   } finally {
     if (!options.world) await world.close();
   }
@@ -132,6 +137,8 @@ export function formatProbe(res: ProbeResult): string {
     `  l = ${(res.l * 1e6).toFixed(3)} µs    (synchronisation latency)`,
     `  g = ${(res.g * 1e9).toFixed(3)} ns per word (8-byte double) = ${(res.g * 1e9 / 8).toFixed(3)} ns/byte`,
     `  r = ${(res.r / 1e9).toFixed(3)} Gflop/s (dot product, per rank)`,
+    ...(res.b !== undefined ? [`  b = ${(res.b / 1e9).toFixed(2)} GB/s (streaming five-point sweep, bytes touched per rank)`] : []),
+    ...(res.cores !== undefined && res.p > res.cores ? [`  P = ${res.p} > ${res.cores} cores: oversubscribed (l and g then depend on the scheduler)`] : []),
     `  g = ${(res.g * res.r).toFixed(1)} flops/word, l = ${(res.l * res.r).toFixed(0)} flops (in units of r)`,
     `fit t = l + g·h on the medians (relative rms residual ${(res.rmsRelative * 100).toFixed(1)}%):`,
     '        h (words)   median t      fit     residual',
@@ -139,5 +146,42 @@ export function formatProbe(res: ProbeResult): string {
   for (const r of res.residuals) {
     lines.push(`  ${String(r.h).padStart(15)} ${(r.measured * 1e6).toFixed(2).padStart(9)} µs ${(r.predicted * 1e6).toFixed(2).padStart(9)} µs ${((r.relative * 100).toFixed(1) + '%').padStart(8)}${r.weight === 0 ? '  (outlier, not fitted)' : ''}`);
   }
+  return lines.join('\n');
+}
+
+/** How well the model in P (extrapolate.ts) predicts each probed P from the others. */
+export interface ExtrapolationCheck {
+  model: string;
+  /** The cores the probes saw; P above them are fitted apart (oversubscribed). */
+  cores?: number;
+  l: HeldOut[];
+  g: HeldOut[];
+}
+
+/** Leave-one-out errors of l(P) and g(P) over entries of one host and backend (empty below two P). */
+export function extrapolationCheck(entries: readonly ParamsEntry[]): ExtrapolationCheck {
+  const cores = coresOf(entries);
+  const over = (p: number) => cores !== undefined && p > cores;
+  return {
+    model: 'l(P) = l0 + l1·log2 P, g(P) = g0 + g1·log2 P (least squares, relative error; slopes >= 0)',
+    ...(cores !== undefined ? { cores } : {}),
+    l: leaveOneOut(entries.map((e) => ({ p: e.p, v: e.l })), 'grows', over),
+    // P = 1 measures no g (no other rank to send to).
+    g: leaveOneOut(entries.filter((e) => e.p > 1).map((e) => ({ p: e.p, v: e.g })), 'flat', over),
+  };
+}
+
+/** The leave-one-out table, for the terminal. */
+export function formatExtrapolation(c: ExtrapolationCheck): string {
+  if (c.l.length === 0) return 'extrapolation in P: probe two or more P (e.g. -n 2,4) to check it';
+  const lines = [`extrapolation in P: ${c.model}`, 'leave-one-out (each P predicted from the others):', '      P   from       l measured  l predicted  error     g measured  g predicted  error'];
+  c.l.forEach((l) => {
+    const g = c.g.find((x) => x.p === l.p);
+    const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(0)}%`;
+    const us = (x: number) => `${(x * 1e6).toFixed(2)} µs`;
+    const ns = (x: number) => `${(x * 1e9).toFixed(3)} ns`;
+    const mark = c.cores !== undefined && l.p > c.cores ? ' (P > cores)' : '';
+    lines.push(`  ${String(l.p).padStart(5)}   ${l.from.join(',').padEnd(9)} ${us(l.measured).padStart(11)} ${us(l.predicted).padStart(12)} ${pct(l.relative).padStart(6)}  ${g ? `${ns(g.measured).padStart(12)} ${ns(g.predicted).padStart(12)} ${pct(g.relative).padStart(6)}` : '           -            -      -'}${mark}`);
+  });
   return lines.join('\n');
 }

@@ -3,6 +3,7 @@
  *
  *   superstep run -n P [--backend NAME] [--timeout SECONDS] [--profile [--report DIR]] script [args...]
  *   superstep probe | predict ...   (core/cost/cli.ts)
+ *   superstep scaling ...           (core/cost/scaling-cli.ts)
  */
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
@@ -32,6 +33,7 @@ const kUsage = `usage: superstep <command> [options]
   superstep run -n P [--backend NAME] script [args...]      run script on P ranks
   superstep probe [-n P] [--backend NAME]                   measure the BSP parameters g, l, r
   superstep predict --h WORDS [--w FLOPS] ...               predict a program's time from its counts
+  superstep scaling [--quick]                               strong and weak scaling, measured vs predicted
   superstep help [command], superstep <command> --help      help
   superstep -V, --version                                   the version
 Examples:
@@ -42,6 +44,7 @@ Examples:
 export const subcommands = new Map<string, (argv: string[]) => Promise<number>>();
 subcommands.set('probe', async (argv) => (await import('../cost/cli.js')).probeCommand(argv));
 subcommands.set('predict', async (argv) => (await import('../cost/cli.js')).predictCommand(argv));
+subcommands.set('scaling', async (argv) => (await import('../cost/scaling-cli.js')).scalingCommand(argv));
 
 /** This package's version, from the nearest package.json named superstep above this module. */
 export function version(): string {
@@ -75,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
   if (cmd === 'run') return runCommand(rest);
   const sub = subcommands.get(cmd);
   if (sub) return sub(rest);
-  const near = closestFlag(cmd, ['run', 'probe', 'predict', 'help', '--version', '--help']);
+  const near = closestFlag(cmd, ['run', 'probe', 'predict', 'scaling', 'help', '--version', '--help']);
   console.error(`superstep: unknown command '${cmd}'${near ? `; did you mean '${near}'?` : ''}\n${kUsage}`);
   return 2;
 }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../core/launch/cli.js';
 import { probe } from '../../core/cost/probe.js';
-import { hostName, saveParams } from '../../core/cost/params.js';
+import { hostName, readParamsFile, saveParams } from '../../core/cost/params.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'superstep-cli-'));
 const oldParams = process.env.SUPERSTEP_PARAMS;
@@ -29,18 +29,22 @@ afterEach(() => vi.restoreAllMocks());
 
 describe('superstep probe / predict: argument errors', () => {
   it.each([
-    [['probe', '-n', 'x'], /-n must be a positive integer; got 'x'/],
+    [['probe', '-n', 'x'], /-n must be a positive integer or a comma-separated list of them; got 'x'/],
     [['probe', '--backend', 'udp'], /--backend must be 'sab'[^;]*'tcp'[^;]*; got 'udp'/],
     [['probe', '--reps', '0'], /--reps must be a positive integer/],
     [['probe', '--max-h', '4'], /--max-h must be an integer >= 8/],
     [['probe', '--bogus'], /Unknown option '--bogus'/],
-    [['predict'], /give at least one of --w, --w-seconds, --h/],
+    [['predict'], /give at least one of --w, --bytes, --w-seconds, --h/],
     [['predict', '--h', '1,,2'], /--h must be a number >= 0 or a comma-separated list/],
     [['predict', '--h', '10', '--g', '1'], /give all of --g \(ns\/word\), --l \(µs\) and --r/],
     [['predict', '--w', '1', '--w-seconds', '1'], /not both/],
     [['predict', '--h', '1,2', '--supersteps', '3', '--g', '1', '--l', '1', '--r', '1'], /one value per superstep \(3\)/],
     [['predict', '--h', '5', '-n', '0'], /-n must be a positive integer/],
     [['run', '--profile'], /no script given/],
+    [['scaling', '--cluster', 'no-such-params.json'], /--cluster: no file no-such-params\.json/],
+    [['scaling', '--workloads', 'fft'], /--workloads must be a comma-separated list of matvec, jacobi; got 'fft'/],
+    [['scaling', '-n', '0,2'], /-n must be a comma-separated list of positive integers/],
+    [['scaling', '--cluster-g', '2'], /give both --cluster-g/],
   ])('%j', async (argv, message) => {
     expect(await main(argv)).toBe(2);
     expect(err.join('\n')).toMatch(message);
@@ -66,7 +70,20 @@ describe('superstep predict', () => {
     expect(await main(['predict', '--h', '1000', '-n', '16', '--json'])).toBe(0);
     const pred = JSON.parse(out.join(''));
     expect(pred.params).toMatchObject({ source: 'extrapolated', p: 16, from: [2] });
-    expect(pred.seconds).toBeCloseTo(1e-6 + 16e-6, 12);
+    // l(16) = l(2)·(1 + log2 16) / (1 + log2 2) from one probed P.
+    expect(pred.seconds).toBeCloseTo(1e-6 + 5e-6, 12);
+  });
+  it('predicts a built-in workload from its counts (--workload)', async () => {
+    expect(await main(['predict', '--workload', 'jacobi', '--size', '1024', '--steps', '10', '-n', '2', '--g', '1', '--l', '10', '--r', '1', '--b', '4', '--json'])).toBe(0);
+    const pred = JSON.parse(out.join(''));
+    expect(pred.supersteps).toBe(10);
+    expect(pred.compute).toBeCloseTo((10 * 16 * 512 * 1024) / 4e9, 12);
+    expect(pred.communication).toBeCloseTo(10 * 1024 * 1e-9, 12);
+    out = [];
+    expect(await main(['predict', '--workload', 'fft', '--size', '8', '--g', '1', '--l', '1', '--r', '1'])).toBe(2);
+    expect(err.join('\n')).toMatch(/--workload must be matvec, jacobi, allreduce; got 'fft'/);
+    expect(await main(['predict', '--bytes', '100', '--h', '1', '--g', '1', '--l', '1', '--r', '1'])).toBe(2);
+    expect(err.join('\n')).toMatch(/params\.b/);
   });
 });
 
@@ -94,6 +111,52 @@ describe('superstep probe and run --profile (real ranks)', () => {
   });
 
   // `superstep probe` itself (printing, saving to $SUPERSTEP_PARAMS) runs in test/cost/docs.test.ts.
+
+  it('`superstep probe -n 2,3 --json` probes each P and checks the model in P (leave-one-out)', async () => {
+    expect(await main(['probe', '-n', '2,3', '--reps', '3', '--max-h', '64', '--no-save', '--json'])).toBe(0);
+    const res = JSON.parse(out.join(''));
+    expect(res.results.map((r: { p: number }) => r.p)).toEqual([2, 3]);
+    for (const r of res.results) {
+      // l or g may fit to 0 under load (both are kept >= 0); a superstep's time may not.
+      expect(r.l).toBeGreaterThanOrEqual(0);
+      expect(r.g).toBeGreaterThanOrEqual(0);
+      expect(r.l + 64 * r.g).toBeGreaterThan(0);
+      expect(r.r).toBeGreaterThan(0);
+      expect(r.b).toBeGreaterThan(0);
+      expect(r.cores).toBeGreaterThan(0);
+    }
+    expect(res.extrapolation.l.map((x: { p: number }) => x.p)).toEqual([2, 3]);
+    expect(res.extrapolation.l[0].from).toEqual([3]);
+    for (const x of [...res.extrapolation.l, ...res.extrapolation.g]) expect(Number.isFinite(x.relative)).toBe(true);
+    expect(readParamsFile().constructor).toBe(Object);
+    expect(Object.keys(readParamsFile()).some((k) => k.endsWith('/sab/3'))).toBe(false); // --no-save
+  }, 120_000);
+
+  it('`superstep scaling --quick` measures, predicts and extends to the cluster', async () => {
+    for (const p of [1, 2]) saveParams({ host: hostName(), backend: 'sab', p, g: 1e-9, l: 5e-6 * p, r: 1e9, b: 4e9, cores: 2, measuredAt: new Date().toISOString() });
+    const report = join(dir, 'scaling');
+    expect(await main(['scaling', '--quick', '--cluster-procs', '64,1024', '--report', report, '--json'])).toBe(0);
+    const rep = JSON.parse(out.join(''));
+    type Pt = { workload: string; mode: string; p: number; measured?: number; predicted: number; params: string; oversubscribed: boolean };
+    const pts: Pt[] = rep.points;
+    const mine = pts.filter((q) => q.params === 'machine');
+    expect(mine).toHaveLength(2 * 2 * 2); // P = 1, 2 × matvec, jacobi × strong, weak
+    for (const q of mine) {
+      expect(q.measured).toBeGreaterThan(0);
+      expect(q.predicted).toBeGreaterThan(0);
+    }
+    // Weak scaling keeps the work per rank: on the cluster its predicted time never falls with P.
+    for (const w of ['matvec', 'jacobi']) {
+      const weak = pts.filter((q) => q.params === 'cluster' && q.workload === w && q.mode === 'weak').sort((a, b) => a.p - b.p);
+      expect(weak.map((q) => q.p)).toEqual([1, 2, 64, 1024]);
+      for (let i = 2; i < weak.length; i++) expect(weak[i]!.predicted).toBeGreaterThanOrEqual(weak[i - 1]!.predicted);
+    }
+    expect(rep.cluster).toMatch(/illustrative 25 GbE/);
+    const svg = readFileSync(join(report, 'scaling.svg'), 'utf8');
+    expect(svg).toContain('class="measured"');
+    expect(svg).toContain('class="predicted-cluster"');
+    expect(readFileSync(join(report, 'scaling.md'), 'utf8')).toContain('### jacobi weak');
+  }, 120_000);
 
   it('`superstep run --profile` prints the table and writes the report', async () => {
     const script = fileURLToPath(new URL('../fixtures/cost-script.ts', import.meta.url));

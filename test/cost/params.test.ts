@@ -50,17 +50,18 @@ describe('params file', () => {
     expect(() => resolveParams(0, 'sab', 'h1', join(dir, 'x.json'))).toThrow(/`p` must be a positive integer/);
   });
 
-  it('extrapolates l linearly in P and keeps g of the nearest P', () => {
+  it('extrapolates l and g on log2 P (test/cost/extrapolate.test.ts has the model)', () => {
     const es = [entry(2, 2e-6, 1e-9), entry(4, 4e-6, 2e-9)];
     const r8 = resolveFrom(es, 8, 'sab', 'h1')!;
     expect(r8.source).toBe('extrapolated');
-    expect(r8.l).toBeCloseTo(8e-6, 12);
-    expect(r8.g).toBe(2e-9);
+    expect(r8.l).toBeCloseTo(6e-6, 12);
+    expect(r8.g).toBeCloseTo(3e-9, 18);
     expect(r8.from).toEqual([2, 4]);
-    expect(resolveFrom(es, 3, 'sab', 'h1')!.l).toBeCloseTo(3e-6, 12);
-    // One measured P: l scales with P / P0.
+    expect(resolveFrom(es, 3, 'sab', 'h1')!.l).toBeCloseTo(2e-6 * Math.log2(3), 12);
+    // One measured P: l scales with (1 + log2 P) / (1 + log2 P0), g stays.
     const r16 = resolveFrom([entry(2, 2e-6)], 16, 'sab', 'h1')!;
-    expect(r16.l).toBeCloseTo(16e-6, 12);
+    expect(r16.l).toBeCloseTo(5e-6, 12);
+    expect(r16.g).toBe(1.4e-9);
     expect(resolveFrom(es, 8, 'tcp', 'h1')).toBeUndefined();
   });
 });
@@ -82,6 +83,20 @@ describe('predict arithmetic', () => {
     expect(p.seconds).toBeCloseTo(3e-3 + 1e-5 + 2e-5, 12);
     expect(predictWith({}, params).seconds).toBeCloseTo(1e-5, 12); // one empty superstep costs l
     expect(predictWith({ h: 100, supersteps: 0 }, params).seconds).toBe(0);
+  });
+  it('takes bytes touched (at b) and per-superstep counts (steps)', () => {
+    const pb = { ...params, b: 4e9 };
+    expect(predictWith({ wBytes: 4e6, h: 0 }, pb).compute).toBeCloseTo(1e-3, 12);
+    const p = predictWith({ steps: [{ flops: 1e6, h: 1000 }, { bytes: 8e6, h: 0 }] }, pb);
+    expect(p.supersteps).toBe(2);
+    expect(p.compute).toBeCloseTo(1e-3 + 2e-3, 12);
+    expect(p.communication).toBeCloseTo(2e-6, 12);
+    expect(p.seconds).toBeCloseTo(3e-3 + 2e-6 + 2e-5, 12);
+    expect(predictWith({ steps: [] }, pb).seconds).toBe(0);
+    expect(() => predictWith({ wBytes: 1 }, params)).toThrow(/params\.b.*superstep probe/);
+    expect(() => predictWith({ steps: [{ h: 1 }], h: 1 }, pb)).toThrow(/`steps` must be given alone/);
+    expect(() => predictWith({ steps: [{ h: -1 }] }, pb)).toThrow(/steps\[0\]\.h/);
+    expect(() => predictWith({ steps: [{ h: 1 }], supersteps: 2 }, pb)).toThrow(/supersteps/);
   });
   it('rejects bad input with ArgumentError naming the argument', () => {
     expect(() => predictWith({ h: [1, 2], supersteps: 3 }, params)).toThrow(/`h` must be one value per superstep \(3\)/);

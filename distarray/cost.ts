@@ -1,0 +1,88 @@
+/**
+ * The counts of distarray's collective algorithms, for bsp.predict({ steps }) (docs/cost.md §3):
+ * `matvec.cost(A, x)` and `jacobiStep.cost(u, steps)` read them off the arrays' distributions
+ * for every rank, so a program's time is predicted before it runs. Words are 8 bytes; h is the
+ * max over ranks of max(words sent, words received), a rank's own traffic not counted.
+ */
+import { ArgumentError } from '../util/errors.js';
+import type { SuperstepCounts } from '../core/cost/predict.js';
+import { block } from './distribution.js';
+import { DistArray } from './distarray.js';
+import { haloPlan } from './halo.js';
+
+const kWordBytes = 8;
+
+function overlap(a0: number, an: number, b0: number, bn: number): number {
+  return Math.max(0, Math.min(a0 + an, b0 + bn) - Math.max(a0, b0));
+}
+
+/** max over ranks of max(sent, received) for a list of (src, dst, items) transfers. */
+function hOf(size: number, moves: readonly { src: number; dst: number; n: number }[], itemWords = 1): number {
+  const sent = new Array<number>(size).fill(0);
+  const recv = new Array<number>(size).fill(0);
+  for (const m of moves) {
+    if (m.src === m.dst) continue;
+    sent[m.src]! += m.n;
+    recv[m.dst]! += m.n;
+  }
+  let h = 0;
+  for (let r = 0; r < size; r++) h = Math.max(h, sent[r]!, recv[r]!);
+  return (h * itemWords);
+}
+
+/**
+ * Counts of `matvec(A, x)` (matvec.ts): one superstep fetching each rank's columns of x from
+ * their owners and multiplying its block (2 flops per element of A: the kernel is a dot
+ * product per row, counted in flops); on a 2-D grid [pr, pc] (pc > 1) a second superstep
+ * brings each row's pc partial sums to its owner (the copy to row blocks) and adds them
+ * (bytes touched: 8 per partial read, 8 per sum written).
+ */
+export function matvecCost(A: DistArray, x: DistArray): SuperstepCounts[] {
+  if (!(A instanceof DistArray) || A.ndim !== 2) throw new ArgumentError('A', 'a 2-D DistArray', A);
+  if (!(x instanceof DistArray) || x.ndim !== 1 || x.shape[0] !== A.shape[1]) throw new ArgumentError('x', `a 1-D DistArray of length ${A.shape[1]}`, x);
+  const P = A.size;
+  const moves: { src: number; dst: number; n: number }[] = [];
+  let flops = 0;
+  for (let r = 0; r < P; r++) {
+    const { start: [, c0], count: [mr, nc] } = A.dist.localRegion(r) as { start: number[]; count: number[] };
+    flops = Math.max(flops, 2 * mr! * nc!);
+    for (let s = 0; s < P; s++) {
+      const xr = x.dist.localRegion(s);
+      moves.push({ src: s, dst: r, n: overlap(c0!, nc!, xr.start[0]!, xr.count[0]!) });
+    }
+  }
+  const steps: SuperstepCounts[] = [{ flops, h: hOf(P, moves) }];
+  const pc = A.dist.grid[1]!;
+  if (pc > 1) {
+    const m = A.shape[0]!;
+    const rows = block([m], P);
+    const fold: { src: number; dst: number; n: number }[] = [];
+    let widest = 0;
+    for (let r = 0; r < P; r++) {
+      const a = A.dist.localRegion(r);
+      for (let s = 0; s < P; s++) {
+        const b = rows.localRegion(s);
+        fold.push({ src: r, dst: s, n: overlap(a.start[0]!, a.count[0]!, b.start[0]!, b.count[0]!) });
+      }
+      widest = Math.max(widest, rows.localRegion(r).count[0]!);
+    }
+    steps.push({ bytes: kWordBytes * widest * (pc + 1), h: hOf(P, fold) });
+  }
+  return steps;
+}
+
+/**
+ * Counts of `steps` Jacobi sweeps, each `await u.exchangeHalos()` then `jacobiStep(u, v)`:
+ * per sweep one superstep filling every rank's halo from its neighbours (the halo plan's
+ * boxes, corners included) and sweeping the largest block (16 bytes touched per cell: the
+ * sweep streams u in and v out; counted in bytes, at the probe's streaming rate b).
+ */
+export function jacobiCost(u: DistArray, steps = 1): SuperstepCounts[] {
+  if (!(u instanceof DistArray) || u.ndim !== 2 || u.halo < 1) throw new ArgumentError('u', 'a 2-D DistArray with a halo of at least 1', u);
+  if (!Number.isInteger(steps) || steps < 0) throw new ArgumentError('steps', 'an integer >= 0', steps);
+  const boxes = haloPlan(u.dist, u.halo, u.periodic);
+  const h = hOf(u.size, boxes.map((b) => ({ src: b.src, dst: b.dst, n: b.count.reduce((a, c) => a * c, 1) })));
+  let cells = 0;
+  for (let r = 0; r < u.size; r++) cells = Math.max(cells, u.dist.localShape(r).reduce((a, c) => a * c, 1));
+  return Array.from({ length: steps }, () => ({ bytes: 16 * cells, h }));
+}
