@@ -150,6 +150,17 @@ export class MatchQueue {
     return n;
   }
 
+  /**
+   * Forgets the posted receives and probes of a finished job, unsettled: a receive its job
+   * gave up on (a collective that failed on a peer's error) would otherwise take the next
+   * job's message of the same envelope (contexts and collective tags restart in every job).
+   */
+  dropPosted(): number {
+    const n = this.posted.length;
+    this.posted = [];
+    return n;
+  }
+
   /** Rejects every posted receive, and every later one, with `err`. */
   fail(err: unknown): void {
     if (this.failure === undefined) this.failure = err;

@@ -15,7 +15,7 @@ import { ArgumentError } from '../util/errors.js';
 import { ndarrayCtor, type NDArray as ndarray } from '../core/ndarray.js';
 import { allocArray, dtypeOf, kDTypes, resolveDType, shapeSize, viewOf, type DType, type TypedArray } from '../util/dtype.js';
 import { block, irregularBlock, type Distribution, type Region } from './distribution.js';
-import { checkHaloDistribution, haloPlan } from './halo.js';
+import { checkHaloDistribution, checkHaloWidth, haloPlan } from './halo.js';
 import { denseStrided, isRun, plan, rootLayout, stridesOf, type Box, type Strided } from './regions.js';
 import { composeSpec, viewDistribution, viewStorage, wholeSpec, type SliceArg, type ViewSpec } from './view.js';
 import { eachLocal, mapLocal, zipLocal } from './loops.js';
@@ -528,6 +528,11 @@ export class DistArray {
 
   /** Collective: a copy of this array with a halo of `width` (same distribution). */
   async withHalo(width: number, options: Omit<DistArrayOptions, 'dist' | 'dtype' | 'halo'> = {}): Promise<DistArray> {
+    // Checked here, on every rank and at every P, not first in exchangeHalos (the argument is
+    // called `halo`, as the option of the factories, so code catching either sees one name).
+    if (!Number.isSafeInteger(width) || width < 0) throw new ArgumentError('halo', 'a non-negative integer', width, this.rank);
+    if (width > 0) checkHaloDistribution(this.dist, this.rank);
+    checkHaloWidth(this.dist, width, 'halo', this.rank);
     const out = create(this.shape as number[], { dtype: this.dtype, dist: this.dist, halo: width, periodic: options.periodic ?? [...this.periodic], boundary: options.boundary ?? this.boundary });
     // Same distribution: every element stays on its rank, so this is a local copy.
     const boxes = plan(this.dist, out.dist, undefined, this.rank).filter((b) => b.src === this.rank && b.dst === this.rank);
@@ -703,7 +708,8 @@ function create(shape: number[], options: DistArrayOptions): DistArray {
   if (dist.size !== t.size) throw new ArgumentError('dist', `a distribution over ${t.size} ranks (the job's size)`, `${dist} over ${dist.size}`, t.rank);
   const halo = options.halo ?? 0;
   if (!Number.isSafeInteger(halo) || halo < 0) throw new ArgumentError('halo', 'a non-negative integer', halo, t.rank);
-  if (halo > 0) checkHaloDistribution(dist);
+  if (halo > 0) checkHaloDistribution(dist, t.rank);
+  checkHaloWidth(dist, halo, 'halo', t.rank);
   const p = options.periodic ?? false;
   const periodic = Array.isArray(p) ? p.map(Boolean) : dist.shape.map(() => Boolean(p));
   if (periodic.length !== dist.ndim) throw new ArgumentError('periodic', `a boolean or ${dist.ndim} booleans`, p, t.rank);

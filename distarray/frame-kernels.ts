@@ -245,6 +245,70 @@ export function concat(type: DataType, parts: readonly Data[]): Data {
   return makeData({ type: dt, length: n, nullCount, nullBitmap: bitmap, data: out as never, dictionary: vectorFromArray(union, new Utf8()) as never });
 }
 
+/**
+ * Column `d` of a dictionary type with its nulls replaced by `value`, still of that type: the
+ * value's index in this chunk's own dictionary, appended to it when absent. (Every rank's
+ * chunk has its own dictionary, so the index is looked up per chunk, never taken from another.)
+ */
+export function fillDict(d: Data, value: string, rank: number): Data {
+  const dt = d.type as Dictionary;
+  const strings = dictStrings(d);
+  let j = strings.indexOf(value);
+  const dictionary = j >= 0 ? d.dictionary : vectorFromArray([...strings, value], new Utf8());
+  if (j < 0) j = strings.length;
+  const C = dt.indices.ArrayType as unknown as ArrayCtor;
+  const bits = (dt.indices as unknown as { bitWidth: number; isSigned: boolean });
+  if (j > 2 ** (bits.bitWidth - (bits.isSigned ? 1 : 0)) - 1) {
+    throw new ArgumentError('value', `a fill value that fits the column's ${bits.bitWidth}-bit dictionary indices (it has ${strings.length} entries)`, value, rank);
+  }
+  const src = d.values as unknown as { [i: number]: number };
+  const out = new C(d.length) as unknown as { [i: number]: number };
+  const nulls = d.nullCount > 0 ? d.nullBitmap : null;
+  for (let i = 0; i < d.length; i++) out[i] = isValidAt(nulls, i) ? src[i]! : j;
+  return makeData({ type: dt, length: d.length, nullCount: 0, data: out as never, dictionary: dictionary as never });
+}
+
+/**
+ * Column `d` of a fixed-width type (ints, floats, timestamps, dates) with its nulls replaced
+ * by `value`, still of that type, the others copied as they are (64-bit ints exactly, not
+ * through a float64). Stored as a typed array's element would store it: a fraction truncates
+ * in an int column.
+ */
+export function fillFixed(d: Data, value: number | bigint): Data {
+  const src = d.values as unknown as { [i: number]: number | bigint; constructor: ArrayCtor; subarray(a: number, b: number): ArrayLike<number | bigint> };
+  const out = new src.constructor(d.length) as unknown as { [i: number]: number | bigint; set(a: ArrayLike<number | bigint>): void };
+  out.set(src.subarray(0, d.length));
+  const big = out instanceof BigInt64Array || out instanceof BigUint64Array;
+  const v = big ? (typeof value === 'bigint' ? value : BigInt(Number.isFinite(value) ? Math.trunc(value) : 0)) : Number(value);
+  const nulls = d.nullBitmap;
+  for (let i = 0; i < d.length; i++) if (!isValidAt(nulls, i)) out[i] = v;
+  return makeData({ type: d.type as never, length: d.length, nullCount: 0, data: out as never } as never);
+}
+
+/** Column `d` of a utf8 or binary type with its nulls replaced by the bytes of `value`, still of that type. */
+export function fillBytes(d: Data, value: string): Data {
+  const fill = new TextEncoder().encode(value);
+  const o = d.valueOffsets as Int32Array;
+  const src = d.values as Uint8Array;
+  const nulls = d.nullCount > 0 ? d.nullBitmap : null;
+  const offs = new Int32Array(d.length + 1);
+  let total = 0;
+  for (let i = 0; i < d.length; i++) total += isValidAt(nulls, i) ? o[i + 1]! - o[i]! : fill.byteLength;
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (let i = 0; i < d.length; i++) {
+    if (isValidAt(nulls, i)) {
+      bytes.set(src.subarray(o[i]!, o[i + 1]!), at);
+      at += o[i + 1]! - o[i]!;
+    } else {
+      bytes.set(fill, at);
+      at += fill.byteLength;
+    }
+    offs[i + 1] = at;
+  }
+  return makeData({ type: d.type as Utf8, length: d.length, nullCount: 0, valueOffsets: offs, data: bytes });
+}
+
 /** An empty chunk of `type`. */
 export function emptyData(type: DataType): Data {
   return vectorFromArray([], type).data[0] as Data;

@@ -8,7 +8,7 @@ import { ArgumentError, SchemaMismatchError } from '../util/errors.js';
 import { DistFrame, schemaKey } from './frame.js';
 import { col, evaluate, vecToData, type Scalar } from './frame-expr.js';
 import { shuffle } from './frame-ipc.js';
-import { concat, emptyData, familyOf, hashValue, isValid, keyString, take, valueGetter } from './frame-kernels.js';
+import { concat, emptyData, familyOf, fillBytes, fillDict, fillFixed, hashValue, isValid, keyString, take, valueGetter } from './frame-kernels.js';
 
 function subsetOf(f: DistFrame, subset: string | string[] | undefined, what: string): number[] {
   const names = subset === undefined ? f.names : typeof subset === 'string' ? [subset] : subset;
@@ -37,25 +37,29 @@ export function dropna(f: DistFrame, options: { subset?: string | string[]; how?
 export function fillna(f: DistFrame, value: Scalar | Record<string, Scalar>): DistFrame {
   const per = typeof value === 'object' && value !== null ? (value as Record<string, Scalar>) : undefined;
   if (per) Object.keys(per).forEach((n) => f.indexOf(n));
-  const fields = [...f.schema.fields];
   const cols = [...f.columns];
   const input = { schema: f.schema, columns: f.columns, rows: f.localRows };
+  // Every decision here depends on the schema and the value only, never on this rank's rows:
+  // each rank's chunk must keep the type (and raise the errors) the others do.
   f.schema.fields.forEach((fld, k) => {
     const v = per ? per[fld.name] : (value as Scalar);
-    if (v === undefined || v === null || f.columns[k]!.nullCount === 0) return;
+    if (v === undefined || v === null) return;
     const fam = familyOf(fld.type, fld.name);
     const fits = fam === 'utf8' || fam === 'dict' ? typeof v === 'string' : fam === 'bool' ? typeof v === 'boolean' : typeof v === 'number' || typeof v === 'bigint';
     if (!fits) {
       if (per) throw new ArgumentError(`value.${fld.name}`, `a fill value of the column's kind (${fld.type})`, v, world.rank);
       return; // one value for all: columns of another kind keep their nulls, as in pandas
     }
-    const vec = evaluate(col(fld.name).fillNull(v), input);
-    // Numbers keep the column's type; strings (dictionary ones too) become utf8.
-    const d = vec.kind === 'num' ? vecToData({ ...vec, src: undefined, type: fld.type }, f.localRows) : vecToData({ ...vec, src: undefined }, f.localRows);
-    fields[k] = new Field(fld.name, d.type, fld.nullable);
-    cols[k] = d;
+    if (f.columns[k]!.nullCount === 0) return;
+    // Every column keeps its type: a dictionary one finds the value in (or adds it to) this
+    // rank's own dictionary; utf8 and binary ones take its bytes; numbers are stored as the
+    // column's typed array stores them.
+    if (fam === 'dict') cols[k] = fillDict(f.columns[k]!, v as string, world.rank);
+    else if (fam === 'utf8') cols[k] = fillBytes(f.columns[k]!, v as string);
+    else if (fam === 'fixed') cols[k] = fillFixed(f.columns[k]!, v as number | bigint);
+    else cols[k] = vecToData({ ...evaluate(col(fld.name).fillNull(v), input), src: undefined }, f.localRows);
   });
-  return new DistFrame(new Schema(fields), cols);
+  return new DistFrame(f.schema, cols);
 }
 
 /**

@@ -116,14 +116,16 @@ export class DistFrame {
 
   /**
    * Collective: a frame from each rank's own table (rows stay where they are; rank order is
-   * row order). Every rank's schema must agree (names, types, nullability).
+   * row order). Every rank's schema must agree by names and types; nullability is merged as
+   * Arrow's schema unification does (a column is nullable if it is on any rank: apache-arrow
+   * marks a column built from an empty typed array nullable, a full one not).
    * `table` may be any Arrow table (see fromArrow).
-   * @throws {SchemaMismatchError} on every rank if schemas differ
+   * @throws {SchemaMismatchError} on every rank if names or types differ
    */
   static async fromLocal(input: ArrowLike): Promise<DistFrame> {
     const table = await adoptTable(input, 'table', world.rank);
-    const counts = await agreeSchemas(table.schema, table.numRows);
-    return new DistFrame(table.schema, columnsOf(table), counts);
+    const { schema, counts } = await agreeSchemas(table.schema, table.numRows);
+    return new DistFrame(schema, columnsOf(table), counts);
   }
 
   /**
@@ -873,12 +875,21 @@ async function rowCountsOf(rows: number): Promise<number[]> {
   return Array.from(await world.allgather(Float64Array.of(rows)));
 }
 
-/** Collective: checkSchemas, and every rank's row count with it (one allgather). */
-async function agreeSchemas(schema: Schema, rows: number, what = 'tables'): Promise<number[]> {
-  const all = await world.allgatherObject([schemaKey(schema), rows] as const);
+/**
+ * Collective: every rank's schema agrees by names and types (SchemaMismatchError on every
+ * rank otherwise), and every rank's row count, in one allgather. The schema returned is the
+ * same on every rank: a field is nullable if it is on any rank (Arrow's schema unification).
+ */
+async function agreeSchemas(schema: Schema, rows: number, what = 'tables'): Promise<{ schema: Schema; counts: number[] }> {
+  const typesOnly = schemaKey(new Schema(schema.fields.map((f) => new Field(f.name, f.type, true))));
+  const all = await world.allgatherObject([typesOnly, schema.fields.map((f) => f.nullable), rows] as const);
   const r = all.findIndex(([k]) => k !== all[0]![0]);
   if (r >= 0) throw new SchemaMismatchError(`the ranks' ${what} have different schemas: rank 0 has {${all[0]![0]}}, rank ${r} has {${all[r]![0]}}`, world.rank);
-  return all.map(([, n]) => n);
+  const fields = schema.fields.map((f, k) => {
+    const nullable = all.some(([, n]) => n[k]);
+    return nullable === f.nullable ? f : new Field(f.name, f.type, nullable, f.metadata);
+  });
+  return { schema: new Schema(fields, schema.metadata), counts: all.map(([, , n]) => n) };
 }
 
 /** Collective: every rank's schema must be the same. */

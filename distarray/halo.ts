@@ -63,9 +63,30 @@ export function haloPlan(dist: Distribution, width: number, periodic: readonly b
   return boxes;
 }
 
+/**
+ * Checks that a halo of `width` fits every block: along every axis each rank's block must
+ * have at least `width` elements (a neighbour's halo is cut from it; along a fixed or
+ * undistributed axis too, so the answer does not depend on P or on the boundaries). The same
+ * on every rank: every rank raises it.
+ */
+export function checkHaloWidth(dist: Distribution, width: number, argument: string, rank: number): void {
+  if (width === 0) return;
+  for (let k = 0; k < dist.ndim; k++) {
+    let smallest = Infinity;
+    let at = 0;
+    for (let r = 0; r < dist.size; r++) {
+      const m = dist.localShape(r)[k]!;
+      if (m < smallest) [smallest, at] = [m, r];
+    }
+    if (width > smallest) {
+      throw new ArgumentError(argument, `at most ${smallest} for this distribution: along axis ${k} the smallest block (rank ${at}'s) has ${smallest} elements, and a halo of ${width} would need ${width}`, width, rank);
+    }
+  }
+}
+
 /** Checks that every distributed axis is a block axis (halos need contiguous blocks). */
-export function checkHaloDistribution(dist: Distribution): void {
+export function checkHaloDistribution(dist: Distribution, rank?: number): void {
   dist.axes.forEach((a, k) => {
-    if (!a.contiguous) throw new ArgumentError('dist', `block or undistributed along every axis for halos (axis ${k} is ${a.kind})`, dist.toString());
+    if (!a.contiguous) throw new ArgumentError('dist', `block or undistributed along every axis for halos (axis ${k} is ${a.kind})`, dist.toString(), rank);
   });
 }

@@ -25,9 +25,9 @@ import { world } from '../comm/comm.js';
 import { DistFrame, checkSchemas, schemaKey } from '../distarray/frame.js';
 import { columnsOf, toTable } from '../distarray/frame-ipc.js';
 import { concat, dictStrings, emptyData, familyOf } from '../distarray/frame-kernels.js';
-import { ArgumentError, FileFormatError } from '../util/errors.js';
+import { ArgumentError, FileFormatError, SuperstepError } from '../util/errors.js';
 import { compressionOf, ensureCodecs, fixPrefixes, loggingSizes, type CompressionName } from '../util/arrow-codecs.js';
-import { needsPlain, plainSchema, plainTable } from '../distarray/frame-adopt.js';
+import { needsPlain, plainSchema, plainTable, plainType } from '../distarray/frame-adopt.js';
 import { agree, checkSamePath } from './collective.js';
 import { maybeFault, readExactlyAt, writeAllAt, writeCollective } from './atomic.js';
 import { readAllAt, uninitialized } from './read.js';
@@ -218,11 +218,14 @@ function fileBytes(table: Table, compressionType: CompressionType | null): Uint8
  * @example await writeArrow('sales.arrow', frame);
  */
 export async function writeArrow(path: string, frame: DistFrame | Table, options: WriteArrowOptions = {}): Promise<void> {
-  const batchRows = options.batchRows ?? 1 << 20;
-  if (!Number.isSafeInteger(batchRows) || batchRows < 1) throw new ArgumentError('options.batchRows', 'a positive integer', batchRows, world.rank);
-  const local = frame instanceof DistFrame ? frame.localTable() : frame;
-  if (!(local instanceof Table)) throw new ArgumentError('frame', 'a DistFrame or an apache-arrow Table', frame, world.rank);
-  const compression = options.compression === undefined ? null : compressionOf(options.compression);
+  // Checked together: a rank's invalid argument is an error on every rank, not a hang.
+  const { batchRows, local, compression } = await agree(path, async () => {
+    const batchRows = options.batchRows ?? 1 << 20;
+    if (!Number.isSafeInteger(batchRows) || batchRows < 1) throw new ArgumentError('options.batchRows', 'a positive integer', batchRows, world.rank);
+    const local = frame instanceof DistFrame ? frame.localTable() : frame;
+    if (!(local instanceof Table)) throw new ArgumentError('frame', 'a DistFrame or an apache-arrow Table', frame, world.rank);
+    return { batchRows, local, compression: options.compression === undefined ? null : compressionOf(options.compression) };
+  });
   await checkSamePath(path);
   await checkSchemas(local.schema);
   if (compression !== null) await ensureCodecs();
@@ -328,33 +331,83 @@ async function openInfo(path: string): Promise<FileInfo> {
   const fh = await open(path, 'r');
   try {
     const { size } = await fh.stat();
-    if (size < kMagic.byteLength + 10) throw new FileFormatError(path, `not an Arrow IPC file: ${size} bytes is too short (truncated?)`, world.rank);
+    if (size < kMagic.byteLength + 10) throw new FileFormatError(path, `not an Arrow IPC file: it ends at byte ${size}, too short for one (truncated?)`, world.rank);
     const head = new Uint8Array(16);
     await readExactlyAt(fh, head, 0, path);
-    for (let i = 0; i < 6; i++) if (head[i] !== kMagic[i]) throw new FileFormatError(path, 'not an Arrow IPC file: the leading magic ARROW1 is missing', world.rank);
+    for (let i = 0; i < 6; i++) if (head[i] !== kMagic[i]) throw new FileFormatError(path, 'not an Arrow IPC file: the leading magic ARROW1 is missing at byte 0', world.rank);
     const end = new Uint8Array(10);
     await readExactlyAt(fh, end, size - 10, path);
-    for (let i = 0; i < 6; i++) if (end[4 + i] !== kMagic[i]) throw new FileFormatError(path, 'not a complete Arrow IPC file: the trailing magic ARROW1 is missing (truncated or still being written?)', world.rank);
+    for (let i = 0; i < 6; i++) if (end[4 + i] !== kMagic[i]) throw new FileFormatError(path, `not a complete Arrow IPC file: the trailing magic ARROW1 is missing at byte ${size - 6} (truncated or still being written?)`, world.rank);
     const flen = new DataView(end.buffer).getInt32(0, true);
-    if (flen <= 0 || flen > size - 18) throw new FileFormatError(path, `corrupt Arrow footer length ${flen} in a file of ${size} bytes`, world.rank);
+    if (flen <= 0 || flen > size - 18) throw new FileFormatError(path, `corrupt Arrow footer length ${flen} at byte ${size - 10}: the footer would start outside the file of ${size} bytes`, world.rank);
     const fb = new Uint8Array(flen);
     await readExactlyAt(fh, fb, size - 10 - flen, path);
+    const at = size - 10 - flen;
     let footer: Footer;
+    let schemaMsg: Uint8Array;
+    let batches: FileBlock[];
+    let dicts: FileBlock[];
     try {
       footer = Footer.decode(fb);
+      // Every column must be one DistFrame reads: a flipped byte in the footer turns a type
+      // into another (a Null column, say), which is the file's fault, not an argument's.
+      footer.schema.fields.forEach((f) => familyOf(plainType(f.type), f.name));
+      // The schema comes from the footer (writers need not put a schema message after the magic).
+      schemaMsg = schemaMessage(footer.schema, path);
+      batches = [...footer.recordBatches()];
+      dicts = [...footer.dictionaryBatches()];
     } catch (err) {
-      throw new FileFormatError(path, `corrupt Arrow footer: ${(err as Error).message}`, world.rank);
+      throw new FileFormatError(path, `corrupt Arrow footer at byte ${at} (or a column type superstep cannot read): ${(err as Error).message.replace(/^\[rank \d+\] /, '')}`, world.rank);
     }
-    // The schema comes from the footer (writers need not put a schema message after the magic).
-    const schemaMsg = schemaMessage(footer.schema, path);
-    const batches = [...footer.recordBatches()];
-    for (const b of [...batches, ...footer.dictionaryBatches()]) {
+    for (const b of [...batches, ...dicts]) {
+      if (!(b.offset >= 8 && b.metaDataLength > 0 && b.bodyLength >= 0)) throw new FileFormatError(path, `corrupt Arrow footer at byte ${at}: a block at byte ${b.offset} of ${b.metaDataLength} + ${b.bodyLength} bytes`, world.rank);
       if (b.offset + b.metaDataLength + b.bodyLength > size - 10 - flen) throw new FileFormatError(path, `a record batch at byte ${b.offset} (${b.metaDataLength + b.bodyLength} bytes) runs past the data section (truncated?)`, world.rank);
     }
-    return { path, size, schemaMsg, schema: footer.schema, dicts: [...footer.dictionaryBatches()], batches };
+    await checkTiling(fh, path, head, at, [...dicts, ...batches]);
+    return { path, size, schemaMsg, schema: footer.schema, dicts, batches };
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * The footer's blocks must cover the data section exactly: one after the other from the end of
+ * the schema message (or the first block) to the end-of-stream marker before the footer at
+ * `footerAt`. Arrow has no checksum; this is what catches a footer whose flipped byte drops or
+ * moves batches (it read as a valid file of fewer rows).
+ */
+async function checkTiling(fh: FileHandle, path: string, head: Uint8Array, footerAt: number, blocks: FileBlock[]): Promise<void> {
+  let end = footerAt;
+  const eos = new Uint8Array(8);
+  if (footerAt >= 16) {
+    await readExactlyAt(fh, eos, footerAt - 8, path);
+    const dv = new DataView(eos.buffer);
+    if (dv.getInt32(0, true) === -1 && dv.getInt32(4, true) === 0) end -= 8;
+    else if (dv.getInt32(4, true) === 0) end -= 4;
+  }
+  // Where the blocks start: after the stream's schema message, if one follows the magic.
+  let start = -1;
+  const dv = new DataView(head.buffer);
+  const pre = dv.getInt32(8, true) === -1 ? 8 : 4;
+  const len = pre === 8 ? dv.getInt32(12, true) : dv.getInt32(8, true);
+  if (len > 0 && 8 + pre + len <= footerAt) {
+    const meta = new Uint8Array(len);
+    await readExactlyAt(fh, meta, 8 + pre, path);
+    try {
+      const m = Message.decode(meta);
+      // apache-arrow's own writer puts no schema message there: the blocks start at byte 8.
+      start = m.headerType === MessageHeader.Schema ? 8 + pre + len + m.bodyLength : 8;
+    } catch {
+      // Not a message: the blocks say where the data starts.
+    }
+  }
+  const sorted = [...blocks].sort((a, b) => a.offset - b.offset);
+  let at = start >= 0 ? start : (sorted[0]?.offset ?? end);
+  for (const b of sorted) {
+    if (b.offset !== at) throw new FileFormatError(path, `corrupt Arrow footer at byte ${footerAt}: it lists a block at byte ${b.offset}, the data section has one at byte ${at}`, world.rank);
+    at += b.metaDataLength + b.bodyLength;
+  }
+  if (at !== end) throw new FileFormatError(path, `corrupt Arrow footer at byte ${footerAt}: its blocks end at byte ${at}, the data section at byte ${end} (a block missing from it?)`, world.rank);
 }
 
 /** The IPC schema message of `schema` (dictionary ids kept, so the file's dictionary batches match). */
@@ -436,7 +489,7 @@ async function readBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock[]): 
   try {
     return columnsOf(plainTable(tableFromIPC(buf)));
   } catch (err) {
-    throw new FileFormatError(info.path, `corrupt record batch: ${(err as Error).message}`, world.rank);
+    throw new FileFormatError(info.path, `corrupt record batch in bytes ${blocks[0]?.offset ?? 0}..${blocks.reduce((e, b) => Math.max(e, b.offset + b.metaDataLength + b.bodyLength), 0)}: ${(err as Error).message}`, world.rank);
   }
 }
 
@@ -490,6 +543,10 @@ export async function readArrow(path: string, options: ReadArrowOptions = {}): P
       const fh = await open(infos[f]!.path, 'r');
       try {
         parts.push((await readFixedBlocks(fh, infos[f]!, blocks)) ?? (await readBlocks(fh, infos[f]!, blocks)));
+      } catch (err) {
+        // A batch's metadata that does not decode is the file's fault, wherever it failed.
+        if (err instanceof SuperstepError) throw err;
+        throw new FileFormatError(infos[f]!.path, `corrupt record batch in bytes ${blocks[0]!.offset}..: ${(err as Error).message}`, world.rank);
       } finally {
         await fh.close();
       }

@@ -4,7 +4,7 @@
  * error on every rank (instead of one rank throwing and the others hanging or aborting).
  */
 import { world } from '../comm/comm.js';
-import { CollectiveArgumentError, FileFormatError, IOError, SchemaMismatchError, SuperstepError } from '../util/errors.js';
+import { ArgumentError, CollectiveArgumentError, FileFormatError, IOError, SchemaMismatchError, SuperstepError } from '../util/errors.js';
 
 interface Failure {
   name: string;
@@ -15,7 +15,9 @@ interface Failure {
 /**
  * Runs `fn` on this rank, then agrees with every rank: resolves with this rank's result if
  * every rank succeeded, otherwise rejects on every rank with the lowest failing rank's error
- * (FileFormatError and SchemaMismatchError keep their class; anything else becomes IOError).
+ * (FileFormatError and SchemaMismatchError keep their class; a rank's invalid arguments are
+ * its own ArgumentError there and a CollectiveArgumentError elsewhere; anything else becomes
+ * IOError).
  * Must be called by all ranks.
  */
 export async function agree<T>(path: string, fn: () => Promise<T>): Promise<T> {
@@ -32,6 +34,9 @@ export async function agree<T>(path: string, fn: () => Promise<T>): Promise<T> {
   const all = await world.allgatherObject<Failure | null>(mine);
   const r = all.findIndex((f) => f !== null);
   if (r < 0) return result as T;
+  // A rank whose own arguments were invalid raises its own ArgumentError (the class a caller
+  // catches); the others a CollectiveArgumentError naming the lowest such rank.
+  if (local instanceof ArgumentError) throw local;
   throw rebuild(path, all[r]!, r, world.rank, r === world.rank ? local : undefined);
 }
 
@@ -44,6 +49,7 @@ function rebuild(path: string, f: Failure, failedRank: number, rank: number, cau
   // The failing rank's message already names the path for our own file errors.
   let msg = f.message.replace(/^\[rank \d+\] /, '');
   if (msg.startsWith(`${path}: `)) msg = msg.slice(path.length + 2);
+  if (f.code === 'ERR_INVALID_ARG' || f.code === 'ERR_COLLECTIVE_ARG') return new CollectiveArgumentError(`rank ${failedRank} passed invalid arguments to this collective: ${msg}`, rank);
   if (f.code === 'ERR_FILE_FORMAT') return new FileFormatError(path, `${msg} (seen by rank ${failedRank})`, rank);
   if (f.code === 'ERR_SCHEMA_MISMATCH') return new SchemaMismatchError(msg, rank);
   if (f.code === 'ERR_IO') return new IOError(path, msg, failedRank, rank, cause);

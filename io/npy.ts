@@ -150,8 +150,11 @@ function rowBlocked(a: DistArray): boolean {
  * @example await saveNpy('u.npy', u);   // then in Python: np.load('u.npy')
  */
 export async function saveNpy(path: string, a: DistArray): Promise<void> {
-  if (!(a instanceof DistArray)) return Promise.reject(new ArgumentError('a', 'a DistArray', a, world.rank));
-  if (a.shape.length === 0) return Promise.reject(new ArgumentError('a', 'an array with at least one axis', a.shape, world.rank));
+  // Checked together: a rank's invalid argument is an error on every rank, not a hang.
+  await agree(path, async () => {
+    if (!(a instanceof DistArray)) throw new ArgumentError('a', 'a DistArray', a, world.rank);
+    if (a.shape.length === 0) throw new ArgumentError('a', 'an array with at least one axis', a.shape, world.rank);
+  });
   const rows = rowBlocked(a) ? a : await a.redistribute(block([...a.shape], a.size, 0), { halo: 0 });
   const dtype = rows.dtype === 'uint8c' ? 'uint8' : rows.dtype;
   const header = npyHeader(dtype, rows.shape);

@@ -419,12 +419,16 @@ function shiftRowGroup(rg: TStruct, delta: bigint, ordinal: number): void {
  * @example await writeParquet('sales.parquet', frame, { compression: 'zstd' });
  */
 export async function writeParquet(path: string, frame: DistFrame | Table, options: WriteParquetOptions = {}): Promise<void> {
-  const compression = options.compression ?? 'snappy';
-  const rowGroupRows = options.rowGroupRows ?? 1 << 20;
-  if (!(compression in kCodecs)) throw new ArgumentError('options.compression', `one of ${Object.keys(kCodecs).join(', ')}`, compression, world.rank);
-  if (!Number.isSafeInteger(rowGroupRows) || rowGroupRows < 1) throw new ArgumentError('options.rowGroupRows', 'a positive integer', rowGroupRows, world.rank);
-  const local = frame instanceof DistFrame ? frame.localTable() : frame;
-  if (!(local instanceof Table)) throw new ArgumentError('frame', 'a DistFrame or an apache-arrow Table', frame, world.rank);
+  // Checked together: a rank's invalid argument is an error on every rank, not a hang.
+  const { compression, rowGroupRows, local } = await agree(path, async () => {
+    const compression = options.compression ?? 'snappy';
+    const rowGroupRows = options.rowGroupRows ?? 1 << 20;
+    if (!(compression in kCodecs)) throw new ArgumentError('options.compression', `one of ${Object.keys(kCodecs).join(', ')}`, compression, world.rank);
+    if (!Number.isSafeInteger(rowGroupRows) || rowGroupRows < 1) throw new ArgumentError('options.rowGroupRows', 'a positive integer', rowGroupRows, world.rank);
+    const local = frame instanceof DistFrame ? frame.localTable() : frame;
+    if (!(local instanceof Table)) throw new ArgumentError('frame', 'a DistFrame or an apache-arrow Table', frame, world.rank);
+    return { compression, rowGroupRows, local };
+  });
   await checkSamePath(path);
   await checkSchemas(local.schema);
   // This rank's rows as a Parquet file in memory; its row groups are what it contributes.

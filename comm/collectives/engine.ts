@@ -508,7 +508,9 @@ export class SharedMemoryEngine extends MessageEngine {
   override async refuse(ch: CollChan, op: CollOp, err: unknown): Promise<never> {
     if (!kShmOps.has(op)) return ch.reject(err);
     const text = err instanceof Error ? err.message : String(err);
-    await this.s.run(ch, (e) => e.refuse(text));
+    // This rank's own error is the one to raise, whatever the others did in the call (the
+    // arena's creation may fail on another rank's invalid arguments first).
+    await this.s.run(ch, (e) => e.refuse(text)).catch(() => {});
     throw err;
   }
 }

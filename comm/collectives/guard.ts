@@ -21,7 +21,10 @@
  * A rank whose arguments are invalid for a collective that other ranks may already have
  * entered (a root's data, counts or values) enters it with the ARGERR code instead, carrying
  * the message: every rank then raises the error, and the ranks stay in step (catch and retry
- * works).
+ * works). A rank that receives an ARGERR passes it on to every other member once (word 1 then
+ * names the rank whose arguments were invalid): a rank waiting for it in the call (a child in
+ * a tree, the ranks waiting for rank 0's shared arena) would otherwise wait for a message it
+ * never sends.
  */
 import { ArgumentError, CollectiveArgumentError, CollectiveMismatchError } from '../../util/errors.js';
 import { DTYPES, dtypeOf, type TypedArray } from '../../util/dtype.js';
@@ -59,6 +62,15 @@ export function sigWord(op: CollOp, o: { root?: number; data?: TypedArray; rop?:
   const ri = o.rop === undefined ? 0 : kBuiltinOps.indexOf(o.rop) + 1 || kUserOp;
   const root = o.root === undefined ? 0 : (o.root + 1) & 0xffff;
   return code | (dt << 6) | (ri << 10) | (root << 16);
+}
+
+/**
+ * Two ranks' signatures of one call are compatible: equal, or either rank refused its
+ * arguments (ARGERR), which every rank learns from the refusal itself. (A peer's WAIT notice
+ * may reach a rank only after it refused the call: that is no mismatch.)
+ */
+function agrees(a0: number, a1: number, b0: number, b1: number): boolean {
+  return (a0 === b0 && a1 === b1) || (a0 & 63) === kArgErr || (b0 & 63) === kArgErr;
 }
 
 /** What a signature says, for messages: `allreduce(float64 x 4, SUM)`. */
@@ -100,6 +112,11 @@ const dec = new TextDecoder();
 /** The payload of an ARGERR entry: its header and the error's message. */
 export function argErrPayload(err: unknown): Uint8Array[] {
   return [sigHeader(kArgErr, -1), enc.encode(err instanceof Error ? err.message : String(err))];
+}
+
+/** An ARGERR passed on: word 1 names `origin`, the rank whose arguments were invalid. */
+function forwardedArgErr(origin: number, text: Uint8Array): Uint8Array[] {
+  return [sigHeader(kArgErr, origin), text];
 }
 
 /** The error every other rank raises for `from`'s ARGERR entry. */
@@ -157,6 +174,8 @@ export class CollGuard {
   private calls = 0;
   private callsSeen = 0;
   private idleTicks = 0;
+  /** The last call whose ARGERR this rank passed on (forward). */
+  private forwarded = -1;
   /** The job this communicator belongs to: a World runs jobs one after another on one transport. */
   private readonly job = context().job;
 
@@ -194,7 +213,7 @@ export class CollGuard {
       const n = this.notices.get(seq);
       if (n) {
         this.notices.delete(seq);
-        if (n.w0 !== w0 || n.w1 !== w1) throw this.mismatch(seq, n.from, n.w0, n.w1);
+        if (!agrees(n.w0, n.w1, w0, w1)) throw this.mismatch(seq, n.from, n.w0, n.w1);
       }
     }
   }
@@ -228,7 +247,11 @@ export class CollGuard {
           const a = get32(d, 0);
           const b = get32(d, 4);
           if (a === w0 && b === w1) return resolve(d.subarray(8));
-          if ((a & 63) === kArgErr) return reject(argErrFrom(from, dec.decode(d.subarray(8)), this.rank));
+          if ((a & 63) === kArgErr) {
+            const origin = b >= 0 && b < this.size ? b : from;
+            this.forward(seq, origin, d.subarray(8));
+            return reject(argErrFrom(origin, dec.decode(d.subarray(8)), this.rank));
+          }
           reject(this.mismatch(seq, from, a, b));
         },
         (err) => {
@@ -240,6 +263,17 @@ export class CollGuard {
     });
   }
 
+  /**
+   * Passes rank `origin`'s ARGERR of call `seq` on to every other member, once per call (see
+   * the file comment). Only on the failing path: a call whose arguments all agree sends nothing.
+   */
+  private forward(seq: number, origin: number, text: Uint8Array): void {
+    if (this.forwarded === seq) return;
+    this.forwarded = seq;
+    const payload = forwardedArgErr(origin, text);
+    for (let q = 0; q < this.size; q++) if (q !== this.rank && q !== origin) this.t.send(this.world(q), this.coll, seq, payload).catch(() => {});
+  }
+
   /** The mismatch a poison message already here reports, if any (see fail). */
   async poisoned(): Promise<Error | undefined> {
     if (this.failed) return this.failed;
@@ -249,25 +283,6 @@ export class CollGuard {
     const m = await this.t.recv(info.source, this.coll, kPoisonTag);
     if (!this.failed) this.fail(`${dec.decode(m.data)} (reported by rank ${this.local(m.source)}; this rank, ${this.rank}, last called ${this.calledAt(this.last) ?? 'nothing'} as call #${this.last})`, false);
     return this.failed;
-  }
-
-  /** Waits for `p` (something communicator rank `from` provides in call `seq`), failing when the guard does. */
-  waitFor<V>(from: number, seq: number, w0: number, w1: number, p: Promise<V>): Promise<V> {
-    if (this.failed) return Promise.reject(this.failed);
-    return new Promise<V>((resolve, reject) => {
-      const e: Pending = { from, seq, w0, w1, start: performance.now(), notified: false, reject };
-      this.add(e);
-      p.then(
-        (v) => {
-          this.pending?.delete(e);
-          resolve(v);
-        },
-        (err) => {
-          this.pending?.delete(e);
-          reject(err);
-        },
-      );
-    });
   }
 
   private add(e: Pending): void {
@@ -376,7 +391,7 @@ export class CollGuard {
         const w1 = get32(d, 8);
         const i = seq & (kHist - 1);
         if (this.histSeq[i] === seq) {
-          if (this.hist[2 * i] !== w0 || this.hist[2 * i + 1] !== w1) {
+          if (!agrees(this.hist[2 * i]!, this.hist[2 * i + 1]!, w0, w1)) {
             this.mismatch(seq, from, w0, w1);
             return;
           }

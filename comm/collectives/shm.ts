@@ -976,7 +976,9 @@ export class ShmEngine {
 
 /**
  * Creates the communicator's arena: rank 0 allocates it and posts it on a BroadcastChannel
- * whose name it sends to everyone; it posts once every rank listens.
+ * whose name it sends to everyone; it posts once every rank listens, then tells each by a
+ * message (the others wait for that message, not for the post: if rank 0 fails instead, e.g.
+ * on a peer's invalid arguments, what arrives is that error, passed on by the guard).
  */
 async function createEngine(ch: CollChan, t: Transport, ranks: readonly number[] | null): Promise<ShmEngine> {
   const { rank: me, size: p } = ch;
@@ -990,6 +992,7 @@ async function createEngine(ch: CollChan, t: Transport, ranks: readonly number[]
       for (let q = 1; q < p; q++) await ch.recv(q);
       const sab = new SharedArrayBuffer(bytes);
       bc.postMessage(sab);
+      await Promise.all(Array.from({ length: p - 1 }, (_, i) => ch.send(i + 1, kEmpty)));
       // Everyone must have it before the channel goes: one more round.
       for (let q = 1; q < p; q++) await ch.recv(q);
       return new ShmEngine(t, ranks, me, p, sab, ch.guard);
@@ -998,8 +1001,9 @@ async function createEngine(ch: CollChan, t: Transport, ranks: readonly number[]
       bc.onmessage = (e: unknown) => resolve((e as { data: SharedArrayBuffer }).data);
     });
     await ch.send(0, kEmpty);
-    // Rank 0 may never post it (a mismatch it found): wait through the guard.
-    const sab = await ch.guard.waitFor(0, ch.seq, ch.w0, ch.w1, sabP);
+    // Posted (the channel delivers it), or rank 0's error instead.
+    await ch.recv(0);
+    const sab = await sabP;
     await ch.send(0, kEmpty);
     return new ShmEngine(t, ranks, me, p, sab, ch.guard);
   } finally {

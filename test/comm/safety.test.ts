@@ -74,6 +74,39 @@ describe.each(backends())('collective mismatches on %s', (backend) => {
     }
   }
 
+  for (const shm of paths(backend)) {
+    const call = (op: string, root: number, junk = false) => ({ op, dtype: 'float64', len: 2, root, junk, rop: 'SUM' });
+    const fuzz = async (p: number, warm: boolean, calls: unknown[]) => {
+      const out = await tryCall<Outcome>(backend, p, 'coll-safety.ts', 'fuzzCall', [shm, warm, calls], kJobMs);
+      if (!out.ok) throw new Error(`the job failed: ${out.failure?.error.name}: ${out.failure?.error.message}`);
+      return out.results as Outcome[];
+    };
+
+    it(`every rank refusing its rooted call raises its own ArgumentError, after a job that gave up on a receive (shm ${shm})`, async () => {
+      // The arena's creation fails on a mismatch (reduce against bcast) and leaves a receive
+      // posted: it must not take the next job's message of the same envelope (it hung there).
+      await fuzz(2, false, [call('reduce', 2), call('bcast', 3)]);
+      for (const warm of [true, false]) {
+        expectAll(await fuzz(2, warm, [call('reduce', 2), call('reduce', 2)]), /^ArgumentError: \[rank \d\] .*`root` must be a rank in 0\.\.1/, `reduce(x, SUM, 2) at P = 2, warm ${warm}`);
+        expectAll(await fuzz(3, warm, [call('bcast', 3), call('bcastObject', 3), call('scatter', 4, true)]), /^ArgumentError: \[rank \d\] .*`root` must be a rank in 0\.\.2/, `bcast, bcastObject, scatter with roots out of range, warm ${warm}`);
+      }
+    });
+
+    it(`at P = 4 a refusal reaches the ranks that wait for a rank that saw it, and a retry works (shm ${shm})`, async () => {
+      // A binomial bcast from rank 0: rank 3 waits for rank 2, which hears rank 0's refusal;
+      // a recursive doubling: rank 2 meets rank 1 (the refuser) only through rank 0 or 3.
+      const res = await run<string[]>(backend, 4, 'argumentRetry', [shm, true]);
+      res.forEach((r, w) => {
+        expect(r[0], `bcast, junk data on the root, rank ${w}`).toMatch(w === 0 ? /^ArgumentError: / : /^CollectiveArgumentError: .*rank 0 passed invalid arguments.*`data` must be a typed array/);
+        expect(r[1], `bcast retried, rank ${w}`).toBe('ok');
+        expect(r[2], `scatterObject, rank ${w}`).toMatch(w === 0 ? /^ArgumentError: / : /^CollectiveArgumentError: .*rank 0 passed invalid arguments/);
+        expect(r[3], `scatterObject retried, rank ${w}`).toBe('ok');
+        expect(r[4], `allreduce, unknown op on rank 1, rank ${w}`).toMatch(w === 1 ? /^ArgumentError: .*`op` must be/ : /^CollectiveArgumentError: .*rank 1 passed invalid arguments/);
+        expect(r[5], `allreduce retried, rank ${w}`).toBe('ok');
+      });
+    });
+  }
+
   it('DistFrame.fromArrow with a non-Table on the root: every rank raises, and a retry works (P = 3)', async () => {
     const res = await run<string[]>(backend, 3, 'fromArrowRetry', []);
     res.forEach((r, w) => {
@@ -137,11 +170,6 @@ describe.each(backends())('collective mismatches on %s', (backend) => {
       fc.asyncProperty(caseArb, async ({ p, base, changes, shm, warm }) => {
         const calls = Array.from({ length: p }, () => ({ ...base, junk: false, rop: base.rop === 'NOPE' ? 'SUM' : base.rop }));
         for (const ch of changes) if (ch.rank < p) calls[ch.rank] = ch.call;
-        // Known open (issue 13, docs/comm.md): on the shared-memory engine, a call that EVERY
-        // rank refuses for the same out-of-range root (reduce with root 2 at P = 2) hangs.
-        // Left out here until it is fixed, so that the rest of the fuzz guards what works.
-        const rooted = new Set(['bcast', 'bcastObject', 'gather', 'scatter', 'reduce']);
-        if (shm && backend === 'sab' && calls.every((c) => rooted.has(c.op) && c.root >= p)) return;
         const out = await tryCall<Outcome>(backend, p, 'coll-safety.ts', 'fuzzCall', [shm && backend === 'sab', warm, calls], kJobMs);
         // Never a hang (the job's timeout) and never anything but superstep's own errors.
         if (!out.ok) {

@@ -162,6 +162,7 @@ export class MpiTransport implements Transport {
     this.epoch = epoch;
     this.finished.fill(false);
     this.queue.drop();
+    this.queue.dropPosted();
     const now = this.later.filter((m) => m.epoch === epoch);
     this.later = this.later.filter((m) => m.epoch > epoch);
     for (const m of now) this.deliver(m);

@@ -357,6 +357,7 @@ export class SabTransport implements Transport {
    */
   beginEpoch(epoch: number): number {
     const dropped = this.queue.drop();
+    this.queue.dropPosted();
     this.epoch = epoch;
     this.progress();
     const early = this.early.splice(0);

@@ -515,6 +515,7 @@ export class TcpTransport implements Transport {
   reset(epoch: number): void {
     this.epoch = epoch >>> 0;
     this.queue.drop();
+    this.queue.dropPosted();
     this.finished.fill(false);
     if (this.failure) return;
     const early = this.early;
