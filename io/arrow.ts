@@ -13,6 +13,7 @@
  *
  * Dataset form: a directory of part files (one per writing rank) plus `_manifest.json`.
  */
+import { fstatSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -29,8 +30,8 @@ import { ArgumentError, FileFormatError } from '../util/errors.js';
 import { compressionOf, ensureCodecs, fixPrefixes, loggingSizes, type CompressionName } from '../util/arrow-codecs.js';
 import { needsPlain, plainSchema, plainTable } from '../distarray/frame-adopt.js';
 import { agree, checkSamePath } from './collective.js';
-import { maybeFault, readExactlyAt, writeAllAt, writeCollective } from './atomic.js';
-import { readAllAt, uninitialized } from './read.js';
+import { maybeFault, writeAllAt, writeCollective } from './atomic.js';
+import { readAllAt, readSmallAt, uninitialized } from './read.js';
 
 const kMagic = new Uint8Array([0x41, 0x52, 0x52, 0x4f, 0x57, 0x31, 0, 0]); // "ARROW1" + 2 bytes padding
 const kEOS = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
@@ -324,37 +325,33 @@ interface FileInfo {
   batches: FileBlock[];
 }
 
-async function openInfo(path: string): Promise<FileInfo> {
-  const fh = await open(path, 'r');
+/** The footer of the Arrow file open as `fh` (small synchronous reads: magic, length, footer). */
+function fileInfo(fh: FileHandle, path: string): FileInfo {
+  const { size } = fstatSync(fh.fd);
+  if (size < kMagic.byteLength + 10) throw new FileFormatError(path, `not an Arrow IPC file: ${size} bytes is too short (truncated?)`, world.rank);
+  const head = new Uint8Array(16);
+  readSmallAt(fh, head, 0, path);
+  for (let i = 0; i < 6; i++) if (head[i] !== kMagic[i]) throw new FileFormatError(path, 'not an Arrow IPC file: the leading magic ARROW1 is missing', world.rank);
+  const end = new Uint8Array(10);
+  readSmallAt(fh, end, size - 10, path);
+  for (let i = 0; i < 6; i++) if (end[4 + i] !== kMagic[i]) throw new FileFormatError(path, 'not a complete Arrow IPC file: the trailing magic ARROW1 is missing (truncated or still being written?)', world.rank);
+  const flen = new DataView(end.buffer).getInt32(0, true);
+  if (flen <= 0 || flen > size - 18) throw new FileFormatError(path, `corrupt Arrow footer length ${flen} in a file of ${size} bytes`, world.rank);
+  const fb = new Uint8Array(flen);
+  readSmallAt(fh, fb, size - 10 - flen, path);
+  let footer: Footer;
   try {
-    const { size } = await fh.stat();
-    if (size < kMagic.byteLength + 10) throw new FileFormatError(path, `not an Arrow IPC file: ${size} bytes is too short (truncated?)`, world.rank);
-    const head = new Uint8Array(16);
-    await readExactlyAt(fh, head, 0, path);
-    for (let i = 0; i < 6; i++) if (head[i] !== kMagic[i]) throw new FileFormatError(path, 'not an Arrow IPC file: the leading magic ARROW1 is missing', world.rank);
-    const end = new Uint8Array(10);
-    await readExactlyAt(fh, end, size - 10, path);
-    for (let i = 0; i < 6; i++) if (end[4 + i] !== kMagic[i]) throw new FileFormatError(path, 'not a complete Arrow IPC file: the trailing magic ARROW1 is missing (truncated or still being written?)', world.rank);
-    const flen = new DataView(end.buffer).getInt32(0, true);
-    if (flen <= 0 || flen > size - 18) throw new FileFormatError(path, `corrupt Arrow footer length ${flen} in a file of ${size} bytes`, world.rank);
-    const fb = new Uint8Array(flen);
-    await readExactlyAt(fh, fb, size - 10 - flen, path);
-    let footer: Footer;
-    try {
-      footer = Footer.decode(fb);
-    } catch (err) {
-      throw new FileFormatError(path, `corrupt Arrow footer: ${(err as Error).message}`, world.rank);
-    }
-    // The schema comes from the footer (writers need not put a schema message after the magic).
-    const schemaMsg = schemaMessage(footer.schema, path);
-    const batches = [...footer.recordBatches()];
-    for (const b of [...batches, ...footer.dictionaryBatches()]) {
-      if (b.offset + b.metaDataLength + b.bodyLength > size - 10 - flen) throw new FileFormatError(path, `a record batch at byte ${b.offset} (${b.metaDataLength + b.bodyLength} bytes) runs past the data section (truncated?)`, world.rank);
-    }
-    return { path, size, schemaMsg, schema: footer.schema, dicts: [...footer.dictionaryBatches()], batches };
-  } finally {
-    await fh.close();
+    footer = Footer.decode(fb);
+  } catch (err) {
+    throw new FileFormatError(path, `corrupt Arrow footer: ${(err as Error).message}`, world.rank);
   }
+  // The schema comes from the footer (writers need not put a schema message after the magic).
+  const schemaMsg = schemaMessage(footer.schema, path);
+  const batches = [...footer.recordBatches()];
+  for (const b of [...batches, ...footer.dictionaryBatches()]) {
+    if (b.offset + b.metaDataLength + b.bodyLength > size - 10 - flen) throw new FileFormatError(path, `a record batch at byte ${b.offset} (${b.metaDataLength + b.bodyLength} bytes) runs past the data section (truncated?)`, world.rank);
+  }
+  return { path, size, schemaMsg, schema: footer.schema, dicts: [...footer.dictionaryBatches()], batches };
 }
 
 /** The IPC schema message of `schema` (dictionary ids kept, so the file's dictionary batches match). */
@@ -376,7 +373,7 @@ async function readFixedBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock
   const metas: { rows: number; bufs: { offset: number; length: number }[]; body: number }[] = [];
   for (const b of blocks) {
     const meta = new Uint8Array(b.metaDataLength);
-    await readExactlyAt(fh, meta, b.offset, info.path);
+    readSmallAt(fh, meta, b.offset, info.path);
     const dv = new DataView(meta.buffer);
     const pre = dv.getInt32(0, true) === -1 ? 8 : 4;
     const len = pre === 8 ? dv.getInt32(4, true) : dv.getInt32(0, true);
@@ -450,6 +447,16 @@ async function readBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock[]): 
  */
 export async function readArrow(path: string, options: ReadArrowOptions = {}): Promise<DistFrame> {
   await checkSamePath(path);
+  // Each file is opened once, for its footer and then this rank's batches.
+  const handles: FileHandle[] = [];
+  try {
+    return await readOpen(path, options, handles);
+  } finally {
+    await Promise.all(handles.map((fh) => fh.close()));
+  }
+}
+
+async function readOpen(path: string, options: ReadArrowOptions, handles: FileHandle[]): Promise<DistFrame> {
   const { infos } = await agree(path, async () => {
     const st = await stat(path);
     let files = [path];
@@ -463,7 +470,8 @@ export async function readArrow(path: string, options: ReadArrowOptions = {}): P
       if (manifest.format !== 'superstep-arrow-dataset' || !Array.isArray(manifest.parts)) throw new FileFormatError(path, `${kManifest} is not a superstep dataset manifest`, world.rank);
       files = manifest.parts.map((p) => join(path, p.file));
     }
-    const infos = await Promise.all(files.map(openInfo));
+    for (const f of files) handles.push(await open(f, 'r'));
+    const infos = files.map((f, k) => fileInfo(handles[k]!, f));
     const k0 = schemaKey(infos[0]!.schema);
     const bad = infos.find((i) => schemaKey(i.schema) !== k0);
     if (bad) throw new FileFormatError(path, `dataset parts have different schemas: ${basename(infos[0]!.path)} {${k0}}, ${basename(bad.path)} {${schemaKey(bad.schema)}}`, world.rank);
@@ -487,12 +495,8 @@ export async function readArrow(path: string, options: ReadArrowOptions = {}): P
     for (let f = 0; f < infos.length; f++) {
       const blocks = mine.filter((x) => x.f === f).map((x) => x.b);
       if (blocks.length === 0) continue;
-      const fh = await open(infos[f]!.path, 'r');
-      try {
-        parts.push((await readFixedBlocks(fh, infos[f]!, blocks)) ?? (await readBlocks(fh, infos[f]!, blocks)));
-      } finally {
-        await fh.close();
-      }
+      const fh = handles[f]!;
+      parts.push((await readFixedBlocks(fh, infos[f]!, blocks)) ?? (await readBlocks(fh, infos[f]!, blocks)));
     }
     return schema.fields.map((fld, k) => (parts.length === 0 ? emptyData(fld.type) : concat(fld.type, parts.map((p) => p[k]!))));
   });

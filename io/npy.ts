@@ -6,7 +6,8 @@
  * is), and the file appears atomically. `loadNpy(path)` is collective: every rank parses the
  * header and reads only its own rows. `encodeNpy`/`decodeNpy` do the same for one process.
  */
-import { open } from 'node:fs/promises';
+import { fstatSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { world } from '../comm/comm.js';
 import { DistArray } from '../distarray/distarray.js';
 import { block, type Distribution } from '../distarray/distribution.js';
@@ -14,7 +15,7 @@ import { ArgumentError, FileFormatError } from '../util/errors.js';
 import { bytesOf, dtypeOf, kDTypes, shapeSize, type DType, type TypedArray } from '../util/dtype.js';
 import { agree, checkSamePath } from './collective.js';
 import { maybeFault, readExactlyAt, writeAllAt, writeCollective } from './atomic.js';
-import { readAllAt } from './read.js';
+import { readAllAt, readSmallAt } from './read.js';
 
 const kMagic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -176,44 +177,48 @@ export async function saveNpy(path: string, a: DistArray): Promise<void> {
  */
 export async function loadNpy(path: string, options: { dist?: Distribution } = {}): Promise<DistArray> {
   await checkSamePath(path);
-  const h = await agree(path, async () => {
-    const fh = await open(path, 'r');
-    try {
-      const st = await fh.stat();
-      const head = new Uint8Array(Math.min(st.size, 4096));
-      await readExactlyAt(fh, head, 0, path);
-      let hdr: NpyHeader;
-      try {
-        hdr = parseNpyHeader(head, path);
-      } catch (err) {
-        // A header longer than 4 KiB: read exactly as much as it says.
-        if (!(err instanceof FileFormatError) || head.byteLength < 12 || !/truncated .npy header/.test(err.message) || st.size <= head.byteLength) throw err;
-        const big = new Uint8Array(Math.min(st.size, 12 + new DataView(head.buffer).getUint32(8, true)));
-        await readExactlyAt(fh, big, 0, path);
-        hdr = parseNpyHeader(big, path);
-      }
-      if (hdr.shape.length === 0) throw new FileFormatError(path, 'a 0-d (scalar) array cannot be a DistArray');
-      const need = hdr.dataOffset + shapeSize(hdr.shape) * kDTypes[hdr.dtype].bytes;
-      if (st.size < need) throw new FileFormatError(path, `truncated: the header promises ${need} bytes, the file has ${st.size}`);
-      return hdr;
-    } finally {
-      await fh.close();
-    }
-  });
+  // Opened once, for the header and then this rank's rows.
+  let fh: FileHandle | undefined;
+  try {
+    const h = await agree(path, async () => {
+      fh = await open(path, 'r');
+      return npyHeaderOf(fh, path);
+    });
+    return await loadBody(fh!, path, h, options.dist);
+  } finally {
+    await fh?.close();
+  }
+}
+
+/** The header of the .npy file open as `fh`, checked against the file's size (small synchronous reads). */
+function npyHeaderOf(fh: FileHandle, path: string): NpyHeader {
+  const { size } = fstatSync(fh.fd);
+  const head = new Uint8Array(Math.min(size, 4096));
+  readSmallAt(fh, head, 0, path);
+  let hdr: NpyHeader;
+  try {
+    hdr = parseNpyHeader(head, path);
+  } catch (err) {
+    // A header longer than 4 KiB: read exactly as much as it says.
+    if (!(err instanceof FileFormatError) || head.byteLength < 12 || !/truncated .npy header/.test(err.message) || size <= head.byteLength) throw err;
+    const big = new Uint8Array(Math.min(size, 12 + new DataView(head.buffer).getUint32(8, true)));
+    readSmallAt(fh, big, 0, path);
+    hdr = parseNpyHeader(big, path);
+  }
+  if (hdr.shape.length === 0) throw new FileFormatError(path, 'a 0-d (scalar) array cannot be a DistArray');
+  const need = hdr.dataOffset + shapeSize(hdr.shape) * kDTypes[hdr.dtype].bytes;
+  if (size < need) throw new FileFormatError(path, `truncated: the header promises ${need} bytes, the file has ${size}`);
+  return hdr;
+}
+
+async function loadBody(fh: FileHandle, path: string, h: NpyHeader, dist: Distribution | undefined): Promise<DistArray> {
   if (h.fortranOrder && h.shape.length > 1) {
     const whole = await agree(path, async () => {
-      const fh = await open(path, 'r');
-      try {
-        const st = await fh.stat();
-        const b = new Uint8Array(st.size);
-        await readExactlyAt(fh, b, 0, path);
-        return decodeNpy(b, path).data;
-      } finally {
-        await fh.close();
-      }
+      const b = new Uint8Array(fstatSync(fh.fd).size);
+      await readExactlyAt(fh, b, 0, path);
+      return decodeNpy(b, path).data;
     });
-    const dist = options.dist ?? block(h.shape, world.size, 0);
-    return DistArray.fromFunction(h.shape, (...g) => (whole as unknown as { [i: number]: number | bigint })[g.reduce((s, v, k) => s * h.shape[k]! + v, 0)]!, { dist, dtype: h.dtype });
+    return DistArray.fromFunction(h.shape, (...g) => (whole as unknown as { [i: number]: number | bigint })[g.reduce((s, v, k) => s * h.shape[k]! + v, 0)]!, { dist: dist ?? block(h.shape, world.size, 0), dtype: h.dtype });
   }
   const a = await DistArray.zeros(h.shape, { dtype: h.dtype, dist: block(h.shape, world.size, 0) });
   await agree(path, async () => {
@@ -221,13 +226,8 @@ export async function loadNpy(path: string, options: { dist?: Distribution } = {
     if (body.byteLength === 0) return;
     const rowBytes = (shapeSize(h.shape) / h.shape[0]!) * kDTypes[h.dtype].bytes;
     const firstRow = a.dist.toGlobal(a.rank, a.localShape.map(() => 0))[0]!;
-    const fh = await open(path, 'r');
-    try {
-      await readAllAt(fh, [[body, h.dataOffset + firstRow * rowBytes]], path);
-    } finally {
-      await fh.close();
-    }
+    await readAllAt(fh, [[body, h.dataOffset + firstRow * rowBytes]], path);
     if (h.bigEndian) swapBytes(body, kDTypes[h.dtype].bytes);
   });
-  return options.dist && !options.dist.equals(a.dist) ? a.redistribute(options.dist) : a;
+  return dist && !dist.equals(a.dist) ? a.redistribute(dist) : a;
 }
