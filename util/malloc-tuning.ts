@@ -20,6 +20,14 @@ export const kMallocTuning: Readonly<Record<string, string>> = {
   MALLOC_MMAP_THRESHOLD_: String(256 << 20),
   // Free memory at the top of the heap is returned to the kernel only beyond 1 GiB.
   MALLOC_TRIM_THRESHOLD_: String(1 << 30),
+  // Every thread allocates from the one main heap. A sab rank is a thread, and a thread's own
+  // arena grows in heaps of at most 64 MiB, so glibc maps any larger block (a column of a read
+  // file) fresh and unmaps it on free, whatever the threshold above: readArrow at P = 1 took
+  // 30,700 page faults per 120 MB read, ~0 with this (docs/io.md).
+  MALLOC_ARENA_MAX: '1',
+  // Blocks glibc does map (above the threshold, or new heap) are marked for transparent huge
+  // pages (madvise), as numpy marks its arrays: one fault per 2 MiB instead of per 4 KiB.
+  GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1',
 };
 
 /** Set in the environment of the re-executed process. */
