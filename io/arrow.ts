@@ -446,37 +446,38 @@ async function readBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock[]): 
  * @example const frame = await readArrow('sales.arrow');
  */
 export async function readArrow(path: string, options: ReadArrowOptions = {}): Promise<DistFrame> {
-  await checkSamePath(path);
-  // Each file is opened once, for its footer and then this rank's batches.
+  // Each file is opened once, for its footer and then this rank's batches. One exchange at
+  // the end agrees on the path and on success (every rank reads the same footer, so all
+  // compute the same shares without asking each other).
   const handles: FileHandle[] = [];
   try {
-    return await readOpen(path, options, handles);
+    const { schema, columns } = await agree(path, () => readShare(path, handles), { samePath: true });
+    const frame = new DistFrame(schema, columns);
+    return options.balance ? frame.rebalance() : frame;
   } finally {
     await Promise.all(handles.map((fh) => fh.close()));
   }
 }
 
-async function readOpen(path: string, options: ReadArrowOptions, handles: FileHandle[]): Promise<DistFrame> {
-  const { infos } = await agree(path, async () => {
-    const st = await stat(path);
-    let files = [path];
-    if (st.isDirectory()) {
-      let manifest: { format?: string; parts?: { file: string }[] };
-      try {
-        manifest = JSON.parse(await readFile(join(path, kManifest), 'utf8'));
-      } catch (err) {
-        throw new FileFormatError(path, `not a dataset directory: ${kManifest} is missing or unreadable (${(err as Error).message})`, world.rank);
-      }
-      if (manifest.format !== 'superstep-arrow-dataset' || !Array.isArray(manifest.parts)) throw new FileFormatError(path, `${kManifest} is not a superstep dataset manifest`, world.rank);
-      files = manifest.parts.map((p) => join(path, p.file));
+/** Local: this rank's share of the record batches of the file or dataset at `path`, as columns. */
+async function readShare(path: string, handles: FileHandle[]): Promise<{ schema: Schema; columns: Data[] }> {
+  const st = await stat(path);
+  let files = [path];
+  if (st.isDirectory()) {
+    let manifest: { format?: string; parts?: { file: string }[] };
+    try {
+      manifest = JSON.parse(await readFile(join(path, kManifest), 'utf8'));
+    } catch (err) {
+      throw new FileFormatError(path, `not a dataset directory: ${kManifest} is missing or unreadable (${(err as Error).message})`, world.rank);
     }
-    for (const f of files) handles.push(await open(f, 'r'));
-    const infos = files.map((f, k) => fileInfo(handles[k]!, f));
-    const k0 = schemaKey(infos[0]!.schema);
-    const bad = infos.find((i) => schemaKey(i.schema) !== k0);
-    if (bad) throw new FileFormatError(path, `dataset parts have different schemas: ${basename(infos[0]!.path)} {${k0}}, ${basename(bad.path)} {${schemaKey(bad.schema)}}`, world.rank);
-    return { infos };
-  });
+    if (manifest.format !== 'superstep-arrow-dataset' || !Array.isArray(manifest.parts)) throw new FileFormatError(path, `${kManifest} is not a superstep dataset manifest`, world.rank);
+    files = manifest.parts.map((p) => join(path, p.file));
+  }
+  for (const f of files) handles.push(await open(f, 'r'));
+  const infos = files.map((f, k) => fileInfo(handles[k]!, f));
+  const k0 = schemaKey(infos[0]!.schema);
+  const bad = infos.find((i) => schemaKey(i.schema) !== k0);
+  if (bad) throw new FileFormatError(path, `dataset parts have different schemas: ${basename(infos[0]!.path)} {${k0}}, ${basename(bad.path)} {${schemaKey(bad.schema)}}`, world.rank);
   // My share: batches whose byte midpoint falls in my 1/P of the total.
   const list = infos.flatMap((info, f) => info.batches.map((b) => ({ f, b })));
   const total = list.reduce((s, x) => s + x.b.metaDataLength + x.b.bodyLength, 0);
@@ -490,16 +491,12 @@ async function readOpen(path: string, options: ReadArrowOptions, handles: FileHa
   }
   // Utf8View/LargeUtf8 columns are kept as Utf8, BinaryView/LargeBinary as Binary.
   const schema = plainSchema(infos[0]!.schema);
-  const columns = await agree(path, async () => {
-    const parts: Data[][] = [];
-    for (let f = 0; f < infos.length; f++) {
-      const blocks = mine.filter((x) => x.f === f).map((x) => x.b);
-      if (blocks.length === 0) continue;
-      const fh = handles[f]!;
-      parts.push((await readFixedBlocks(fh, infos[f]!, blocks)) ?? (await readBlocks(fh, infos[f]!, blocks)));
-    }
-    return schema.fields.map((fld, k) => (parts.length === 0 ? emptyData(fld.type) : concat(fld.type, parts.map((p) => p[k]!))));
-  });
-  const frame = new DistFrame(schema, columns);
-  return options.balance ? frame.rebalance() : frame;
+  const parts: Data[][] = [];
+  for (let f = 0; f < infos.length; f++) {
+    const blocks = mine.filter((x) => x.f === f).map((x) => x.b);
+    if (blocks.length === 0) continue;
+    const fh = handles[f]!;
+    parts.push((await readFixedBlocks(fh, infos[f]!, blocks)) ?? (await readBlocks(fh, infos[f]!, blocks)));
+  }
+  return { schema, columns: schema.fields.map((fld, k) => (parts.length === 0 ? emptyData(fld.type) : concat(fld.type, parts.map((p) => p[k]!)))) };
 }

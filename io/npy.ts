@@ -13,7 +13,7 @@ import { DistArray } from '../distarray/distarray.js';
 import { block, type Distribution } from '../distarray/distribution.js';
 import { ArgumentError, FileFormatError } from '../util/errors.js';
 import { bytesOf, dtypeOf, kDTypes, shapeSize, type DType, type TypedArray } from '../util/dtype.js';
-import { agree, checkSamePath } from './collective.js';
+import { agree } from './collective.js';
 import { maybeFault, readExactlyAt, writeAllAt, writeCollective } from './atomic.js';
 import { readAllAt, readSmallAt } from './read.js';
 
@@ -176,18 +176,26 @@ export async function saveNpy(path: string, a: DistArray): Promise<void> {
  * @throws {FileFormatError} on every rank: wrong magic, truncated file, unsupported dtype
  */
 export async function loadNpy(path: string, options: { dist?: Distribution } = {}): Promise<DistArray> {
-  await checkSamePath(path);
-  // Opened once, for the header and then this rank's rows.
+  // Opened once, for the header and then this rank's rows; one exchange agrees on the path
+  // and on success (every rank reads the same header, so all make the same layout).
   let fh: FileHandle | undefined;
+  let got: { h: NpyHeader; a: DistArray } | { h: NpyHeader; whole: TypedArray };
   try {
-    const h = await agree(path, async () => {
+    got = await agree(path, async () => {
       fh = await open(path, 'r');
-      return npyHeaderOf(fh, path);
-    });
-    return await loadBody(fh!, path, h, options.dist);
+      const h = npyHeaderOf(fh, path);
+      return h.fortranOrder && h.shape.length > 1 ? { h, whole: await readWhole(fh, path) } : { h, a: await readRows(fh, path, h) };
+    }, { samePath: true });
   } finally {
     await fh?.close();
   }
+  const { h } = got;
+  if ('whole' in got) {
+    // Fortran order: every rank holds the whole array and takes its elements.
+    const whole = got.whole as unknown as { [i: number]: number | bigint };
+    return DistArray.fromFunction(h.shape, (...g) => whole[g.reduce((s, v, k) => s * h.shape[k]! + v, 0)]!, { dist: options.dist ?? block(h.shape, world.size, 0), dtype: h.dtype });
+  }
+  return options.dist && !options.dist.equals(got.a.dist) ? got.a.redistribute(options.dist) : got.a;
 }
 
 /** The header of the .npy file open as `fh`, checked against the file's size (small synchronous reads). */
@@ -211,23 +219,21 @@ function npyHeaderOf(fh: FileHandle, path: string): NpyHeader {
   return hdr;
 }
 
-async function loadBody(fh: FileHandle, path: string, h: NpyHeader, dist: Distribution | undefined): Promise<DistArray> {
-  if (h.fortranOrder && h.shape.length > 1) {
-    const whole = await agree(path, async () => {
-      const b = new Uint8Array(fstatSync(fh.fd).size);
-      await readExactlyAt(fh, b, 0, path);
-      return decodeNpy(b, path).data;
-    });
-    return DistArray.fromFunction(h.shape, (...g) => (whole as unknown as { [i: number]: number | bigint })[g.reduce((s, v, k) => s * h.shape[k]! + v, 0)]!, { dist: dist ?? block(h.shape, world.size, 0), dtype: h.dtype });
-  }
+/** Local: the whole array of the .npy file open as `fh`, row-major. */
+async function readWhole(fh: FileHandle, path: string): Promise<TypedArray> {
+  const b = new Uint8Array(fstatSync(fh.fd).size);
+  await readExactlyAt(fh, b, 0, path);
+  return decodeNpy(b, path).data;
+}
+
+/** Local: this rank's row block of the C-order .npy file open as `fh`, read straight into the DistArray's block. */
+async function readRows(fh: FileHandle, path: string, h: NpyHeader): Promise<DistArray> {
   const a = await DistArray.zeros(h.shape, { dtype: h.dtype, dist: block(h.shape, world.size, 0) });
-  await agree(path, async () => {
-    const body = bytesOf(a.data);
-    if (body.byteLength === 0) return;
-    const rowBytes = (shapeSize(h.shape) / h.shape[0]!) * kDTypes[h.dtype].bytes;
-    const firstRow = a.dist.toGlobal(a.rank, a.localShape.map(() => 0))[0]!;
-    await readAllAt(fh, [[body, h.dataOffset + firstRow * rowBytes]], path);
-    if (h.bigEndian) swapBytes(body, kDTypes[h.dtype].bytes);
-  });
-  return dist && !dist.equals(a.dist) ? a.redistribute(dist) : a;
+  const body = bytesOf(a.data);
+  if (body.byteLength === 0) return a;
+  const rowBytes = (shapeSize(h.shape) / h.shape[0]!) * kDTypes[h.dtype].bytes;
+  const firstRow = a.dist.toGlobal(a.rank, a.localShape.map(() => 0))[0]!;
+  await readAllAt(fh, [[body, h.dataOffset + firstRow * rowBytes]], path);
+  if (h.bigEndian) swapBytes(body, kDTypes[h.dtype].bytes);
+  return a;
 }
