@@ -227,7 +227,9 @@ log(`one process: disk write+fsync ${diskWriteMs.toFixed(0)} ms, disk read ${dis
  * Best-of-`n` time (ms) for `p` worker threads at once to each read 1/p of `path` raw, the
  * way a rank's own reads go: positioned reads of 8 MiB into a buffer the thread allocated
  * and filled once before (one untimed read), so the timed window holds the reads only: no
- * thread start-up, no allocation, no page faults. The slowest thread's time counts.
+ * thread start-up, no allocation, no page faults. The time of one round is from the first
+ * thread's start to the last one's end (wall clock, as the ranks' reads are timed from a
+ * barrier to the slowest rank's end).
  */
 async function threadRead(path: string, size: number, p: number, n: number): Promise<number> {
   const code = `
@@ -236,11 +238,12 @@ async function threadRead(path: string, size: number, p: number, n: number): Pro
     const fd = openSync(path, 'r');
     const buf = Buffer.allocUnsafeSlow(len);
     const read = () => { for (let off = 0; off < len; ) off += readSync(fd, buf, off, Math.min(8 << 20, len - off), start + off); };
+    const now = () => performance.timeOrigin + performance.now();
     read();
     parentPort.on('message', () => {
-      const t0 = performance.now();
+      const t0 = now();
       read();
-      parentPort.postMessage(performance.now() - t0);
+      parentPort.postMessage([t0, now()]);
     });
     parentPort.postMessage('ready');`;
   const share = (q: number) => Math.floor((size * (q + 1)) / p) - Math.floor((size * q) / p);
@@ -249,8 +252,8 @@ async function threadRead(path: string, size: number, p: number, n: number): Pro
     await Promise.all(workers.map((w) => new Promise((resolve) => w.once('message', resolve))));
     let best = Infinity;
     for (let r = 0; r < n; r++) {
-      const times = await Promise.all(workers.map((w) => new Promise<number>((resolve) => { w.once('message', resolve); w.postMessage('go'); })));
-      best = Math.min(best, Math.max(...times));
+      const spans = await Promise.all(workers.map((w) => new Promise<[number, number]>((resolve) => { w.once('message', resolve); w.postMessage('go'); })));
+      best = Math.min(best, Math.max(...spans.map((s) => s[1])) - Math.min(...spans.map((s) => s[0])));
     }
     return best;
   } finally {
