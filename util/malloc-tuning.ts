@@ -8,7 +8,9 @@
  * (tcp ranks) and the `superstep` command re-executes itself with them for a sab job of two
  * or more ranks (its threads; the re-exec costs one more Node start-up, ~0.05 s on a quiet
  * machine; a 1-rank job exchanges nothing, and tcp ranks get the variables directly, so
- * neither pays it). The cost: memory freed by a rank stays with its process, up to 1 GiB.
+ * neither pays it). The cost: memory freed by a rank stays with its process, up to 1 GiB;
+ * threads share one heap's lock (small blocks mostly come from glibc's per-thread caches);
+ * mapped blocks grow RSS in 2 MiB steps.
  *
  * Set SUPERSTEP_MALLOC_TUNING=0 to turn this off; variables the user set are never changed.
  */
