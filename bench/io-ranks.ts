@@ -3,7 +3,6 @@
 import { Float64, Int32, Table, makeData, makeVector } from 'apache-arrow';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { DistFrame, bsp, fileView, loadNpy, npyHeader, readArrow, readAtAll, world, writeArrow } from 'superstep';
 
 /** Row i of the bench table: key (1000 groups) and a float value. */
@@ -32,7 +31,7 @@ export async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
 }
 
 /** Best-of-`reps` times (ms) of writeArrow, readArrow and groupBy(k).agg(v: sum/mean/min/max/count). */
-export async function ioBench(path: string, rows: number, reps: number, cold = false): Promise<{ writeMs: number; readMs: number; groupMs: number; groups: number; peakBytes: number; coldMs: number }> {
+export async function ioBench(path: string, rows: number, reps: number, cold = false): Promise<{ writeMs: number; readMs: number; groupMs: number; groups: number; coldMs: number }> {
   const p = bsp.procCount();
   const me = bsp.myProcID();
   const frame = await DistFrame.fromLocal(benchTable(Math.floor((rows * me) / p), Math.floor((rows * (me + 1)) / p)));
@@ -48,19 +47,17 @@ export async function ioBench(path: string, rows: number, reps: number, cold = f
     groupMs = Math.min(groupMs, gms);
     groups = await g.count();
   }
-  const peakBytes = await readPeak(path);
   // Cold: the page cache dropped (root only) right before one read.
   let coldMs = -1;
   if (cold) {
     const dropped = (await world.allgatherObject(me === 0 ? dropCaches() : true)).every(Boolean);
     if (dropped) coldMs = (await timed(() => readArrow(path)))[1];
   }
-  if (me === 0) await rm(path, { force: true });
-  return { writeMs, readMs, groupMs, groups, peakBytes, coldMs };
+  return { writeMs, readMs, groupMs, groups, coldMs };
 }
 
 /** This process's VmRSS or VmHWM (peak) in bytes, from /proc/self/status. */
-function procBytes(key: 'VmRSS' | 'VmHWM'): number {
+export function procBytes(key: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) * 1024 : NaN;
 }
@@ -68,10 +65,12 @@ function procBytes(key: 'VmRSS' | 'VmHWM'): number {
 /**
  * Peak memory growth of one readArrow of `path` over all ranks (sab: the ranks are threads of
  * this process), in bytes: the peak RSS mark is reset before (/proc/self/clear_refs), the
- * read's peak is read after. -1 where the kernel does not allow resetting it.
+ * read's peak is read after. -1 where the kernel does not allow resetting it. `warm`, a
+ * small file read first, loads and compiles the code the read runs (bench/io-peak.ts).
  */
-export async function readPeak(path: string): Promise<number> {
+export async function readPeak(path: string, warm?: string): Promise<number> {
   const me = bsp.myProcID();
+  if (warm !== undefined && (await readArrow(warm)).localRows < 0) throw new Error('unreachable');
   let base = 0;
   let ok = true;
   await world.barrier();

@@ -13,6 +13,7 @@
  *
  * Dataset form: a directory of part files (one per writing rank) plus `_manifest.json`.
  */
+import { fstatSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -29,8 +30,8 @@ import { ArgumentError, FileFormatError, SuperstepError } from '../util/errors.j
 import { compressionOf, ensureCodecs, fixPrefixes, loggingSizes, type CompressionName } from '../util/arrow-codecs.js';
 import { needsPlain, plainSchema, plainTable, plainType } from '../distarray/frame-adopt.js';
 import { agree, checkSamePath } from './collective.js';
-import { maybeFault, readExactlyAt, writeAllAt, writeCollective } from './atomic.js';
-import { readAllAt, uninitialized } from './read.js';
+import { maybeFault, writeAllAt, writeCollective } from './atomic.js';
+import { readAllAt, readSmallAt, uninitialized } from './read.js';
 
 const kMagic = new Uint8Array([0x41, 0x52, 0x52, 0x4f, 0x57, 0x31, 0, 0]); // "ARROW1" + 2 bytes padding
 const kEOS = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
@@ -327,47 +328,43 @@ interface FileInfo {
   batches: FileBlock[];
 }
 
-async function openInfo(path: string): Promise<FileInfo> {
-  const fh = await open(path, 'r');
+/** The footer of the Arrow file open as `fh` (small synchronous reads: magic, length, footer). */
+function fileInfo(fh: FileHandle, path: string): FileInfo {
+  const { size } = fstatSync(fh.fd);
+  if (size < kMagic.byteLength + 10) throw new FileFormatError(path, `not an Arrow IPC file: it ends at byte ${size}, too short for one (truncated?)`, world.rank);
+  const head = new Uint8Array(16);
+  readSmallAt(fh, head, 0, path);
+  for (let i = 0; i < 6; i++) if (head[i] !== kMagic[i]) throw new FileFormatError(path, 'not an Arrow IPC file: the leading magic ARROW1 is missing at byte 0', world.rank);
+  const end = new Uint8Array(10);
+  readSmallAt(fh, end, size - 10, path);
+  for (let i = 0; i < 6; i++) if (end[4 + i] !== kMagic[i]) throw new FileFormatError(path, `not a complete Arrow IPC file: the trailing magic ARROW1 is missing at byte ${size - 6} (truncated or still being written?)`, world.rank);
+  const flen = new DataView(end.buffer).getInt32(0, true);
+  if (flen <= 0 || flen > size - 18) throw new FileFormatError(path, `corrupt Arrow footer length ${flen} at byte ${size - 10}: the footer would start outside the file of ${size} bytes`, world.rank);
+  const fb = new Uint8Array(flen);
+  const at = size - 10 - flen;
+  readSmallAt(fh, fb, at, path);
+  let footer: Footer;
+  let schemaMsg: Uint8Array;
+  let batches: FileBlock[];
+  let dicts: FileBlock[];
   try {
-    const { size } = await fh.stat();
-    if (size < kMagic.byteLength + 10) throw new FileFormatError(path, `not an Arrow IPC file: it ends at byte ${size}, too short for one (truncated?)`, world.rank);
-    const head = new Uint8Array(16);
-    await readExactlyAt(fh, head, 0, path);
-    for (let i = 0; i < 6; i++) if (head[i] !== kMagic[i]) throw new FileFormatError(path, 'not an Arrow IPC file: the leading magic ARROW1 is missing at byte 0', world.rank);
-    const end = new Uint8Array(10);
-    await readExactlyAt(fh, end, size - 10, path);
-    for (let i = 0; i < 6; i++) if (end[4 + i] !== kMagic[i]) throw new FileFormatError(path, `not a complete Arrow IPC file: the trailing magic ARROW1 is missing at byte ${size - 6} (truncated or still being written?)`, world.rank);
-    const flen = new DataView(end.buffer).getInt32(0, true);
-    if (flen <= 0 || flen > size - 18) throw new FileFormatError(path, `corrupt Arrow footer length ${flen} at byte ${size - 10}: the footer would start outside the file of ${size} bytes`, world.rank);
-    const fb = new Uint8Array(flen);
-    await readExactlyAt(fh, fb, size - 10 - flen, path);
-    const at = size - 10 - flen;
-    let footer: Footer;
-    let schemaMsg: Uint8Array;
-    let batches: FileBlock[];
-    let dicts: FileBlock[];
-    try {
-      footer = Footer.decode(fb);
-      // Every column must be one DistFrame reads: a flipped byte in the footer turns a type
-      // into another (a Null column, say), which is the file's fault, not an argument's.
-      footer.schema.fields.forEach((f) => familyOf(plainType(f.type), f.name));
-      // The schema comes from the footer (writers need not put a schema message after the magic).
-      schemaMsg = schemaMessage(footer.schema, path);
-      batches = [...footer.recordBatches()];
-      dicts = [...footer.dictionaryBatches()];
-    } catch (err) {
-      throw new FileFormatError(path, `corrupt Arrow footer at byte ${at} (or a column type superstep cannot read): ${(err as Error).message.replace(/^\[rank \d+\] /, '')}`, world.rank);
-    }
-    for (const b of [...batches, ...dicts]) {
-      if (!(b.offset >= 8 && b.metaDataLength > 0 && b.bodyLength >= 0)) throw new FileFormatError(path, `corrupt Arrow footer at byte ${at}: a block at byte ${b.offset} of ${b.metaDataLength} + ${b.bodyLength} bytes`, world.rank);
-      if (b.offset + b.metaDataLength + b.bodyLength > size - 10 - flen) throw new FileFormatError(path, `a record batch at byte ${b.offset} (${b.metaDataLength + b.bodyLength} bytes) runs past the data section (truncated?)`, world.rank);
-    }
-    await checkTiling(fh, path, head, at, [...dicts, ...batches]);
-    return { path, size, schemaMsg, schema: footer.schema, dicts, batches };
-  } finally {
-    await fh.close();
+    footer = Footer.decode(fb);
+    // Every column must be one DistFrame reads: a flipped byte in the footer turns a type
+    // into another (a Null column, say), which is the file's fault, not an argument's.
+    footer.schema.fields.forEach((f) => familyOf(plainType(f.type), f.name));
+    // The schema comes from the footer (writers need not put a schema message after the magic).
+    schemaMsg = schemaMessage(footer.schema, path);
+    batches = [...footer.recordBatches()];
+    dicts = [...footer.dictionaryBatches()];
+  } catch (err) {
+    throw new FileFormatError(path, `corrupt Arrow footer at byte ${at} (or a column type superstep cannot read): ${(err as Error).message.replace(/^\[rank \d+\] /, '')}`, world.rank);
   }
+  for (const b of [...batches, ...dicts]) {
+    if (!(b.offset >= 8 && b.metaDataLength > 0 && b.bodyLength >= 0)) throw new FileFormatError(path, `corrupt Arrow footer at byte ${at}: a block at byte ${b.offset} of ${b.metaDataLength} + ${b.bodyLength} bytes`, world.rank);
+    if (b.offset + b.metaDataLength + b.bodyLength > at) throw new FileFormatError(path, `a record batch at byte ${b.offset} (${b.metaDataLength + b.bodyLength} bytes) runs past the data section (truncated?)`, world.rank);
+  }
+  checkTiling(fh, path, head, at, [...dicts, ...batches]);
+  return { path, size, schemaMsg, schema: footer.schema, dicts, batches };
 }
 
 /**
@@ -376,11 +373,11 @@ async function openInfo(path: string): Promise<FileInfo> {
  * `footerAt`. Arrow has no checksum; this is what catches a footer whose flipped byte drops or
  * moves batches (it read as a valid file of fewer rows).
  */
-async function checkTiling(fh: FileHandle, path: string, head: Uint8Array, footerAt: number, blocks: FileBlock[]): Promise<void> {
+function checkTiling(fh: FileHandle, path: string, head: Uint8Array, footerAt: number, blocks: FileBlock[]): void {
   let end = footerAt;
   const eos = new Uint8Array(8);
   if (footerAt >= 16) {
-    await readExactlyAt(fh, eos, footerAt - 8, path);
+    readSmallAt(fh, eos, footerAt - 8, path);
     const dv = new DataView(eos.buffer);
     if (dv.getInt32(0, true) === -1 && dv.getInt32(4, true) === 0) end -= 8;
     else if (dv.getInt32(4, true) === 0) end -= 4;
@@ -392,7 +389,7 @@ async function checkTiling(fh: FileHandle, path: string, head: Uint8Array, foote
   const len = pre === 8 ? dv.getInt32(12, true) : dv.getInt32(8, true);
   if (len > 0 && 8 + pre + len <= footerAt) {
     const meta = new Uint8Array(len);
-    await readExactlyAt(fh, meta, 8 + pre, path);
+    readSmallAt(fh, meta, 8 + pre, path);
     try {
       const m = Message.decode(meta);
       // apache-arrow's own writer puts no schema message there: the blocks start at byte 8.
@@ -429,7 +426,7 @@ async function readFixedBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock
   const metas: { rows: number; bufs: { offset: number; length: number }[]; body: number }[] = [];
   for (const b of blocks) {
     const meta = new Uint8Array(b.metaDataLength);
-    await readExactlyAt(fh, meta, b.offset, info.path);
+    readSmallAt(fh, meta, b.offset, info.path);
     const dv = new DataView(meta.buffer);
     const pre = dv.getInt32(0, true) === -1 ? 8 : 4;
     const len = pre === 8 ? dv.getInt32(4, true) : dv.getInt32(0, true);
@@ -502,26 +499,38 @@ async function readBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock[]): 
  * @example const frame = await readArrow('sales.arrow');
  */
 export async function readArrow(path: string, options: ReadArrowOptions = {}): Promise<DistFrame> {
-  await checkSamePath(path);
-  const { infos } = await agree(path, async () => {
-    const st = await stat(path);
-    let files = [path];
-    if (st.isDirectory()) {
-      let manifest: { format?: string; parts?: { file: string }[] };
-      try {
-        manifest = JSON.parse(await readFile(join(path, kManifest), 'utf8'));
-      } catch (err) {
-        throw new FileFormatError(path, `not a dataset directory: ${kManifest} is missing or unreadable (${(err as Error).message})`, world.rank);
-      }
-      if (manifest.format !== 'superstep-arrow-dataset' || !Array.isArray(manifest.parts)) throw new FileFormatError(path, `${kManifest} is not a superstep dataset manifest`, world.rank);
-      files = manifest.parts.map((p) => join(path, p.file));
+  // Each file is opened once, for its footer and then this rank's batches. One exchange at
+  // the end agrees on the path and on success (every rank reads the same footer, so all
+  // compute the same shares without asking each other).
+  const handles: FileHandle[] = [];
+  try {
+    const { schema, columns } = await agree(path, () => readShare(path, handles), { samePath: true });
+    const frame = new DistFrame(schema, columns);
+    return options.balance ? frame.rebalance() : frame;
+  } finally {
+    await Promise.all(handles.map((fh) => fh.close()));
+  }
+}
+
+/** Local: this rank's share of the record batches of the file or dataset at `path`, as columns. */
+async function readShare(path: string, handles: FileHandle[]): Promise<{ schema: Schema; columns: Data[] }> {
+  const st = await stat(path);
+  let files = [path];
+  if (st.isDirectory()) {
+    let manifest: { format?: string; parts?: { file: string }[] };
+    try {
+      manifest = JSON.parse(await readFile(join(path, kManifest), 'utf8'));
+    } catch (err) {
+      throw new FileFormatError(path, `not a dataset directory: ${kManifest} is missing or unreadable (${(err as Error).message})`, world.rank);
     }
-    const infos = await Promise.all(files.map(openInfo));
-    const k0 = schemaKey(infos[0]!.schema);
-    const bad = infos.find((i) => schemaKey(i.schema) !== k0);
-    if (bad) throw new FileFormatError(path, `dataset parts have different schemas: ${basename(infos[0]!.path)} {${k0}}, ${basename(bad.path)} {${schemaKey(bad.schema)}}`, world.rank);
-    return { infos };
-  });
+    if (manifest.format !== 'superstep-arrow-dataset' || !Array.isArray(manifest.parts)) throw new FileFormatError(path, `${kManifest} is not a superstep dataset manifest`, world.rank);
+    files = manifest.parts.map((p) => join(path, p.file));
+  }
+  for (const f of files) handles.push(await open(f, 'r'));
+  const infos = files.map((f, k) => fileInfo(handles[k]!, f));
+  const k0 = schemaKey(infos[0]!.schema);
+  const bad = infos.find((i) => schemaKey(i.schema) !== k0);
+  if (bad) throw new FileFormatError(path, `dataset parts have different schemas: ${basename(infos[0]!.path)} {${k0}}, ${basename(bad.path)} {${schemaKey(bad.schema)}}`, world.rank);
   // My share: batches whose byte midpoint falls in my 1/P of the total.
   const list = infos.flatMap((info, f) => info.batches.map((b) => ({ f, b })));
   const total = list.reduce((s, x) => s + x.b.metaDataLength + x.b.bodyLength, 0);
@@ -535,24 +544,18 @@ export async function readArrow(path: string, options: ReadArrowOptions = {}): P
   }
   // Utf8View/LargeUtf8 columns are kept as Utf8, BinaryView/LargeBinary as Binary.
   const schema = plainSchema(infos[0]!.schema);
-  const columns = await agree(path, async () => {
-    const parts: Data[][] = [];
-    for (let f = 0; f < infos.length; f++) {
-      const blocks = mine.filter((x) => x.f === f).map((x) => x.b);
-      if (blocks.length === 0) continue;
-      const fh = await open(infos[f]!.path, 'r');
-      try {
-        parts.push((await readFixedBlocks(fh, infos[f]!, blocks)) ?? (await readBlocks(fh, infos[f]!, blocks)));
-      } catch (err) {
-        // A batch's metadata that does not decode is the file's fault, wherever it failed.
-        if (err instanceof SuperstepError) throw err;
-        throw new FileFormatError(infos[f]!.path, `corrupt record batch in bytes ${blocks[0]!.offset}..: ${(err as Error).message}`, world.rank);
-      } finally {
-        await fh.close();
-      }
+  const parts: Data[][] = [];
+  for (let f = 0; f < infos.length; f++) {
+    const blocks = mine.filter((x) => x.f === f).map((x) => x.b);
+    if (blocks.length === 0) continue;
+    const fh = handles[f]!;
+    try {
+      parts.push((await readFixedBlocks(fh, infos[f]!, blocks)) ?? (await readBlocks(fh, infos[f]!, blocks)));
+    } catch (err) {
+      // A batch's metadata that does not decode is the file's fault, wherever it failed.
+      if (err instanceof SuperstepError) throw err;
+      throw new FileFormatError(infos[f]!.path, `corrupt record batch in bytes ${blocks[0]!.offset}..: ${(err as Error).message}`, world.rank);
     }
-    return schema.fields.map((fld, k) => (parts.length === 0 ? emptyData(fld.type) : concat(fld.type, parts.map((p) => p[k]!))));
-  });
-  const frame = new DistFrame(schema, columns);
-  return options.balance ? frame.rebalance() : frame;
+  }
+  return { schema, columns: schema.fields.map((fld, k) => (parts.length === 0 ? emptyData(fld.type) : concat(fld.type, parts.map((p) => p[k]!)))) };
 }

@@ -17,10 +17,12 @@ interface Failure {
  * every rank succeeded, otherwise rejects on every rank with the lowest failing rank's error
  * (FileFormatError and SchemaMismatchError keep their class; a rank's invalid arguments are
  * its own ArgumentError there and a CollectiveArgumentError elsewhere; anything else becomes
- * IOError).
- * Must be called by all ranks.
+ * IOError). With `{ samePath: true }` the same exchange also checks that every rank named the
+ * same path (checkSamePath's error, before any other: a different file may be why `fn`
+ * failed), so a read that touches only local state needs one exchange in all. Must be called
+ * by all ranks.
  */
-export async function agree<T>(path: string, fn: () => Promise<T>): Promise<T> {
+export async function agree<T>(path: string, fn: () => Promise<T>, options: { samePath?: boolean } = {}): Promise<T> {
   let result: T | undefined;
   let local: unknown;
   let failed = false;
@@ -31,7 +33,16 @@ export async function agree<T>(path: string, fn: () => Promise<T>): Promise<T> {
     local = err;
   }
   const mine: Failure | null = failed ? describe(local) : null;
-  const all = await world.allgatherObject<Failure | null>(mine);
+  if (options.samePath && world.size > 1) {
+    const all = await world.allgatherObject<[string, Failure | null]>([path, mine]);
+    const r = all.findIndex(([p]) => p !== all[0]![0]);
+    if (r >= 0) throw differentPaths(all[0]![0], r, all[r]![0]);
+    return outcome(path, all.map(([, f]) => f), result, local);
+  }
+  return outcome(path, await world.allgatherObject<Failure | null>(mine), result, local);
+}
+
+function outcome<T>(path: string, all: (Failure | null)[], result: T | undefined, local: unknown): T {
   const r = all.findIndex((f) => f !== null);
   if (r < 0) return result as T;
   // A rank whose own arguments were invalid raises its own ArgumentError (the class a caller
@@ -65,5 +76,9 @@ export async function checkSamePath(path: string): Promise<void> {
   if (world.size === 1) return;
   const all = await world.allgatherObject(path);
   const r = all.findIndex((x) => x !== all[0]);
-  if (r >= 0) throw new CollectiveArgumentError(`collective file operations need the same path on every rank: rank 0 passed '${all[0]}', rank ${r} passed '${all[r]}'`, world.rank);
+  if (r >= 0) throw differentPaths(all[0]!, r, all[r]!);
+}
+
+function differentPaths(first: string, r: number, other: string): CollectiveArgumentError {
+  return new CollectiveArgumentError(`collective file operations need the same path on every rank: rank 0 passed '${first}', rank ${r} passed '${other}'`, world.rank);
 }

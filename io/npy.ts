@@ -6,15 +6,16 @@
  * is), and the file appears atomically. `loadNpy(path)` is collective: every rank parses the
  * header and reads only its own rows. `encodeNpy`/`decodeNpy` do the same for one process.
  */
-import { open } from 'node:fs/promises';
+import { fstatSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { world } from '../comm/comm.js';
 import { DistArray } from '../distarray/distarray.js';
 import { block, type Distribution } from '../distarray/distribution.js';
 import { ArgumentError, FileFormatError } from '../util/errors.js';
 import { bytesOf, dtypeOf, kDTypes, shapeSize, type DType, type TypedArray } from '../util/dtype.js';
-import { agree, checkSamePath } from './collective.js';
+import { agree } from './collective.js';
 import { maybeFault, readExactlyAt, writeAllAt, writeCollective } from './atomic.js';
-import { readAllAt } from './read.js';
+import { readAllAt, readSmallAt } from './read.js';
 
 const kMagic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -178,59 +179,64 @@ export async function saveNpy(path: string, a: DistArray): Promise<void> {
  * @throws {FileFormatError} on every rank: wrong magic, truncated file, unsupported dtype
  */
 export async function loadNpy(path: string, options: { dist?: Distribution } = {}): Promise<DistArray> {
-  await checkSamePath(path);
-  const h = await agree(path, async () => {
-    const fh = await open(path, 'r');
-    try {
-      const st = await fh.stat();
-      const head = new Uint8Array(Math.min(st.size, 4096));
-      await readExactlyAt(fh, head, 0, path);
-      let hdr: NpyHeader;
-      try {
-        hdr = parseNpyHeader(head, path);
-      } catch (err) {
-        // A header longer than 4 KiB: read exactly as much as it says.
-        if (!(err instanceof FileFormatError) || head.byteLength < 12 || !/truncated .npy header/.test(err.message) || st.size <= head.byteLength) throw err;
-        const big = new Uint8Array(Math.min(st.size, 12 + new DataView(head.buffer).getUint32(8, true)));
-        await readExactlyAt(fh, big, 0, path);
-        hdr = parseNpyHeader(big, path);
-      }
-      if (hdr.shape.length === 0) throw new FileFormatError(path, 'a 0-d (scalar) array cannot be a DistArray');
-      const need = hdr.dataOffset + shapeSize(hdr.shape) * kDTypes[hdr.dtype].bytes;
-      if (st.size < need) throw new FileFormatError(path, `truncated: the header promises ${need} bytes, the file has ${st.size}`);
-      return hdr;
-    } finally {
-      await fh.close();
-    }
-  });
-  if (h.fortranOrder && h.shape.length > 1) {
-    const whole = await agree(path, async () => {
-      const fh = await open(path, 'r');
-      try {
-        const st = await fh.stat();
-        const b = new Uint8Array(st.size);
-        await readExactlyAt(fh, b, 0, path);
-        return decodeNpy(b, path).data;
-      } finally {
-        await fh.close();
-      }
-    });
-    const dist = options.dist ?? block(h.shape, world.size, 0);
-    return DistArray.fromFunction(h.shape, (...g) => (whole as unknown as { [i: number]: number | bigint })[g.reduce((s, v, k) => s * h.shape[k]! + v, 0)]!, { dist, dtype: h.dtype });
+  // Opened once, for the header and then this rank's rows; one exchange agrees on the path
+  // and on success (every rank reads the same header, so all make the same layout).
+  let fh: FileHandle | undefined;
+  let got: { h: NpyHeader; a: DistArray } | { h: NpyHeader; whole: TypedArray };
+  try {
+    got = await agree(path, async () => {
+      fh = await open(path, 'r');
+      const h = npyHeaderOf(fh, path);
+      return h.fortranOrder && h.shape.length > 1 ? { h, whole: await readWhole(fh, path) } : { h, a: await readRows(fh, path, h) };
+    }, { samePath: true });
+  } finally {
+    await fh?.close();
   }
+  const { h } = got;
+  if ('whole' in got) {
+    // Fortran order: every rank holds the whole array and takes its elements.
+    const whole = got.whole as unknown as { [i: number]: number | bigint };
+    return DistArray.fromFunction(h.shape, (...g) => whole[g.reduce((s, v, k) => s * h.shape[k]! + v, 0)]!, { dist: options.dist ?? block(h.shape, world.size, 0), dtype: h.dtype });
+  }
+  return options.dist && !options.dist.equals(got.a.dist) ? got.a.redistribute(options.dist) : got.a;
+}
+
+/** The header of the .npy file open as `fh`, checked against the file's size (small synchronous reads). */
+function npyHeaderOf(fh: FileHandle, path: string): NpyHeader {
+  const { size } = fstatSync(fh.fd);
+  const head = new Uint8Array(Math.min(size, 4096));
+  readSmallAt(fh, head, 0, path);
+  let hdr: NpyHeader;
+  try {
+    hdr = parseNpyHeader(head, path);
+  } catch (err) {
+    // A header longer than 4 KiB: read exactly as much as it says.
+    if (!(err instanceof FileFormatError) || head.byteLength < 12 || !/truncated .npy header/.test(err.message) || size <= head.byteLength) throw err;
+    const big = new Uint8Array(Math.min(size, 12 + new DataView(head.buffer).getUint32(8, true)));
+    readSmallAt(fh, big, 0, path);
+    hdr = parseNpyHeader(big, path);
+  }
+  if (hdr.shape.length === 0) throw new FileFormatError(path, 'a 0-d (scalar) array cannot be a DistArray');
+  const need = hdr.dataOffset + shapeSize(hdr.shape) * kDTypes[hdr.dtype].bytes;
+  if (size < need) throw new FileFormatError(path, `truncated: the header promises ${need} bytes, the file has ${size}`);
+  return hdr;
+}
+
+/** Local: the whole array of the .npy file open as `fh`, row-major. */
+async function readWhole(fh: FileHandle, path: string): Promise<TypedArray> {
+  const b = new Uint8Array(fstatSync(fh.fd).size);
+  await readExactlyAt(fh, b, 0, path);
+  return decodeNpy(b, path).data;
+}
+
+/** Local: this rank's row block of the C-order .npy file open as `fh`, read straight into the DistArray's block. */
+async function readRows(fh: FileHandle, path: string, h: NpyHeader): Promise<DistArray> {
   const a = await DistArray.zeros(h.shape, { dtype: h.dtype, dist: block(h.shape, world.size, 0) });
-  await agree(path, async () => {
-    const body = bytesOf(a.data);
-    if (body.byteLength === 0) return;
-    const rowBytes = (shapeSize(h.shape) / h.shape[0]!) * kDTypes[h.dtype].bytes;
-    const firstRow = a.dist.toGlobal(a.rank, a.localShape.map(() => 0))[0]!;
-    const fh = await open(path, 'r');
-    try {
-      await readAllAt(fh, [[body, h.dataOffset + firstRow * rowBytes]], path);
-    } finally {
-      await fh.close();
-    }
-    if (h.bigEndian) swapBytes(body, kDTypes[h.dtype].bytes);
-  });
-  return options.dist && !options.dist.equals(a.dist) ? a.redistribute(options.dist) : a;
+  const body = bytesOf(a.data);
+  if (body.byteLength === 0) return a;
+  const rowBytes = (shapeSize(h.shape) / h.shape[0]!) * kDTypes[h.dtype].bytes;
+  const firstRow = a.dist.toGlobal(a.rank, a.localShape.map(() => 0))[0]!;
+  await readAllAt(fh, [[body, h.dataOffset + firstRow * rowBytes]], path);
+  if (h.bigEndian) swapBytes(body, kDTypes[h.dtype].bytes);
+  return a;
 }

@@ -13,7 +13,7 @@ import { world } from '../comm/comm.js';
 import { AxisMap, type AxisKind } from '../distarray/distribution.js';
 import { ArgumentError } from '../util/errors.js';
 import { bytesOf, dtypeOf, kDTypes, resolveDType, viewOf, type DType, type TypedArray } from '../util/dtype.js';
-import { agree, checkSamePath } from './collective.js';
+import { agree } from './collective.js';
 import { maybeFault, readExactlyAt, writeAllAt, writeCollective } from './atomic.js';
 import { readAllAt, uninitialized } from './read.js';
 
@@ -74,7 +74,7 @@ export async function writeAtAll(path: string, data: TypedArray | Uint8Array, at
  * omitted (a fresh array of the view's dtype is returned).
  */
 export async function readAtAll<T extends TypedArray>(path: string, at: number | FileView, out?: T): Promise<T> {
-  await checkSamePath(path);
+  // One exchange agrees on the path and on every rank's read.
   const local = await agree(path, async () => {
     if (typeof at === 'number') {
       if (!out || !dtypeOf(out)) throw new ArgumentError('out', 'a typed array to read into (explicit offsets)', out, world.rank);
@@ -107,7 +107,7 @@ export async function readAtAll<T extends TypedArray>(path: string, at: number |
     const res = (out ?? new kDTypes[at.dtype].ctor(want)) as T;
     if (res.length < want || dtypeOf(res) !== dtypeOf(new kDTypes[at.dtype].ctor(0))) throw new ArgumentError('out', `a ${at.dtype} array of at least ${want} elements`, res, world.rank);
     return { buf, res, ax, blk, bpe };
-  });
+  }, { samePath: true });
   if (typeof at === 'number') return local as T;
   if ('direct' in (local as object)) return (local as { direct: T }).direct;
   const { buf, res, ax, blk, bpe } = local as { buf: Uint8Array; res: T; ax: AxisMap; blk: AxisMap; bpe: number };

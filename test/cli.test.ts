@@ -60,25 +60,27 @@ describe('superstep run', () => {
   });
 
   // util/malloc-tuning.ts: the command restarts itself with glibc settings for its ranks.
+  const unsetTuning = { MALLOC_MMAP_THRESHOLD_: undefined, MALLOC_TRIM_THRESHOLD_: undefined, MALLOC_ARENA_MAX: undefined, GLIBC_TUNABLES: undefined, SUPERSTEP_MALLOC_TUNING: undefined };
   it.each(['sab', 'tcp'])('gives %s ranks the malloc tuning, keeps a value the user set, and SUPERSTEP_MALLOC_TUNING=0 turns it off', (backend) => {
     const lines = (env: Record<string, string>) => {
       const r = spawnSync(process.execPath, ['bin/superstep.mjs', 'run', '-n', '2', '--backend', backend, 'test/fixtures/print-malloc-env.ts'], {
-        cwd: root, encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL', env: { ...process.env, MALLOC_MMAP_THRESHOLD_: undefined, MALLOC_TRIM_THRESHOLD_: undefined, SUPERSTEP_MALLOC_TUNING: undefined, ...env },
+        cwd: root, encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL', env: { ...process.env, ...unsetTuning, ...env },
       });
       expect(r.status, r.stderr).toBe(0);
       return r.stdout.trim().split('\n').sort();
     };
-    expect(lines({})).toEqual([`0 ${256 << 20} ${1 << 30}`, `1 ${256 << 20} ${1 << 30}`]);
-    expect(lines({ MALLOC_MMAP_THRESHOLD_: '1048576' })).toEqual([`0 1048576 ${1 << 30}`, `1 1048576 ${1 << 30}`]);
-    expect(lines({ SUPERSTEP_MALLOC_TUNING: '0' })).toEqual(['0 unset unset', '1 unset unset']);
+    const rest = '1 glibc.malloc.hugetlb=1';
+    expect(lines({})).toEqual([`0 ${256 << 20} ${1 << 30} ${rest}`, `1 ${256 << 20} ${1 << 30} ${rest}`]);
+    expect(lines({ MALLOC_MMAP_THRESHOLD_: '1048576' })).toEqual([`0 1048576 ${1 << 30} ${rest}`, `1 1048576 ${1 << 30} ${rest}`]);
+    expect(lines({ SUPERSTEP_MALLOC_TUNING: '0' })).toEqual(['0 unset unset unset unset', '1 unset unset unset unset']);
   });
 
   it('a 1-rank sab job starts without the malloc re-exec (it exchanges nothing)', () => {
     const r = spawnSync(process.execPath, ['bin/superstep.mjs', 'run', '-n', '1', 'test/fixtures/print-malloc-env.ts'], {
-      cwd: root, encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL', env: { ...process.env, MALLOC_MMAP_THRESHOLD_: undefined, MALLOC_TRIM_THRESHOLD_: undefined, SUPERSTEP_MALLOC_TUNING: undefined },
+      cwd: root, encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL', env: { ...process.env, ...unsetTuning },
     });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout.trim()).toBe('0 unset unset');
+    expect(r.stdout.trim()).toBe('0 unset unset unset unset');
   });
 
   it('SIGTERM to the command (which runs the job in a child of itself) stops the job', async () => {

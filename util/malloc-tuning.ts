@@ -8,7 +8,9 @@
  * (tcp ranks) and the `superstep` command re-executes itself with them for a sab job of two
  * or more ranks (its threads; the re-exec costs one more Node start-up, ~0.05 s on a quiet
  * machine; a 1-rank job exchanges nothing, and tcp ranks get the variables directly, so
- * neither pays it). The cost: memory freed by a rank stays with its process, up to 1 GiB.
+ * neither pays it). The cost: memory freed by a rank stays with its process, up to 1 GiB;
+ * threads share one heap's lock (small blocks mostly come from glibc's per-thread caches);
+ * mapped blocks grow RSS in 2 MiB steps.
  *
  * Set SUPERSTEP_MALLOC_TUNING=0 to turn this off; variables the user set are never changed.
  */
@@ -20,6 +22,14 @@ export const kMallocTuning: Readonly<Record<string, string>> = {
   MALLOC_MMAP_THRESHOLD_: String(256 << 20),
   // Free memory at the top of the heap is returned to the kernel only beyond 1 GiB.
   MALLOC_TRIM_THRESHOLD_: String(1 << 30),
+  // Every thread allocates from the one main heap. A sab rank is a thread, and a thread's own
+  // arena grows in heaps of at most 64 MiB, so glibc maps any larger block (a column of a read
+  // file) fresh and unmaps it on free, whatever the threshold above: readArrow at P = 1 took
+  // 30,700 page faults per 120 MB read, ~0 with this (docs/io.md).
+  MALLOC_ARENA_MAX: '1',
+  // Blocks glibc does map (above the threshold, or new heap) are marked for transparent huge
+  // pages (madvise), as numpy marks its arrays: one fault per 2 MiB instead of per 4 KiB.
+  GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1',
 };
 
 /** Set in the environment of the re-executed process. */

@@ -123,6 +123,15 @@ describe.each(backends())('parallel I/O on %s', (backend) => {
         expect(r?.message).toMatch(re);
       }
     }
+    // A path of its own on each rank: the same CollectiveArgumentError on every rank, though
+    // the reads (one exchange at their end) already failed or succeeded on each.
+    for (const kind of backend === 'sab' ? (['arrow', 'npy', 'raw'] as const) : (['arrow'] as const)) {
+      const res = await callAll<{ code: string; message: string } | null>(backend, 3, F, 'readPerRankPath', [good, kind], kT);
+      for (const r of res) {
+        expect(r?.code).toBe('ERR_COLLECTIVE_ARG');
+        expect(r?.message).toMatch(/same path on every rank: rank 0 passed '.*', rank 1 passed '.*\.rank1'/);
+      }
+    }
     const res = await callAll<{ code: string; message: string } | null>(backend, 3, F, 'mismatchedSchemas', [fresh('.arrow'), 2], kT);
     for (const r of res) {
       expect(r?.code).toBe('ERR_SCHEMA_MISMATCH');
