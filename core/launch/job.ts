@@ -18,10 +18,20 @@ export function markTypeScriptLoader(): void {
   tsLoader ??= Promise.resolve();
 }
 
+/** How this thread registers a TypeScript loader when a job first needs one (sab rank threads: hooks served by the launcher). */
+let registerLoader: (() => void) | undefined;
+
+/** Sets how the first TypeScript job registers its loader (instead of a compiler in this thread). */
+export function useTypeScriptLoader(register: () => void): void {
+  registerLoader = register;
+}
+
 /** Imports a job's module; a TypeScript one first registers esbuild-compiling hooks in this thread. */
 async function importJobModule(url: string): Promise<Record<string, unknown>> {
   if (isTypeScriptUrl(url)) {
-    tsLoader ??= import('../../comm/backends/sab/ts-compiler.js').then((m) => m.registerTypeScriptHooks());
+    tsLoader ??= registerLoader
+      ? Promise.resolve().then(registerLoader)
+      : import('../../comm/backends/sab/ts-compiler.js').then((m) => m.registerTypeScriptHooks());
     await tsLoader;
   }
   return (await import(url)) as Record<string, unknown>;

@@ -3,7 +3,8 @@
  * rank's context and runs the jobs the launcher sends. A job ends with a flush of pending
  * sends and a report; a failure is reported with its stack and aborts the job everywhere.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { register } from 'node:module';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { createSabTransport } from './transport.js';
 import { kFailed, kFinished, kRunning, setRankState, type SabWorld } from './layout.js';
 import { isCollectiveError, toErrorInfo } from '../../../util/errors.js';
@@ -17,12 +18,27 @@ interface RankData {
   spin?: number;
   /** The module that runs a job (core/launch/job.ts, handed down by startWorld). */
   jobRunner: string;
+  /** This rank's end of the launcher's TypeScript compiler, and the hooks module that uses it (ts-hooks.mjs). */
+  compiler: MessagePort;
+  hooks: string;
+  /** The bootstrap registered a TypeScript loader already (launcher.ts). */
+  tsLoader: boolean;
 }
 
-const { world, rank, spin, jobRunner } = workerData as RankData;
-const { runJob, markTypeScriptLoader } = (await import(jobRunner)) as { runJob: RunJob; markTypeScriptLoader?: () => void };
-// The bootstrap registered a TypeScript loader before importing this module (launcher.ts).
-markTypeScriptLoader?.();
+const { world, rank, spin, jobRunner, compiler, hooks, tsLoader } = workerData as RankData;
+const { runJob, markTypeScriptLoader, useTypeScriptLoader } = (await import(jobRunner)) as {
+  runJob: RunJob;
+  markTypeScriptLoader?: () => void;
+  useTypeScriptLoader?: (registerLoader: () => void) => void;
+};
+if (tsLoader) markTypeScriptLoader?.();
+else {
+  // The first TypeScript job registers the hooks served by the launcher's compiler (launcher.ts).
+  useTypeScriptLoader?.(() => {
+    process.setSourceMapsEnabled(true);
+    register(hooks, { data: { port: compiler }, transferList: [compiler] });
+  });
+}
 const port = parentPort!;
 // Shared-buffer exchange goes through the launcher: the n-th call on every rank forms one round.
 let shareSeq = 0;
