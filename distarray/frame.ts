@@ -11,10 +11,10 @@
  * toArrow, fromArrow) are collective: every rank calls them, in the same order. Shuffles are
  * one alltoallv of Arrow IPC streams.
  */
+import type { DataType } from 'apache-arrow';
 import {
-  Bool, Data, Field, Float32, Float64, Int8, Int16, Int32, Int64, Schema, Table, Type, Uint8, Uint16, Uint32, Uint64, Utf8,
-  makeData, tableFromIPC, vectorFromArray, type DataType,
-} from 'apache-arrow';
+  Bool, Data, Field, Float32, Float64, Int8, Int16, Int32, Int64, Schema, Table, Type, Uint8, Uint16, Uint32, Uint64, Utf8, makeData, tableFromIPC, vectorFromArray, loadArrow,
+} from '../util/arrow.js';
 import { world } from '../comm/comm.js';
 import { ArgumentError, SchemaMismatchError } from '../util/errors.js';
 import { dtypeOf, type DType, type TypedArray } from '../util/dtype.js';
@@ -119,6 +119,7 @@ export class DistFrame {
    * @throws {SchemaMismatchError} on every rank if schemas differ
    */
   static async fromLocal(input: ArrowLike): Promise<DistFrame> {
+    await loadArrow();
     const table = await adoptTable(input, 'table', world.rank);
     const counts = await agreeSchemas(table.schema, table.numRows);
     return new DistFrame(table.schema, columnsOf(table), counts);
@@ -132,6 +133,7 @@ export class DistFrame {
    * become Utf8, BinaryView/LargeBinary become Binary.
    */
   static async fromArrow(input: ArrowLike | undefined, options: { root?: number } = {}): Promise<DistFrame> {
+    await loadArrow();
     const root = options.root ?? 0;
     const p = world.size;
     let parts: Uint8Array[] | null = null;
@@ -168,6 +170,7 @@ export class DistFrame {
    * values are the array's local block, and `column(name).array` is that same DistArray.
    */
   static async fromDistArrays(columns: Record<string, DistArray>): Promise<DistFrame> {
+    await loadArrow();
     const names = Object.keys(columns);
     const fields: Field[] = [];
     const datas: Data[] = [];
@@ -418,6 +421,7 @@ export class DistFrame {
    * @throws {SchemaMismatchError} on every rank if they do not
    */
   static async concat(frames: DistFrame[]): Promise<DistFrame> {
+    await loadArrow();
     return concatFrames(frames);
   }
 

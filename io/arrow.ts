@@ -16,11 +16,10 @@
 import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+import type { CompressionType } from 'apache-arrow';
 import {
-  Data, Dictionary, Message, MessageHeader, MetadataVersion, RecordBatchFileWriter, RecordBatchStreamWriter, Schema, Table, Utf8, makeData, tableFromIPC, tableToIPC, vectorFromArray,
-  type CompressionType,
-} from 'apache-arrow';
-import { FileBlock, Footer } from 'apache-arrow/ipc/metadata/file';
+  Data, Dictionary, Message, MessageHeader, MetadataVersion, RecordBatchFileWriter, RecordBatchStreamWriter, Schema, Table, Utf8, makeData, tableFromIPC, tableToIPC, vectorFromArray, FileBlock, Footer, loadArrow,
+} from '../util/arrow.js';
 import { world } from '../comm/comm.js';
 import { DistFrame, checkSchemas, schemaKey } from '../distarray/frame.js';
 import { columnsOf, toTable } from '../distarray/frame-ipc.js';
@@ -218,6 +217,7 @@ function fileBytes(table: Table, compressionType: CompressionType | null): Uint8
  * @example await writeArrow('sales.arrow', frame);
  */
 export async function writeArrow(path: string, frame: DistFrame | Table, options: WriteArrowOptions = {}): Promise<void> {
+  await loadArrow();
   const batchRows = options.batchRows ?? 1 << 20;
   if (!Number.isSafeInteger(batchRows) || batchRows < 1) throw new ArgumentError('options.batchRows', 'a positive integer', batchRows, world.rank);
   const local = frame instanceof DistFrame ? frame.localTable() : frame;
@@ -449,6 +449,7 @@ async function readBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock[]): 
  * @example const frame = await readArrow('sales.arrow');
  */
 export async function readArrow(path: string, options: ReadArrowOptions = {}): Promise<DistFrame> {
+  await loadArrow();
   await checkSamePath(path);
   const { infos } = await agree(path, async () => {
     const st = await stat(path);
