@@ -1,6 +1,6 @@
 /** Runs one job on a rank, whatever the backend: a whole script, or one exported function. */
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { Transport } from '../../comm/transport.js';
 import type { JobSpec } from '../../comm/backends/protocol.js';
 import { localRecords } from '../cost/profile.js';
@@ -68,10 +68,7 @@ export async function runJob(spec: JobSpec, transport: Transport): Promise<unkno
   return result;
 }
 
-export function toModuleUrl(script: string): string {
-  if (/^(file|data|node):/.test(script)) return script;
-  return pathToFileURL(script).href;
-}
+export { toModuleUrl } from '../../util/module-url.js';
 
 /**
  * A syntax error in a job's script, as file:line:column: message. V8 keeps the place of an ES
