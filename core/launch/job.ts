@@ -19,10 +19,10 @@ export function markTypeScriptLoader(): void {
 }
 
 /** How this thread registers a TypeScript loader when a job first needs one (sab rank threads: hooks served by the launcher). */
-let registerLoader: (() => void) | undefined;
+let registerLoader: (() => void | Promise<void>) | undefined;
 
 /** Sets how the first TypeScript job registers its loader (instead of a compiler in this thread). */
-export function useTypeScriptLoader(register: () => void): void {
+export function useTypeScriptLoader(register: () => void | Promise<void>): void {
   registerLoader = register;
 }
 

@@ -11,6 +11,10 @@ import { isCollectiveError, toErrorInfo } from '../../../util/errors.js';
 import { setContext, type RankContext } from '../../context.js';
 import type { FromRank, ToRank } from '../protocol.js';
 import type { RunJob } from '../types.js';
+import { moduleUrl } from '../../../util/module-url.js';
+
+/** The package's entry point, which a script's `import 'superstep'` resolves to. */
+const kLibrary = moduleUrl('../../../index', import.meta.url).href;
 
 interface RankData {
   world: SabWorld;
@@ -29,12 +33,15 @@ const { world, rank, spin, jobRunner, compiler, hooks, tsLoader } = workerData a
 const { runJob, markTypeScriptLoader, useTypeScriptLoader } = (await import(jobRunner)) as {
   runJob: RunJob;
   markTypeScriptLoader?: () => void;
-  useTypeScriptLoader?: (registerLoader: () => void) => void;
+  useTypeScriptLoader?: (registerLoader: () => Promise<void>) => void;
 };
 if (tsLoader) markTypeScriptLoader?.();
 else {
   // The first TypeScript job registers the hooks served by the launcher's compiler (launcher.ts).
-  useTypeScriptLoader?.(() => {
+  useTypeScriptLoader?.(async () => {
+    // The library loads first, as it would for JavaScript: under the hooks every one of its
+    // modules would be resolved and loaded through the hooks thread.
+    await import(kLibrary);
     process.setSourceMapsEnabled(true);
     register(hooks, { data: { port: compiler }, transferList: [compiler] });
   });
