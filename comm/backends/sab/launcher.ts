@@ -5,10 +5,10 @@ import { Worker } from 'node:worker_threads';
 import { abortSabWorld, createSabWorld, kFailed, setRankState, type SabWorld } from './layout.js';
 import { ArgumentError, ClosedError, type ErrorInfo } from '../../../util/errors.js';
 import type { FromRank, JobSpec } from '../protocol.js';
-import { compilerPort, kHooksUrl } from './ts-compiler.js';
+import { compilerPort, kHooksUrl, precompile } from './ts-compiler.js';
 import { JobTracker, kStoppedName, type JobHooks } from '../job-tracker.js';
 import type { JobOptions, JobOutcome, LaunchOptions, World } from '../types.js';
-import { isSourceUrl, moduleUrl } from '../../../util/module-url.js';
+import { isSourceUrl, isTypeScriptUrl, moduleUrl } from '../../../util/module-url.js';
 
 const kRankModule = moduleUrl('./rank', import.meta.url).href;
 /** In the repository, the package's own name resolves to its sources (the package's exports name dist/). */
@@ -112,6 +112,7 @@ class SabLauncher implements World {
     if (this.active && !this.active.done) return Promise.reject(new Error('a job is already running on this world'));
     const job = new JobTracker<T>(this.nextJob++, this.size, this.hooks, this.graceMs, options.timeoutMs);
     this.active = job as JobTracker;
+    if (isTypeScriptUrl(spec.url)) precompile(spec.url);
     for (const w of this.workers) w.postMessage({ type: 'job', id: job.id, spec });
     return job.promise;
   }
