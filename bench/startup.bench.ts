@@ -4,8 +4,9 @@
  * mpi4py import MPI"` in the same run, and the time to import the library. Medians of
  * interleaved runs. One JSON line per figure (bench/README.md). Run:
  *   node --import tsx bench/startup.bench.ts [--reps N]
- * It builds dist/ first (npm run build). The command is timed as `node bin/superstep.mjs`;
- * `npx` adds its own start-up (npm's), the same for any package.
+ * It builds dist/ first (npm run build). The command is timed as `node bin/superstep.mjs`, and
+ * as a user runs it: `npx superstep` (npm's own start-up added, the same for any package) and
+ * the installed bin link, node_modules/.bin/superstep (its shebang finds node).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,10 @@ writeFileSync(trivialTs, "import { bsp } from 'superstep';\nconst p: number = bs
 const nm = join(dir, 'node_modules');
 spawnSync('mkdir', ['-p', nm]);
 spawnSync('ln', ['-s', root, join(nm, 'superstep')]);
+// The bin link npm makes at install, which `npx superstep` finds.
+spawnSync('mkdir', ['-p', join(nm, '.bin')]);
+spawnSync('ln', ['-s', '../superstep/bin/superstep.mjs', join(nm, '.bin', 'superstep')]);
+const binLink = join(nm, '.bin', 'superstep');
 const env = { ...process.env, SUPERSTEP_DIST: '1' };
 
 function time(cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv = env): number {
@@ -51,6 +56,9 @@ const cases: { name: string; p: number; backend: string; cmd: string; args: stri
   { name: 'startup_run_js_s', p: 4, backend: 'sab', cmd: process.execPath, args: [bin, 'run', '-n', '4', trivialJs] },
   { name: 'startup_run_js_no_malloc_reexec_s', p: 4, backend: 'sab', cmd: process.execPath, args: [bin, 'run', '-n', '4', trivialJs], env: { ...env, SUPERSTEP_MALLOC_TUNING: '0' } },
   { name: 'startup_run_ts_s', p: 4, backend: 'sab', cmd: process.execPath, args: [bin, 'run', '-n', '4', trivialTs] },
+  { name: 'startup_run_js_bin_link_s', p: 1, backend: 'sab', cmd: binLink, args: ['run', '-n', '1', trivialJs] },
+  { name: 'startup_run_js_npx_s', p: 1, backend: 'sab', cmd: 'npx', args: ['superstep', 'run', '-n', '1', trivialJs] },
+  { name: 'startup_run_js_npx_s', p: 4, backend: 'sab', cmd: 'npx', args: ['superstep', 'run', '-n', '4', trivialJs] },
   { name: 'startup_run_js_s', p: 4, backend: 'tcp', cmd: process.execPath, args: [bin, 'run', '-n', '4', '--backend', 'tcp', trivialJs] },
   { name: 'startup_node_import_s', p: 1, backend: 'any', cmd: process.execPath, args: [trivialJs] },
   { name: 'startup_node_bare_s', p: 1, backend: 'any', cmd: process.execPath, args: ['-e', '0'] },

@@ -12,7 +12,7 @@
  */
 import { ArgumentError, ClosedError, RankFailedError } from '../util/errors.js';
 import { allocArray, checkShape, resolveDType, shapeSize, type DType, type DTypeMap, type TypedArray } from '../util/dtype.js';
-import { toModuleUrl } from './launch/job.js';
+import { toModuleUrl } from '../util/module-url.js';
 import { moduleUrl } from '../util/module-url.js';
 import { startWorld, type World } from './launch/world.js';
 import type { ClusterCall, SharedSpec } from './cluster-rank.js';

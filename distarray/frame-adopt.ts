@@ -7,20 +7,23 @@
  * Binary, the layouts DistFrame's kernels work on.
  */
 import { createRequire } from 'node:module';
+import type { Data, Vector } from 'apache-arrow';
 import {
-  Binary, Bool, DataType, Date_, Dictionary, Duration, Field, Float, Int, LargeBinary, LargeUtf8, Schema, Table, Time, Timestamp, Type, Utf8,
-  makeData, makeVector, tableFromIPC, type Data, type Vector,
-} from 'apache-arrow';
+  Binary, Bool, DataType, Date_, Dictionary, Duration, Field, Float, Int, LargeBinary, LargeUtf8, Schema, Table, Time, Timestamp, Type, Utf8, makeData, makeVector, tableFromIPC, loadArrow,
+} from '../util/arrow.js';
 import { ensureCodecs } from '../util/arrow-codecs.js';
 import { ArgumentError } from '../util/errors.js';
 import { toTable } from './frame-ipc.js';
 
-const kViews = new Set<Type>([Type.Utf8View, Type.BinaryView]);
-const kLarge = new Set<Type>([Type.LargeUtf8, Type.LargeBinary]);
+// Made on first use: apache-arrow loads with the first frame (util/arrow.ts).
+let views: Set<Type> | undefined;
+let large: Set<Type> | undefined;
+const kViews = () => (views ??= new Set<Type>([Type.Utf8View, Type.BinaryView]));
+const kLarge = () => (large ??= new Set<Type>([Type.LargeUtf8, Type.LargeBinary]));
 
 /** Whether a type is (or holds, as dictionary values) a view or large string/binary layout. */
 export function needsPlain(t: DataType): boolean {
-  if (kViews.has(t.typeId) || kLarge.has(t.typeId)) return true;
+  if (kViews().has(t.typeId) || kLarge().has(t.typeId)) return true;
   return t.typeId === Type.Dictionary && needsPlain((t as Dictionary).dictionary);
 }
 
@@ -56,7 +59,7 @@ export function plainData(d: Data): Data {
   const valid = (i: number) => d.nullCount === 0 || bitAt(d.nullBitmap, off + i);
   // Row i's bytes as (buffer, start, end).
   let piece: (i: number) => [Uint8Array, number, number];
-  if (kViews.has(t.typeId)) {
+  if (kViews().has(t.typeId)) {
     const views = d.values as unknown as Uint8Array;
     const vb = new Uint8Array(views.buffer, views.byteOffset, views.byteLength);
     const dv = new DataView(vb.buffer, vb.byteOffset, vb.byteLength);
@@ -122,6 +125,7 @@ export type ArrowLike = Table | Uint8Array | ArrayBuffer | { readonly schema: un
  * @throws {ArgumentError} for anything else, naming what is accepted
  */
 export async function adoptTable(x: unknown, name = 'table', rank?: number): Promise<Table> {
+  await loadArrow();
   if (x instanceof Table) return plainTable(x);
   if (x instanceof Uint8Array || x instanceof ArrayBuffer) return tableFromBytes(x instanceof ArrayBuffer ? new Uint8Array(x) : x);
   const o = x as { schema?: { fields?: unknown[] }; batches?: unknown[]; children?: unknown[]; toColumns?: unknown } | null;

@@ -5,7 +5,7 @@
  * each key's hash (one alltoallv), and each group is computed there from its rows in global
  * order. A spec with any of these ops computes all of its outputs this way.
  */
-import { Bool, Data, Field, Float64, Int32, Schema, makeData } from 'apache-arrow';
+import { Bool, Data, Field, Float64, Int32, Schema, makeData } from '../util/arrow.js';
 import { world } from '../comm/comm.js';
 import { ArgumentError } from '../util/errors.js';
 import { familyOf, isValid, keyString, packBits, take, valueGetter } from './frame-kernels.js';

@@ -9,9 +9,10 @@
  * string functions; `and`/`or` follow SQL's three-valued logic; a filter keeps rows whose
  * predicate is true (not null).
  */
+import type { DataType } from 'apache-arrow';
 import {
-  Bool, Data, Float32, Float64, Int8, Int16, Int32, Int64, Schema, Uint8, Uint16, Uint32, Uint64, Utf8, makeData, vectorFromArray, type DataType,
-} from 'apache-arrow';
+  Bool, Data, Float32, Float64, Int8, Int16, Int32, Int64, Schema, Uint8, Uint16, Uint32, Uint64, Utf8, makeData, vectorFromArray,
+} from '../util/arrow.js';
 import { ArgumentError } from '../util/errors.js';
 import { familyOf, packBits, validBytes, valueGetter } from './frame-kernels.js';
 

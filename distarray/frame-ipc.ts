@@ -3,7 +3,7 @@
  * (schema + one record batch), and back. Shuffles send one stream per destination through
  * the world communicator's alltoallv.
  */
-import { Data, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { Data, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC } from '../util/arrow.js';
 import { world } from '../comm/comm.js';
 import { concat, emptyData, normalize, take } from './frame-kernels.js';
 

@@ -8,7 +8,8 @@
  * Predicted time of each: g·h + l per superstep, h the most words one rank sends or receives,
  * g and l from the params file of `superstep probe` (rank 0's, so every rank decides alike).
  */
-import { Data, Field, Schema, type DataType } from 'apache-arrow';
+import type { DataType } from 'apache-arrow';
+import { Data, Field, Schema } from '../util/arrow.js';
 import { world } from '../comm/comm.js';
 import { resolveParams } from '../core/cost/params.js';
 import { ArgumentError, SchemaMismatchError } from '../util/errors.js';

@@ -3,10 +3,8 @@
  * take (gather rows by index, -1 = null), concatenation (dictionaries unified), hashing and
  * ordering of key values. Per-type dispatch is one table of families.
  */
-import {
-  Bool, Data, Dictionary, Type, Utf8, makeData, makeVector, vectorFromArray,
-  type DataType, type Vector,
-} from 'apache-arrow';
+import type { DataType, Vector } from 'apache-arrow';
+import { Bool, Data, Dictionary, Type, Utf8, makeData, makeVector, vectorFromArray } from '../util/arrow.js';
 import { ArgumentError } from '../util/errors.js';
 
 /** How a column's values are stored. */
@@ -15,11 +13,13 @@ export type Family = 'fixed' | 'bool' | 'utf8' | 'dict';
 /** A key value: numbers, bigints (64-bit ints, timestamps), strings, or null. */
 export type KeyValue = number | bigint | string | null;
 
-const kFixed = new Set<Type>([Type.Int, Type.Float, Type.Timestamp, Type.Date, Type.Time, Type.Duration]);
+// Made on first use: apache-arrow loads with the first frame (util/arrow.ts).
+let fixed: Set<Type> | undefined;
+const kFixed = () => (fixed ??= new Set<Type>([Type.Int, Type.Float, Type.Timestamp, Type.Date, Type.Time, Type.Duration]));
 
 /** The storage family of an Arrow type, or a typed error for types DistFrame does not handle. */
 export function familyOf(type: DataType, name = 'column'): Family {
-  if (kFixed.has(type.typeId) && !(type.typeId === Type.Float && (type as unknown as { precision: number }).precision === 0)) return 'fixed';
+  if (kFixed().has(type.typeId) && !(type.typeId === Type.Float && (type as unknown as { precision: number }).precision === 0)) return 'fixed';
   if (type.typeId === Type.Bool) return 'bool';
   if (type.typeId === Type.Utf8 || type.typeId === Type.Binary) return 'utf8'; // Binary: the same layout
   if (type.typeId === Type.Dictionary && (type as Dictionary).dictionary.typeId === Type.Utf8) return 'dict';

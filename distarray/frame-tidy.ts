@@ -2,7 +2,7 @@
  * @internal What pandas users reach for first: dropna, fillna (local), dropDuplicates and
  * concat (collective).
  */
-import { Field, Float64, Schema, makeData } from 'apache-arrow';
+import { Field, Float64, Schema, makeData } from '../util/arrow.js';
 import { world } from '../comm/comm.js';
 import { ArgumentError, SchemaMismatchError } from '../util/errors.js';
 import { DistFrame, schemaKey } from './frame.js';

@@ -11,10 +11,10 @@
  * toArrow, fromArrow) are collective: every rank calls them, in the same order. Shuffles are
  * one alltoallv of Arrow IPC streams.
  */
+import type { DataType } from 'apache-arrow';
 import {
-  Bool, Data, Field, Float32, Float64, Int8, Int16, Int32, Int64, Schema, Table, Type, Uint8, Uint16, Uint32, Uint64, Utf8,
-  makeData, tableFromIPC, vectorFromArray, type DataType,
-} from 'apache-arrow';
+  Bool, Data, Field, Float32, Float64, Int8, Int16, Int32, Int64, Schema, Table, Type, Uint8, Uint16, Uint32, Uint64, Utf8, makeData, tableFromIPC, vectorFromArray, loadArrow,
+} from '../util/arrow.js';
 import { world } from '../comm/comm.js';
 import { groupByCounts } from '../core/cost/counts.js';
 import type { SuperstepCounts } from '../core/cost/predict.js';
@@ -123,6 +123,7 @@ export class DistFrame {
    * @throws {SchemaMismatchError} on every rank if names or types differ
    */
   static async fromLocal(input: ArrowLike): Promise<DistFrame> {
+    await loadArrow();
     const table = await adoptTable(input, 'table', world.rank);
     const { schema, counts } = await agreeSchemas(table.schema, table.numRows);
     return new DistFrame(schema, columnsOf(table), counts);
@@ -136,6 +137,7 @@ export class DistFrame {
    * become Utf8, BinaryView/LargeBinary become Binary.
    */
   static async fromArrow(input: ArrowLike | undefined, options: { root?: number } = {}): Promise<DistFrame> {
+    await loadArrow();
     const root = options.root ?? 0;
     const p = world.size;
     let parts: Uint8Array[] | null = null;
@@ -172,6 +174,7 @@ export class DistFrame {
    * values are the array's local block, and `column(name).array` is that same DistArray.
    */
   static async fromDistArrays(columns: Record<string, DistArray>): Promise<DistFrame> {
+    await loadArrow();
     const names = Object.keys(columns);
     const fields: Field[] = [];
     const datas: Data[] = [];
@@ -422,6 +425,7 @@ export class DistFrame {
    * @throws {SchemaMismatchError} on every rank if they do not
    */
   static async concat(frames: DistFrame[]): Promise<DistFrame> {
+    await loadArrow();
     return concatFrames(frames);
   }
 

@@ -17,11 +17,10 @@ import { fstatSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+import type { CompressionType } from 'apache-arrow';
 import {
-  Data, Dictionary, Message, MessageHeader, MetadataVersion, RecordBatchFileWriter, RecordBatchStreamWriter, Schema, Table, Utf8, makeData, tableFromIPC, tableToIPC, vectorFromArray,
-  type CompressionType,
-} from 'apache-arrow';
-import { FileBlock, Footer } from 'apache-arrow/ipc/metadata/file';
+  Data, Dictionary, Message, MessageHeader, MetadataVersion, RecordBatchFileWriter, RecordBatchStreamWriter, Schema, Table, Utf8, makeData, tableFromIPC, tableToIPC, vectorFromArray, FileBlock, Footer, loadArrow,
+} from '../util/arrow.js';
 import { world } from '../comm/comm.js';
 import { DistFrame, checkSchemas, schemaKey } from '../distarray/frame.js';
 import { columnsOf, toTable } from '../distarray/frame-ipc.js';
@@ -219,6 +218,7 @@ function fileBytes(table: Table, compressionType: CompressionType | null): Uint8
  * @example await writeArrow('sales.arrow', frame);
  */
 export async function writeArrow(path: string, frame: DistFrame | Table, options: WriteArrowOptions = {}): Promise<void> {
+  await loadArrow();
   // Checked together: a rank's invalid argument is an error on every rank, not a hang.
   const { batchRows, local, compression } = await agree(path, async () => {
     const batchRows = options.batchRows ?? 1 << 20;
@@ -499,6 +499,7 @@ async function readBlocks(fh: FileHandle, info: FileInfo, blocks: FileBlock[]): 
  * @example const frame = await readArrow('sales.arrow');
  */
 export async function readArrow(path: string, options: ReadArrowOptions = {}): Promise<DistFrame> {
+  await loadArrow();
   // Each file is opened once, for its footer and then this rank's batches. One exchange at
   // the end agrees on the path and on success (every rank reads the same footer, so all
   // compute the same shares without asking each other).

@@ -16,7 +16,7 @@
  */
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Data, Schema, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { Data, Schema, Table, tableFromIPC, tableToIPC, loadArrow } from '../util/arrow.js';
 import { world } from '../comm/comm.js';
 import { DistFrame, checkSchemas } from '../distarray/frame.js';
 import { columnsOf } from '../distarray/frame-ipc.js';
@@ -298,6 +298,7 @@ async function readRowGroups(info: ParquetInfo, rgs: number[], columns: string[]
  * @example const f = await readParquet('sales.parquet', { columns: ['region', 'amount'], filter: col('amount').gt(100) });
  */
 export async function readParquet(path: string, options: ReadParquetOptions = {}): Promise<DistFrame> {
+  await loadArrow();
   const { columns, filter } = options;
   if (columns !== undefined && (!Array.isArray(columns) || columns.some((c) => typeof c !== 'string'))) throw new ArgumentError('options.columns', 'a list of column names', columns, world.rank);
   if (filter !== undefined && !(filter instanceof Expr)) throw new ArgumentError('options.filter', "an expression such as col('x').gt(3)", filter, world.rank);
@@ -419,6 +420,7 @@ function shiftRowGroup(rg: TStruct, delta: bigint, ordinal: number): void {
  * @example await writeParquet('sales.parquet', frame, { compression: 'zstd' });
  */
 export async function writeParquet(path: string, frame: DistFrame | Table, options: WriteParquetOptions = {}): Promise<void> {
+  await loadArrow();
   // Checked together: a rank's invalid argument is an error on every rank, not a hang.
   const { compression, rowGroupRows, local } = await agree(path, async () => {
     const compression = options.compression ?? 'snappy';

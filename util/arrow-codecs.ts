@@ -9,11 +9,12 @@
  * so a job that never meets a compressed batch pays nothing.
  */
 import { createRequire } from 'node:module';
-import { CompressionType, compressionRegistry } from 'apache-arrow';
+import type { CompressionType } from 'apache-arrow';
+import { compressionRegistry, loadArrow } from './arrow.js';
 import { ArgumentError } from './errors.js';
 
-/** Compression names writeArrow accepts, and their Arrow codes. */
-export const kCompression = { lz4: CompressionType.LZ4_FRAME, zstd: CompressionType.ZSTD } as const;
+/** Compression names writeArrow accepts, and their Arrow codes (the IPC format's CompressionType numbers; apache-arrow loads later, util/arrow.ts). */
+export const kCompression = { lz4: 0 as CompressionType.LZ4_FRAME, zstd: 1 as CompressionType.ZSTD } as const;
 export type CompressionName = keyof typeof kCompression;
 
 const require = createRequire(import.meta.url);
@@ -24,6 +25,7 @@ const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, 
 /** Registers both codecs with apache-arrow (once per process); resolves when usable. */
 export function ensureCodecs(): Promise<void> {
   ready ??= (async () => {
+    await loadArrow();
     let lz4: typeof import('lz4-napi');
     let zstd: typeof import('@bokuweb/zstd-wasm');
     try {
@@ -37,11 +39,11 @@ export function ensureCodecs(): Promise<void> {
     } catch (err) {
       throw new ArgumentError('compression', `the @bokuweb/zstd-wasm package (npm i @bokuweb/zstd-wasm) for ZSTD Arrow batches; loading it failed: ${(err as Error).message}`, 'zstd');
     }
-    compressionRegistry.set(CompressionType.LZ4_FRAME, {
+    compressionRegistry.set(kCompression.lz4, {
       encode: (data) => logged(data, lz4.compressFrameSync(asBuffer(data))),
       decode: (data) => lz4.decompressFrameSync(asBuffer(data)),
     });
-    compressionRegistry.set(CompressionType.ZSTD, {
+    compressionRegistry.set(kCompression.zstd, {
       encode: (data) => logged(data, zstd.compress(data, 3)),
       decode: (data) => zstd.decompress(data),
     });

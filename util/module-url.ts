@@ -4,6 +4,7 @@
  * in dist/. A module that starts a worker or a process on a sibling module names it without
  * an extension and gets the one its own file has.
  */
+import { pathToFileURL } from 'node:url';
 
 /** True when `base` (an import.meta.url) is a TypeScript source: the library runs from the repository. */
 export function isSourceUrl(base: string): boolean {
@@ -18,4 +19,10 @@ export function moduleUrl(relative: string, base: string): URL {
 /** A file URL names a TypeScript file (.ts, .mts, .cts, .tsx). */
 export function isTypeScriptUrl(url: string): boolean {
   return /\.(c|m)?tsx?$/.test(url.split(/[?#]/)[0]!);
+}
+
+/** A script path or URL as the URL a job imports (file: for a path). */
+export function toModuleUrl(script: string): string {
+  if (/^(file|data|node):/.test(script)) return script;
+  return pathToFileURL(script).href;
 }

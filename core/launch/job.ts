@@ -1,6 +1,6 @@
 /** Runs one job on a rank, whatever the backend: a whole script, or one exported function. */
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { Transport } from '../../comm/transport.js';
 import type { JobSpec } from '../../comm/backends/protocol.js';
 import { localRecords } from '../cost/profile.js';
@@ -18,10 +18,20 @@ export function markTypeScriptLoader(): void {
   tsLoader ??= Promise.resolve();
 }
 
+/** How this thread registers a TypeScript loader when a job first needs one (sab rank threads: hooks served by the launcher). */
+let registerLoader: (() => void | Promise<void>) | undefined;
+
+/** Sets how the first TypeScript job registers its loader (instead of a compiler in this thread). */
+export function useTypeScriptLoader(register: () => void | Promise<void>): void {
+  registerLoader = register;
+}
+
 /** Imports a job's module; a TypeScript one first registers esbuild-compiling hooks in this thread. */
 async function importJobModule(url: string): Promise<Record<string, unknown>> {
   if (isTypeScriptUrl(url)) {
-    tsLoader ??= import('../../comm/backends/sab/ts-compiler.js').then((m) => m.registerTypeScriptHooks());
+    tsLoader ??= registerLoader
+      ? Promise.resolve().then(registerLoader)
+      : import('../../comm/backends/sab/ts-compiler.js').then((m) => m.registerTypeScriptHooks());
     await tsLoader;
   }
   return (await import(url)) as Record<string, unknown>;
@@ -58,10 +68,7 @@ export async function runJob(spec: JobSpec, transport: Transport): Promise<unkno
   return result;
 }
 
-export function toModuleUrl(script: string): string {
-  if (/^(file|data|node):/.test(script)) return script;
-  return pathToFileURL(script).href;
-}
+export { toModuleUrl } from '../../util/module-url.js';
 
 /**
  * A syntax error in a job's script, as file:line:column: message. V8 keeps the place of an ES

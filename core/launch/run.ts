@@ -3,7 +3,7 @@
  * and returns each rank's exit status, as `superstep run` does from the shell.
  */
 import { ArgumentError } from '../../util/errors.js';
-import { toModuleUrl } from './job.js';
+import { toModuleUrl } from '../../util/module-url.js';
 import type { RankStatus } from '../../comm/backends/protocol.js';
 import { startWorld, type Backend, type JobOutcome } from './world.js';
 

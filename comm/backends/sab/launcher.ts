@@ -5,32 +5,38 @@ import { Worker } from 'node:worker_threads';
 import { abortSabWorld, createSabWorld, kFailed, setRankState, type SabWorld } from './layout.js';
 import { ArgumentError, ClosedError, type ErrorInfo } from '../../../util/errors.js';
 import type { FromRank, JobSpec } from '../protocol.js';
-import { compilerPort, kHooksUrl } from './ts-compiler.js';
+import { compilerPort, kHooksUrl, precompile } from './ts-compiler.js';
 import { JobTracker, kStoppedName, type JobHooks } from '../job-tracker.js';
 import type { JobOptions, JobOutcome, LaunchOptions, World } from '../types.js';
-import { isSourceUrl, moduleUrl } from '../../../util/module-url.js';
+import { isSourceUrl, isTypeScriptUrl, moduleUrl } from '../../../util/module-url.js';
 
 const kRankModule = moduleUrl('./rank', import.meta.url).href;
 /** In the repository, the package's own name resolves to its sources (the package's exports name dist/). */
 const kSelf = isSourceUrl(import.meta.url) ? new URL('../../../index.ts', import.meta.url).href : undefined;
 
 /**
- * The bootstrap every rank thread runs. By default TypeScript is compiled once by this
- * thread and served to the ranks (ts-hooks.mjs); SUPERSTEP_LOADER=tsx uses tsx in each
+ * The bootstrap every rank thread runs, and whether it registers a TypeScript loader. In the
+ * package a JavaScript job needs none: the hooks go in with the first TypeScript job (rank.ts),
+ * since a thread that registers hooks gets a hooks thread of its own that every later import
+ * goes through (measured: ~0.7 s of CPU per rank for a trivial script). In the repository the
+ * library itself is TypeScript, so the hooks come first. By default TypeScript is compiled once
+ * by this thread and served to the ranks (ts-hooks.mjs); SUPERSTEP_LOADER=tsx uses tsx in each
  * rank instead (slower to start: ~0.4 s of CPU per rank).
  */
-function bootstrap(): string {
+function bootstrap(): { code: string; tsLoader: boolean } {
   if (process.env.SUPERSTEP_LOADER === 'tsx') {
     const tsxApi = import.meta.resolve('tsx/esm/api');
-    return `import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(kRankModule)});`;
+    return { code: `import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(kRankModule)});`, tsLoader: true };
   }
-  return [
+  if (!kSelf) return { code: `await import(${JSON.stringify(kRankModule)});`, tsLoader: false };
+  const code = [
     `import { register } from 'node:module';`,
     `import { workerData } from 'node:worker_threads';`,
     `process.setSourceMapsEnabled(true);`,
     `register(${JSON.stringify(kHooksUrl)}, { data: { port: workerData.compiler, self: ${JSON.stringify(kSelf)} }, transferList: [workerData.compiler] });`,
     `await import(${JSON.stringify(kRankModule)});`,
   ].join('\n');
+  return { code, tsLoader: true };
 }
 
 /** Max ranks on one machine; each is a thread with its own V8 heap. */
@@ -64,11 +70,11 @@ class SabLauncher implements World {
     this.size = shm.size;
     this.graceMs = options.graceMs ?? 2000;
     const ready: Promise<void>[] = [];
-    // One bootstrap for every worker: register tsx so that TypeScript scripts load as they are.
-    const code = bootstrap();
+    // One bootstrap for every worker.
+    const { code, tsLoader } = bootstrap();
     for (let rank = 0; rank < this.size; rank++) {
       const compiler = compilerPort();
-      const w = new Worker(code, { eval: true, workerData: { world: shm, rank, spin: options.spin, compiler, jobRunner: options.jobRunner }, transferList: [compiler], env: process.env });
+      const w = new Worker(code, { eval: true, workerData: { world: shm, rank, spin: options.spin, compiler, hooks: kHooksUrl, tsLoader, jobRunner: options.jobRunner }, transferList: [compiler], env: process.env });
       this.workers.push(w);
       this.exited.push(false);
       ready.push(
@@ -106,6 +112,7 @@ class SabLauncher implements World {
     if (this.active && !this.active.done) return Promise.reject(new Error('a job is already running on this world'));
     const job = new JobTracker<T>(this.nextJob++, this.size, this.hooks, this.graceMs, options.timeoutMs);
     this.active = job as JobTracker;
+    if (isTypeScriptUrl(spec.url)) precompile(spec.url);
     for (const w of this.workers) w.postMessage({ type: 'job', id: job.id, spec });
     return job.promise;
   }

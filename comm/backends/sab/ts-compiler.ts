@@ -34,6 +34,16 @@ async function compile(url: string): Promise<string> {
   return code;
 }
 
+/**
+ * Starts compiling a job's TypeScript module now, while the ranks are still loading the
+ * library and registering their hooks (esbuild's service starts with the first compile); they
+ * get the cached result. A failure is left for the ranks' own request to report.
+ */
+export function precompile(url: string): void {
+  if (!url.startsWith('file:')) return;
+  compile(url).catch(() => undefined);
+}
+
 /** A port for one rank's hooks; the launcher keeps the other end serving compiles. */
 export function compilerPort(): MessagePort {
   const { port1, port2 } = new MessageChannel();
