@@ -343,8 +343,8 @@ export class TcpTransport implements Transport {
       // Match at the first frame, as MPI matches at the envelope: the payload then streams
       // straight into the receiver's buffer when it gave one.
       if (epoch !== this.epoch || this.failure) return undefined;
-      peer.claimed = this.queue.claim(rank, context, tag);
-      return peer.claimed?.into;
+      const c = (peer.claimed = this.queue.claim(rank, context, tag));
+      return c?.into && c.head ? { head: c.head, body: c.into } : c?.into;
     });
     socket.removeAllListeners('error');
     const decoder = peer.decoder;
@@ -413,17 +413,22 @@ export class TcpTransport implements Transport {
     return this.write(dest, encodeFrames(kData, context, tag, this.epoch, parts, length, this.maxFrame));
   }
 
-  recv(source: number, context: number, tag: number, into?: Uint8Array): Promise<Message> {
+  recv(source: number, context: number, tag: number, into?: Uint8Array, head?: Uint8Array): Promise<Message> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new ClosedError('transport is closed', this.rank));
     if (source !== ANY_SOURCE && (!Number.isInteger(source) || source < 0 || source >= this.size)) {
       return Promise.reject(new ArgumentError('source', `a rank in 0..${this.size - 1} or ANY_SOURCE`, source, this.rank));
     }
-    const m = this.queue.receiveNow(source, context, tag, into);
+    const m = this.queue.receiveNow(source, context, tag, into, head);
     if (m) return Promise.resolve(m);
     const gone = this.finishedError(source, tag);
     if (gone) return Promise.reject(gone);
-    return this.track(this.queue.post(source, context, tag, into).promise);
+    return this.track(this.queue.post(source, context, tag, into, head).promise);
+  }
+
+  /** A receive whose first head.byteLength bytes land in `head`, the rest streaming into `into`. */
+  recvSplit(source: number, context: number, tag: number, head: Uint8Array, into: Uint8Array): Promise<Message> {
+    return this.recv(source, context, tag, into, head);
   }
 
   iprobe(source: number, context: number, tag: number): MessageInfo | undefined {
@@ -654,7 +659,7 @@ export class TcpTransport implements Transport {
       peer.claimed = undefined;
       this.stats.bytesReceived += f.data.byteLength;
       this.stats.messagesReceived++;
-      claimed.resolve({ source, context: f.context, tag: f.tag, data: f.data });
+      claimed.resolve(f.head ? { source, context: f.context, tag: f.tag, data: f.data, head: f.head } : { source, context: f.context, tag: f.tag, data: f.data });
       return;
     }
     this.arrived(source, f.context, f.tag, f.data);
