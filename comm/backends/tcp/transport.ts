@@ -35,7 +35,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import net, { type Server, type Socket } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { oversubscribed } from '../../../util/cores.js';
 import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../../util/errors.js';
 import { rateLimited } from '../../../util/rate-log.js';
 import { MatchQueue, type Posted } from '../../matching.js';
@@ -199,7 +199,7 @@ export class TcpTransport implements Transport {
     this.inPlaceReads = options.inPlaceReads ?? true;
     this.localSockets = (options.localSockets ?? true) && process.platform === 'linux';
     const local = options.localRanks ?? size;
-    this.spinMs = options.spinMs ?? (local > availableParallelism() ? 0 : 5);
+    this.spinMs = options.spinMs ?? (oversubscribed(local) ? 0 : 5);
     this.finished = new Array(size).fill(false);
     for (let r = 0; r < size; r++) this.peers.push({ rank: r, backlog: [], lastHeard: 0, lastSent: 0, bye: false, gone: false });
     this.ready = new Promise<void>((resolve) => (this.readyResolve = resolve));
