@@ -140,6 +140,7 @@ export async function ringAllreduce(ch: Chan, data: TypedArray, out: TypedArray,
  */
 export async function chainBcast(ch: Chan, root: number, segs: readonly Uint8Array[]): Promise<boolean> {
   const { rank, size: p } = ch;
+  if (p === 1) return true;
   const vr = (rank - root + p) % p;
   const next = vr + 1 < p ? (rank + 1) % p : -1;
   const sends: Promise<void>[] = [];
