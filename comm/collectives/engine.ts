@@ -55,9 +55,9 @@ export function headerOf(dtype: DType): Uint8Array {
 // Algorithm switch points on messages (docs/comm.md has the table).
 /** Allreduce from this many bytes: reduce-scatter + allgather (a ring for commutative ops). */
 const kLongAllreduce = 64 << 10;
-/** Bcast: the first this many bytes go down a binomial tree (with the length), the rest down a pipelined chain. */
+/** Bcast (P >= 3): the first this many bytes go down a binomial tree (with the length), the rest down a pipelined chain. */
 const kBcastTreeBytes = 64 << 10;
-/** Segments of the bcast chain (P >= 3; at P = 2 the rest goes as one message). */
+/** Segments of the bcast chain. */
 const kChainSegmentBytes = 128 << 10;
 /** Allgather(v): parts up to this size go to every rank directly, longer ones round a ring. */
 const kRingPartBytes = 16 << 10;
@@ -264,30 +264,31 @@ export class MessageEngine implements CollEngine {
 
   /**
    * Binomial tree for the first kBcastTreeBytes (with the dtype and the whole length, which
-   * only the root knows), then, for longer data, a pipelined chain for the rest; every
-   * non-root rank receives straight into `out` when it has one.
+   * only the root knows), then, for longer data, a pipelined chain for the rest; at P = 2
+   * the tree's one message carries everything. Every non-root rank receives straight into
+   * `out` when it has one (the tree's message lands wherever it fits in `out`).
    */
   async bcast(ch: CollChan, data: T | undefined, root: number, out: T | undefined): Promise<T> {
-    const chainSeg = ch.size > 2 ? kChainSegmentBytes : Infinity;
+    const treeBytes = ch.size > 2 ? kBcastTreeBytes : Infinity;
     if (ch.rank === root) {
       const dt = dtypeOf(data!)!;
       const bytes = bytesOf(data!);
       const meta = new Uint8Array(16);
       meta[0] = DTYPES.indexOf(dt);
       new DataView(meta.buffer).setFloat64(8, bytes.byteLength, true);
-      const first = Math.min(bytes.byteLength, kBcastTreeBytes);
+      const first = Math.min(bytes.byteLength, treeBytes);
       await binomialBcast(ch, root, [meta, bytes.subarray(0, first)]);
-      if (bytes.byteLength > first) await chainBcast(ch, root, segmentsOf(bytes.subarray(first), chainSeg));
+      if (bytes.byteLength > first) await chainBcast(ch, root, segmentsOf(bytes.subarray(first), kChainSegmentBytes));
       if (out && out !== data) return copyOut(ch, out, bytes, dt);
       return data!;
     }
     const head = new Uint8Array(24);
-    const into = out ? bytesOf(out).subarray(0, Math.min(out.byteLength, kBcastTreeBytes)) : undefined;
-    const got = (await binomialBcast(ch, root, undefined, { head, into }))!;
+    const got = (await binomialBcast(ch, root, undefined, { head, into: out ? bytesOf(out) : undefined }))!;
     const dtype = DTYPES[head[8]!];
     if (!dtype) throw new ArgumentError('message', `a typed-array message for bcast from root ${root}`, `code ${head[8]}`, ch.rank);
     const total = new DataView(head.buffer).getFloat64(16, true);
     const bpe = kDTypes[dtype].bytes;
+    const first = Math.min(total, treeBytes);
     // The destination: `out` if it fits, else a new array (and an error once the chain has passed on).
     let err: unknown;
     let res: T | undefined;
@@ -299,13 +300,12 @@ export class MessageEngine implements CollEngine {
         err = e;
       }
     }
-    if (!res && total <= kBcastTreeBytes && !out) return viewOf(dtype, got.buffer, got.byteOffset, total / bpe) as T;
+    if (!out && total === first && got.byteLength === total) return viewOf(dtype, got.buffer, got.byteOffset, total / bpe) as T;
     res ??= new kDTypes[dtype].ctor(total / bpe) as T;
     const rb = bytesOf(res);
-    const first = Math.min(total, kBcastTreeBytes);
     if (got.byteLength !== first) err ??= new ArgumentError('message', `${first} bytes from root ${root}`, got.byteLength, ch.rank);
     else if (got.buffer !== rb.buffer || got.byteOffset !== rb.byteOffset) rb.set(got);
-    if (total > first && !(await chainBcast(ch, root, segmentsOf(rb.subarray(first, total), chainSeg)))) {
+    if (total > first && !(await chainBcast(ch, root, segmentsOf(rb.subarray(first, total), kChainSegmentBytes)))) {
       err ??= new ArgumentError('message', `${total} bytes from root ${root}`, 'segments of other lengths', ch.rank);
     }
     if (err) throw err;
