@@ -339,7 +339,9 @@ export class MessageEngine implements CollEngine {
       }
       const counts = blockCounts(data.length / unit, ch.size).map((n) => n * unit);
       const res = out.length === data.length ? out : (out.subarray(0, data.length) as T);
-      if (!(await ringAllreduce(ch, data, res, kernel, counts, displsOf(counts), unit, kSegmentBytes))) throw countMismatch(ch, 'allreduce', ch.rank, -1, data.length);
+      // The ring folds into `out` as partials arrive: in place (out over data) it needs the input apart.
+      const src = out.buffer === data.buffer ? (data.slice() as T) : data;
+      if (!(await ringAllreduce(ch, src, res, kernel, counts, displsOf(counts), unit, kSegmentBytes))) throw countMismatch(ch, 'allreduce', ch.rank, -1, data.length);
       return out;
     }
     const res = await recursiveDoublingAllreduce(ch, data, typedCombiner(ch.rank, data, kernel));

@@ -82,6 +82,13 @@ describe.each(backends())('message algorithms at their switch points on %s', (ba
     );
   }, kTestTimeout);
 
+  it('a long allreduce in place (out is the input) is right at P = 2, 3 and 8', async () => {
+    for (const p of [2, 3, 8]) {
+      const res = await callAll<string>(backend, host(p), 'comm-cases.ts', 'inPlaceAllreduce', [p, 70_001, false], kTimeout);
+      expect(res).toEqual(new Array(host(p)).fill('ok'));
+    }
+  }, kTestTimeout);
+
   it('a float ring allreduce is bit-identical on every rank', async () => {
     // 8190..8194 doubles straddle 64 KiB; 70001 doubles make blocks of several segments.
     for (const [p, len] of [[2, 8193], [3, 70_001], [5, 8191], [8, 70_001]] as const) {
