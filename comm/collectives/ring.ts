@@ -45,7 +45,7 @@ function sendTo(ch: Chan, sends: Promise<void>[], to: number, payload: Uint8Arra
   sends.push(p);
 }
 
-/** Checks that a received segment landed whole in `dst` (else copies what fits and says so). */
+/** True when a received segment has `dst`'s length (copied into `dst` if it landed elsewhere: a backend without recvSplit). */
 function landed(got: Uint8Array, dst: Uint8Array): boolean {
   if (got.byteLength !== dst.byteLength) return false;
   if (got.buffer !== dst.buffer || got.byteOffset !== dst.byteOffset) dst.set(got);
