@@ -5,7 +5,7 @@ import { context } from '../comm/context.js';
 import { steadyTime, type SteadyTime } from './steady.js';
 
 /** memcpy and transport_barrier are references measured in the same run, to normalise noisy machines. */
-type Kind = 'barrier' | 'allreduce' | 'bcast' | 'alltoall' | 'memcpy' | 'transport_barrier' | 'allgatherv' | 'scatter';
+type Kind = 'barrier' | 'allreduce' | 'bcast' | 'alltoall' | 'memcpy' | 'transport_barrier' | 'allgatherv' | 'scatter' | 'pingpong';
 
 export async function time(kind: Kind, bytes: number, reps: number): Promise<SteadyTime> {
   const n = Math.max(1, bytes / 8);
@@ -23,7 +23,19 @@ export async function time(kind: Kind, bytes: number, reps: number): Promise<Ste
       case 'allgatherv': return world.allgatherv(a.subarray(0, a.length / world.size), { out });
       // The root's `bytes`, a block of bytes / size to every rank.
       case 'scatter': return world.scatter(world.rank === 0 ? a : null, 0, { out: out.subarray(0, a.length / world.size) });
+      // One round trip of `bytes` between ranks 0 and 1 (the others idle): the one-message reference.
+      case 'pingpong': return pingpong(a, out);
     }
   };
   return steadyTime(op, reps);
+}
+
+async function pingpong(a: Float64Array, out: Float64Array): Promise<void> {
+  if (world.rank === 0) {
+    await world.send(a, 1, 7);
+    await world.recv(1, 7, { out });
+  } else if (world.rank === 1) {
+    await world.recv(0, 7, { out });
+    await world.send(a, 0, 7);
+  }
 }

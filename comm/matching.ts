@@ -11,12 +11,33 @@ export interface Posted {
   tag: number;
   /** Where the caller wants the payload (used when it fits). */
   into?: Uint8Array;
+  /** A split receive (Transport.recvSplit): the payload's first bytes go here, the rest to `into`. */
+  head?: Uint8Array;
   /** Set once resolved, so a spinning caller can see it without awaiting. */
   done?: Message;
   resolve(msg: Message): void;
   reject(err: unknown): void;
   /** A probe only looks: it is resolved but the message stays queued. */
   peek: boolean;
+}
+
+/**
+ * A whole message copied where its receive wants it: into `into` when it fits, or split
+ * between `head` and `into` (Transport.recvSplit); unchanged when it does not fit.
+ */
+export function place(m: Message, into: Uint8Array | undefined, head: Uint8Array | undefined): Message {
+  const n = m.data.byteLength;
+  if (!into) return m;
+  if (head) {
+    const h = head.byteLength;
+    if (n < h || n - h > into.byteLength) return m;
+    head.set(m.data.subarray(0, h));
+    into.set(m.data.subarray(h));
+    return { source: m.source, tag: m.tag, context: m.context, data: into.subarray(0, n - h), head };
+  }
+  if (into.byteLength < n) return m;
+  into.set(m.data);
+  return { source: m.source, tag: m.tag, context: m.context, data: into.subarray(0, n) };
 }
 
 export class MatchQueue {
@@ -35,11 +56,7 @@ export class MatchQueue {
           p.resolve(msg);
           continue;
         }
-        if (p.into && p.into.byteLength >= msg.data.byteLength) {
-          p.into.set(msg.data);
-          msg = { source: msg.source, tag: msg.tag, context: msg.context, data: p.into.subarray(0, msg.data.byteLength) };
-        }
-        p.resolve(msg);
+        p.resolve(place(msg, p.into, p.head));
         return;
       }
     }
@@ -78,21 +95,19 @@ export class MatchQueue {
   }
 
   /** A receive: a queued message if one matches (copied into `into` when given and it fits). */
-  receiveNow(source: number, context: number, tag: number, into?: Uint8Array): Message | undefined {
+  receiveNow(source: number, context: number, tag: number, into?: Uint8Array, head?: Uint8Array): Message | undefined {
     const m = this.take(source, context, tag);
-    if (!m || !into || into.byteLength < m.data.byteLength) return m;
-    into.set(m.data);
-    return { source: m.source, tag: m.tag, context: m.context, data: into.subarray(0, m.data.byteLength) };
+    return m && place(m, into, head);
   }
 
   /** Posts a receive; the returned entry's promise settles when a matching message completes. */
-  post(source: number, context: number, tag: number, into?: Uint8Array): { entry: Posted; promise: Promise<Message> } {
+  post(source: number, context: number, tag: number, into?: Uint8Array, head?: Uint8Array): { entry: Posted; promise: Promise<Message> } {
     let entry!: Posted;
     const promise =
       this.failure !== undefined
         ? Promise.reject(this.failure)
         : new Promise<Message>((resolve, reject) => {
-            entry = { source, context, tag, into, peek: false, reject, resolve: (m) => {
+            entry = { source, context, tag, into, head, peek: false, reject, resolve: (m) => {
               entry.done = m;
               resolve(m);
             } };

@@ -28,6 +28,8 @@ export interface Message {
   readonly context: number;
   /** The payload; its byteOffset is a multiple of 8 (it may share a buffer with other messages). */
   readonly data: Uint8Array;
+  /** Set by a split receive (recvSplit) that landed: the payload's first bytes, `data` the rest. */
+  readonly head?: Uint8Array;
 }
 
 /** What a probe tells about a message that has arrived but was not yet received. */
@@ -61,6 +63,14 @@ export interface Transport {
    * a backend may stream straight into it); one that does not fit gets a fresh buffer.
    */
   recv(source: number, context: number, tag: number, into?: Uint8Array): Promise<Message>;
+  /**
+   * Optional: a receive whose message lands in two places, its first `head.byteLength` bytes
+   * in `head` and the rest in `into` (then `head` is set on the result and `data` is the
+   * rest, a view of `into`). The collectives use it to put an 8-byte header aside and the
+   * data straight where it belongs. A message that does not fit arrives whole in a fresh
+   * buffer (`head` unset). Backends without it: the collectives receive and copy.
+   */
+  recvSplit?(source: number, context: number, tag: number, head: Uint8Array, into: Uint8Array): Promise<Message>;
   /** A message matching (source, context, tag) that has fully arrived, without receiving it. */
   iprobe(source: number, context: number, tag: number): MessageInfo | undefined;
   /** Waits until a matching message has arrived; returns its envelope without receiving it. */

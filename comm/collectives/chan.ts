@@ -12,6 +12,12 @@ export interface Chan {
   send(to: number, data: Payload): Promise<void>;
   /** Receives the next message of this collective from communicator rank `from`. */
   recv(from: number): Promise<Uint8Array>;
+  /**
+   * The same, landing in place: the message's first head.byteLength bytes (its signature
+   * first) in `head`, the rest in `into`. Resolves with the rest: a view of `into`, or of a
+   * fresh buffer when it did not fit.
+   */
+  recvInto(from: number, head: Uint8Array, into: Uint8Array | undefined): Promise<Uint8Array>;
 }
 
 export const kEmpty = new Uint8Array(0);

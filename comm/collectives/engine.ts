@@ -25,6 +25,8 @@ import { binomialBcast, binomialReduce, disseminationBarrier, recursiveDoublingA
 import { directAllgather, gatherToRoot, pairwiseAlltoall, scatterFromRoot } from './exchange.js';
 import { foldParts, kFoldAllBytes, shmEnabled, ShmRunner, slotBytes, type ShmEngine, type Placement } from './shm.js';
 import { copyElems, longAllreduce, objectCombiner, reduceScatterInto, typedCombiner, type CollChan } from './typed.js';
+import { chainBcast, kSegmentBytes, ringAllgather, ringAllreduce, segmentsOf } from './ring.js';
+import { blockCounts } from './chan.js';
 import type { CollOp } from './guard.js';
 
 /** Typed-array results of the v-collectives: the data and where each rank's part lies. */
@@ -50,8 +52,15 @@ export function headerOf(dtype: DType): Uint8Array {
   return kHeaders[DTYPES.indexOf(dtype)]!;
 }
 
-/** Threshold (bytes) above which allreduce on messages uses reduce-scatter + allgather. */
+// Algorithm switch points on messages (docs/comm.md has the table).
+/** Allreduce from this many bytes: reduce-scatter + allgather (a ring for commutative ops). */
 const kLongAllreduce = 64 << 10;
+/** Bcast (P >= 3): the first this many bytes go down a binomial tree (with the length), the rest down a pipelined chain. */
+const kBcastTreeBytes = 64 << 10;
+/** Segments of the bcast chain. */
+const kChainSegmentBytes = 128 << 10;
+/** Allgather(v): parts up to this size go to every rank directly, longer ones round a ring. */
+const kRingPartBytes = 16 << 10;
 
 type T = TypedArray;
 
@@ -228,6 +237,18 @@ function assembleV(ch: CollChan, parts: Uint8Array[], dt: DType, out: TypedArray
   return res;
 }
 
+/**
+ * `make()`, or when that throws (this rank's `out` or `displs` is wrong) `fresh()` and the
+ * error: a rank in the middle of a ring or chain must still pass the data on, and raise after.
+ */
+function orFresh<R>(make: () => R, fresh: () => R): [R, unknown] {
+  try {
+    return [make(), undefined];
+  } catch (err) {
+    return [fresh(), err];
+  }
+}
+
 const unitOf = (op: Op) => (op.name === 'MINLOC' || op.name === 'MAXLOC' ? 2 : 1);
 
 // Messages
@@ -241,15 +262,54 @@ export class MessageEngine implements CollEngine {
     return disseminationBarrier(ch);
   }
 
+  /**
+   * Binomial tree for the first kBcastTreeBytes (with the dtype and the whole length, which
+   * only the root knows), then, for longer data, a pipelined chain for the rest; at P = 2
+   * the tree's one message carries everything. Every non-root rank receives straight into
+   * `out` when it has one (the tree's message lands wherever it fits in `out`).
+   */
   async bcast(ch: CollChan, data: T | undefined, root: number, out: T | undefined): Promise<T> {
+    const treeBytes = ch.size > 2 ? kBcastTreeBytes : Infinity;
     if (ch.rank === root) {
       const dt = dtypeOf(data!)!;
-      await binomialBcast(ch, root, [headerOf(dt), bytesOf(data!)]);
-      if (out && out !== data) return copyOut(ch, out, bytesOf(data!), dt);
+      const bytes = bytesOf(data!);
+      const meta = new Uint8Array(16);
+      meta[0] = DTYPES.indexOf(dt);
+      new DataView(meta.buffer).setFloat64(8, bytes.byteLength, true);
+      const first = Math.min(bytes.byteLength, treeBytes);
+      await binomialBcast(ch, root, [meta, bytes.subarray(0, first)]);
+      if (bytes.byteLength > first) await chainBcast(ch, root, segmentsOf(bytes.subarray(first), kChainSegmentBytes));
+      if (out && out !== data) return copyOut(ch, out, bytes, dt);
       return data!;
     }
-    const msg = (await binomialBcast(ch, root, undefined))!;
-    return decodeTyped(ch, msg, out, `bcast from root ${root}`);
+    const head = new Uint8Array(24);
+    const got = (await binomialBcast(ch, root, undefined, { head, into: out ? bytesOf(out) : undefined }))!;
+    const dtype = DTYPES[head[8]!];
+    if (!dtype) throw new ArgumentError('message', `a typed-array message for bcast from root ${root}`, `code ${head[8]}`, ch.rank);
+    const total = new DataView(head.buffer).getFloat64(16, true);
+    const bpe = kDTypes[dtype].bytes;
+    const first = Math.min(total, treeBytes);
+    // The destination: `out` if it fits, else a new array (and an error once the chain has passed on).
+    let err: unknown;
+    let res: T | undefined;
+    if (out) {
+      try {
+        checkOut(ch, out, total / bpe, dtype);
+        res = out.subarray(0, total / bpe) as T;
+      } catch (e) {
+        err = e;
+      }
+    }
+    if (!out && total === first && got.byteLength === total) return viewOf(dtype, got.buffer, got.byteOffset, total / bpe) as T;
+    res ??= new kDTypes[dtype].ctor(total / bpe) as T;
+    const rb = bytesOf(res);
+    if (got.byteLength !== first) err ??= new ArgumentError('message', `${first} bytes from root ${root}`, got.byteLength, ch.rank);
+    else if (got.buffer !== rb.buffer || got.byteOffset !== rb.byteOffset) rb.set(got);
+    if (total > first && !(await chainBcast(ch, root, segmentsOf(rb.subarray(first, total), kChainSegmentBytes)))) {
+      err ??= new ArgumentError('message', `${total} bytes from root ${root}`, 'segments of other lengths', ch.rank);
+    }
+    if (err) throw err;
+    return res;
   }
 
   bcastObject(ch: CollChan, bytes: Uint8Array | undefined, root: number): Promise<Uint8Array | undefined> {
@@ -272,7 +332,16 @@ export class MessageEngine implements CollEngine {
       const dt = dtypeOf(data)!;
       const out = into ?? new kDTypes[dt].ctor(data.length);
       checkOut(ch, out, data.length, dt);
-      await longAllreduce(ch, data, out, kernel, unit);
+      if (!op.commutative) {
+        // Rank order: the owner of each block folds every rank's part of it in rank order.
+        await longAllreduce(ch, data, out, kernel, unit);
+        return out;
+      }
+      const counts = blockCounts(data.length / unit, ch.size).map((n) => n * unit);
+      const res = out.length === data.length ? out : (out.subarray(0, data.length) as T);
+      // The ring folds into `out` as partials arrive: in place (out over data) it needs the input apart.
+      const src = out.buffer === data.buffer ? (data.slice() as T) : data;
+      if (!(await ringAllreduce(ch, src, res, kernel, counts, displsOf(counts), unit, kSegmentBytes))) throw countMismatch(ch, 'allreduce', ch.rank, -1, data.length);
       return out;
     }
     const res = await recursiveDoublingAllreduce(ch, data, typedCombiner(ch.rank, data, kernel));
@@ -324,15 +393,47 @@ export class MessageEngine implements CollEngine {
     return scatterFromRoot(ch, root, parts);
   }
 
+  /** Short parts: to every rank directly; long ones (every rank's length is the same): a ring, straight into place. */
   async allgather(ch: CollChan, data: T, out: T | undefined): Promise<T> {
-    const got = await directAllgather(ch, bytesOf(data));
-    return concatEqual(ch, 'allgather', data, got, out);
+    if (data.byteLength <= kRingPartBytes || ch.size === 1) {
+      const got = await directAllgather(ch, bytesOf(data));
+      return concatEqual(ch, 'allgather', data, got, out);
+    }
+    const lens = new Array<number>(ch.size).fill(data.byteLength);
+    // A short `out` here still takes its turn in the ring (into a new array), then raises.
+    const [place, err] = orFresh(() => placeEqual(ch, 'allgather', data, lens, out), () => placeEqual(ch, 'allgather', data, lens));
+    const { into, result: res } = place;
+    into[ch.rank]!.set(bytesOf(data));
+    const blocks = into.map((b) => segmentsOf(b!, kSegmentBytes));
+    if (!(await ringAllgather(ch, blocks, ch.rank))) throw countMismatch(ch, 'allgather', ch.rank, -1, data.length);
+    if (err) throw err;
+    return res;
   }
 
+  /**
+   * One direct exchange of every rank's length, with its part when that is short; the long
+   * parts then go round a ring, straight into place (every rank knows every length by then).
+   */
   async allgatherv(ch: CollChan, data: T, out: T | undefined, displs: readonly number[] | undefined): Promise<VResult> {
-    const got = await directAllgather(ch, bytesOf(data));
-    got[ch.rank] = bytesOf(data);
-    return assembleV(ch, got as Uint8Array[], dtypeOf(data)!, out, displs);
+    const mine = bytesOf(data);
+    const len = new Float64Array([mine.byteLength]);
+    const inline = mine.byteLength <= kRingPartBytes;
+    const got = await directAllgather(ch, inline ? [bytesOf(len), mine] : bytesOf(len));
+    const lens = got.map((m, r) => (r === ch.rank ? mine.byteLength : new DataView(m!.buffer, m!.byteOffset, 8).getFloat64(0, true)));
+    const dt = dtypeOf(data)!;
+    const [place, err] = orFresh(() => placeV(ch, lens, dt, out, displs), () => placeV(ch, lens, dt, undefined, undefined));
+    const { into, result: res } = place;
+    const blocks: Uint8Array[][] = [];
+    for (let r = 0; r < ch.size; r++) {
+      const dst = into[r]!;
+      const long = lens[r]! > kRingPartBytes;
+      blocks.push(long ? segmentsOf(dst, kSegmentBytes) : []);
+      if (r === ch.rank) dst.set(mine);
+      else if (!long) dst.set(got[r]!.subarray(8));
+    }
+    if (!(await ringAllgather(ch, blocks, ch.rank))) throw countMismatch(ch, 'allgatherv', ch.rank, -1, data.length);
+    if (err) throw err;
+    return res;
   }
 
   allgatherObject(ch: CollChan, bytes: Uint8Array): Promise<(Uint8Array | undefined)[]> {
@@ -342,13 +443,17 @@ export class MessageEngine implements CollEngine {
   async alltoall(ch: CollChan, data: T, into: T | undefined): Promise<T> {
     const { dt, n, bpe, out } = alltoallShape(ch, data, into);
     const parts = Array.from({ length: ch.size }, (_, j) => bytesOf(data.subarray(j * n, (j + 1) * n)));
-    const got = await pairwiseAlltoall(ch, parts);
-    got[ch.rank] = parts[ch.rank];
+    const ob = bytesOf(out);
+    const dests = Array.from({ length: ch.size }, (_, j) => ob.subarray(j * n * bpe, (j + 1) * n * bpe));
+    // Received straight into `out`, unless it shares memory with `data` (then whole, and copied).
+    const got = await pairwiseAlltoall(ch, parts, out.buffer === data.buffer ? undefined : dests);
     void dt;
+    if (out !== data) dests[ch.rank]!.set(parts[ch.rank]!);
     for (let r = 0; r < ch.size; r++) {
+      if (r === ch.rank) continue;
       const part = got[r]!;
       if (part.byteLength !== n * bpe) throw countMismatch(ch, 'alltoall', r, part.byteLength / bpe, n);
-      bytesOf(out).set(part, r * n * bpe);
+      if (part.buffer !== ob.buffer || part.byteOffset !== dests[r]!.byteOffset) dests[r]!.set(part);
     }
     return out;
   }

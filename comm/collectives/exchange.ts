@@ -34,20 +34,24 @@ export function directAllgather(ch: Chan, mine: Payload): Promise<(Uint8Array | 
 
 /**
  * Pairwise exchange: in step k, send to r+k and receive from r-k. Sends are all posted at
- * once (the transport queues them); receives complete in any order.
+ * once (the transport queues them); receives complete in any order; with `into`, the part
+ * from rank s lands in into[s] when it fits.
  */
-export async function pairwiseAlltoall(ch: Chan, parts: readonly Payload[]): Promise<(Uint8Array | undefined)[]> {
+export async function pairwiseAlltoall(ch: Chan, parts: readonly Payload[], into?: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
   const { rank: r, size: p } = ch;
+  const out: (Uint8Array | undefined)[] = new Array(p).fill(undefined);
+  const recvs: Promise<void>[] = [];
+  // Receives first (each straight into its place when `into` says where), then the sends.
+  const heads = into ? new Uint8Array(8 * p) : undefined;
+  for (let k = 1; k < p; k++) {
+    const s = (r - k + p) % p;
+    const got = heads ? ch.recvInto(s, heads.subarray(8 * s, 8 * s + 8), into![s]) : ch.recv(s);
+    recvs.push(got.then((b) => void (out[s] = b)));
+  }
   const sends: Promise<void>[] = [];
   for (let k = 1; k < p; k++) {
     const d = (r + k) % p;
     sends.push(ch.send(d, parts[d]!));
-  }
-  const out: (Uint8Array | undefined)[] = new Array(p).fill(undefined);
-  const recvs: Promise<void>[] = [];
-  for (let k = 1; k < p; k++) {
-    const s = (r - k + p) % p;
-    recvs.push(ch.recv(s).then((b) => void (out[s] = b)));
   }
   await Promise.all(recvs);
   await Promise.all(sends);

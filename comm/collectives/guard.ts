@@ -233,26 +233,54 @@ export class CollGuard {
 
   /** A receive of collective call `seq` from communicator rank `from`, its signature checked. */
   recv(from: number, seq: number, w0: number, w1: number): Promise<Uint8Array> {
+    return this.recvInto(from, seq, w0, w1, undefined, undefined);
+  }
+
+  /**
+   * The same, landing where the caller wants it: the message's first head.byteLength bytes
+   * (its 8-byte signature, then whatever else the algorithm puts in front) in `head`, the
+   * rest in `into` (Transport.recvSplit streams it there; other backends receive and copy).
+   * Resolves with the rest: a view of `into`, or of a fresh buffer when it did not fit.
+   */
+  recvInto(from: number, seq: number, w0: number, w1: number, head: Uint8Array | undefined, into: Uint8Array | undefined): Promise<Uint8Array> {
     if (this.failed) return Promise.reject(this.failed);
-    const p = this.t.recv(this.world(from), this.coll, seq);
+    const t = this.t;
+    const split = head !== undefined && into !== undefined && t.recvSplit !== undefined;
+    const p = split ? t.recvSplit!(this.world(from), this.coll, seq, head, into) : t.recv(this.world(from), this.coll, seq);
     return new Promise<Uint8Array>((resolve, reject) => {
       const e: Pending = { from, seq, w0, w1, start: performance.now(), notified: false, reject };
       this.add(e);
       p.then(
         (m) => {
           this.pending?.delete(e);
-          const d = m.data;
           if (this.failed) return reject(this.failed);
+          if (m.head) {
+            const h = m.head;
+            const a = get32(h, 0);
+            const b = get32(h, 4);
+            if (a === w0 && b === w1) return resolve(m.data);
+            // Another call's message, split as if it were this one's: read it whole again.
+            const whole = new Uint8Array(h.byteLength + m.data.byteLength);
+            whole.set(h);
+            whole.set(m.data, h.byteLength);
+            return reject(this.refused(seq, from, whole));
+          }
+          const d = m.data;
           if (d.byteLength < 8) return reject(this.mismatch(seq, from, 0, -1));
           const a = get32(d, 0);
           const b = get32(d, 4);
-          if (a === w0 && b === w1) return resolve(d.subarray(8));
-          if ((a & 63) === kArgErr) {
-            const origin = b >= 0 && b < this.size ? b : from;
-            this.forward(seq, origin, d.subarray(8));
-            return reject(argErrFrom(origin, dec.decode(d.subarray(8)), this.rank));
+          if (a !== w0 || b !== w1) return reject(this.refused(seq, from, d));
+          if (!head) return resolve(d.subarray(8));
+          // Not split (no recvSplit, or it did not fit): the same result, by copies.
+          const h = head.byteLength;
+          if (d.byteLength < h) return resolve(d.subarray(8));
+          head.set(d.subarray(0, h));
+          const rest = d.subarray(h);
+          if (into && rest.byteLength <= into.byteLength) {
+            into.set(rest);
+            return resolve(into.subarray(0, rest.byteLength));
           }
-          reject(this.mismatch(seq, from, a, b));
+          resolve(rest);
         },
         (err) => {
           this.pending?.delete(e);
@@ -272,6 +300,22 @@ export class CollGuard {
     this.forwarded = seq;
     const payload = forwardedArgErr(origin, text);
     for (let q = 0; q < this.size; q++) if (q !== this.rank && q !== origin) this.t.send(this.world(q), this.coll, seq, payload).catch(() => {});
+  }
+
+  /**
+   * The error for a message `d` of call `seq` from `from` whose signature is not this rank's.
+   * A refusal (ARGERR) is passed on to the other members first, so every rank that waits in
+   * the call hears it.
+   */
+  private refused(seq: number, from: number, d: Uint8Array): Error {
+    const a = get32(d, 0);
+    const b = get32(d, 4);
+    if ((a & 63) === kArgErr) {
+      const origin = b >= 0 && b < this.size ? b : from;
+      this.forward(seq, origin, d.subarray(8));
+      return argErrFrom(origin, dec.decode(d.subarray(8)), this.rank);
+    }
+    return this.mismatch(seq, from, a, b);
   }
 
   /** The mismatch a poison message already here reports, if any (see fail). */

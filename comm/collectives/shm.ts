@@ -28,7 +28,7 @@
  */
 import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { oversubscribed } from '../../util/cores.js';
 import { ArgumentError } from '../../util/errors.js';
 import { bytesOf, dtypeOf, viewOf, type DType, type TypedArray } from '../../util/dtype.js';
 import type { Kernel } from '../ops.js';
@@ -214,7 +214,7 @@ export class ShmEngine {
     // Spinning only pays while every rank has a core; otherwise it takes the core a late rank needs.
     // With a core each, spin as long as the sab transport does (5 ms): a peer's GC or JIT pause
     // outlasts a short spin, and a parked rank then costs a slow wake-up (0.1-2 ms on a VM).
-    this.counted = t.size > availableParallelism();
+    this.counted = oversubscribed(t.size);
     this.spinMs = this.counted ? 0.002 : 5;
   }
 

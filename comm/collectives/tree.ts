@@ -28,9 +28,10 @@ export async function disseminationBarrier(ch: Chan): Promise<void> {
 
 /**
  * Binomial-tree broadcast of a byte message from `root`. The root passes its payload and
- * gets undefined back; every other rank gets the message bytes (forwarded unchanged).
+ * gets undefined back; every other rank gets the message bytes (forwarded unchanged), or
+ * with `land` the part after `land.head` (see Chan.recvInto).
  */
-export async function binomialBcast(ch: Chan, root: number, payload: Payload | undefined): Promise<Uint8Array | undefined> {
+export async function binomialBcast(ch: Chan, root: number, payload: Payload | undefined, land?: { head: Uint8Array; into: Uint8Array | undefined }): Promise<Uint8Array | undefined> {
   const { rank, size: p } = ch;
   const vr = (rank - root + p) % p;
   let msg: Payload | undefined = payload;
@@ -38,8 +39,14 @@ export async function binomialBcast(ch: Chan, root: number, payload: Payload | u
   let mask = 1;
   while (mask < p) {
     if (vr & mask) {
-      got = await ch.recv((vr - mask + root) % p);
-      msg = got;
+      // With `land`: the message's head (after the signature) apart, the rest where the caller wants it.
+      if (land) {
+        got = await ch.recvInto((vr - mask + root) % p, land.head, land.into);
+        msg = [land.head.subarray(8), got];
+      } else {
+        got = await ch.recv((vr - mask + root) % p);
+        msg = got;
+      }
       break;
     }
     mask <<= 1;

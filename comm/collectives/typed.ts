@@ -42,6 +42,9 @@ export class CollChan implements Chan {
   recv(from: number): Promise<Uint8Array> {
     return this.guard.recv(from, this.seq, this.w0, this.w1);
   }
+  recvInto(from: number, head: Uint8Array, into: Uint8Array | undefined): Promise<Uint8Array> {
+    return this.guard.recvInto(from, this.seq, this.w0, this.w1, head, into);
+  }
   /** Enters the call with invalid arguments: every member that waits for this rank raises `err` too. */
   async reject(err: unknown): Promise<never> {
     const payload = argErrPayload(err);

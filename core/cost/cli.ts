@@ -71,8 +71,8 @@ export async function probeCommand(argv: string[]): Promise<number> {
     console.log(kProbeUsage);
     return 0;
   }
-  const { availableParallelism } = await import('node:os');
-  const procList = positiveIntList(values.procs ?? values.np, availableParallelism());
+  const { usableCores } = await import('../../util/cores.js');
+  const procList = positiveIntList(values.procs ?? values.np, usableCores());
   if (procList === undefined) return fail('probe', `-n must be a positive integer or a comma-separated list of them; got '${values.procs ?? values.np}'`, kProbeUsage);
   const backend = values.backend;
   if (!backendNames().includes(backend!)) return fail('probe', `--backend must be ${backendList()}; got '${backend}'`, kProbeUsage);

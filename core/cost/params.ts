@@ -33,7 +33,7 @@ export interface ParamsEntry extends BspParams {
   p: number;
   /** ISO time of the probe. */
   measuredAt: string;
-  /** The cores the probing process could use (os.availableParallelism()); P above it is oversubscribed. */
+  /** The cores the probing process could use (util/cores.ts: affinity and cgroup quota); P above it is oversubscribed. */
   cores?: number;
   /** Residuals of the fit (optional; probe writes them). */
   residuals?: FitResidual[];

@@ -2,7 +2,7 @@
  * `superstep probe`: measures the BSP parameters g, l and r of this machine for a backend and
  * P, in the method of bspbench and Bulk's benchmark, and saves them to the params file.
  */
-import { availableParallelism } from 'node:os';
+import { usableCores } from '../../util/cores.js';
 import { startWorld, type Backend, type World } from '../launch/world.js';
 import { ArgumentError } from '../../util/errors.js';
 import { moduleUrl } from '../../util/module-url.js';
@@ -67,7 +67,7 @@ function repsFor(h: number, reps: number, rounds: number): number {
 
 /** Measures g, l and r (see docs/cost.md). Rejects with the failing rank's error if a rank fails. */
 export async function probe(options: ProbeOptions = {}): Promise<ProbeResult> {
-  const procs = options.world?.size ?? options.procs ?? availableParallelism();
+  const procs = options.world?.size ?? options.procs ?? usableCores();
   const backend = options.world?.backend ?? options.backend ?? 'sab';
   if (!Number.isInteger(procs) || procs < 1) throw new ArgumentError('procs', 'a positive integer', procs);
   const hs = options.hs ?? defaultHs();
@@ -124,7 +124,7 @@ export async function probe(options: ProbeOptions = {}): Promise<ProbeResult> {
     } else {
       ({ l, g, residuals, rmsRelative } = fitLinear(samples));
     }
-    return { host: hostName(), backend, p: procs, g, l, r, b, cores: availableParallelism(), measuredAt: new Date().toISOString(), residuals, rmsRelative, samples };
+    return { host: hostName(), backend, p: procs, g, l, r, b, cores: usableCores(), measuredAt: new Date().toISOString(), residuals, rmsRelative, samples };
   } finally {
     if (!options.world) await world.close();
   }

@@ -2,7 +2,7 @@
  * `superstep scaling`: the command around scaling.ts (see there and docs/cost.md §5).
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { usableCores } from '../../util/cores.js';
 import { parseArgs } from 'node:util';
 import { backendList, backendNames } from '../../comm/backends/index.js';
 import type { Backend } from '../launch/world.js';
@@ -149,7 +149,7 @@ export async function scalingCommand(argv: string[]): Promise<number> {
   try {
     report = await scaling({
       backend, procs, clusterProcs, workloads, modes, matvecN, jacobiN, reps, warmup, paramsFor, clusterFor,
-      cores: availableParallelism(),
+      cores: usableCores(),
       onProgress: (line) => console.error(line),
     });
   } catch (err) {

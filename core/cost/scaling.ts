@@ -5,7 +5,7 @@
  * extends the prediction to P = 64..1024 for a cluster whose g and l are given (a probe file or
  * flags), with this machine's r and b per rank: where a program stops scaling, before buying it.
  */
-import { availableParallelism } from 'node:os';
+import { usableCores } from '../../util/cores.js';
 import { startWorld, type Backend } from '../launch/world.js';
 import { moduleUrl } from '../../util/module-url.js';
 import { ArgumentError } from '../../util/errors.js';
@@ -77,7 +77,7 @@ export interface ScalingOptions {
   paramsFor: (p: number) => ResolvedParams | BspParams;
   /** The cluster's g and l at P (r and b are this machine's). */
   clusterFor?: (p: number) => BspParams;
-  /** Cores counted as the process may use them (default os.availableParallelism()). */
+  /** Cores counted as the process may use them (default usableCores(): affinity and cgroup quota). */
   cores?: number;
   onProgress?: (line: string) => void;
   timeoutMs?: number;
@@ -100,7 +100,7 @@ export async function scaling(options: ScalingOptions): Promise<ScalingReport> {
   const sizeOf = (w: ScalingWorkload) => (w === 'matvec' ? options.matvecN ?? 1024 : options.jacobiN ?? 1024);
   const warmup = options.warmup ?? 5;
   const reps = options.reps ?? 15;
-  const cores = options.cores ?? availableParallelism();
+  const cores = options.cores ?? usableCores();
   const points: ScalingPoint[] = [];
   for (const p of procs) {
     const params = options.paramsFor(p);

@@ -96,6 +96,53 @@ describe('tcp frames', () => {
     );
   });
 
+  it('a split placement lands the first bytes in the head and the rest in the body, however the stream is cut and read', () => {
+    fc.assert(
+      fc.property(fc.array(message, { minLength: 1, maxLength: 4 }), fc.array(fc.nat({ max: 200 }), { minLength: 1, maxLength: 40 }), fc.nat({ max: 12 }), fc.integer({ min: -3, max: 3 }), (msgs, sizes, headLen, slack) => {
+        const wire = concat(msgs.flatMap((m) => encodeFrames(kData, m.context, m.tag, m.epoch, m.parts, m.parts.reduce((n, p) => n + p.byteLength, 0), limits.maxFrameBytes)));
+        const places: { head: Uint8Array; body: Uint8Array }[] = [];
+        const frames: Frame[] = [];
+        const d = new FrameDecoder(limits, (f) => frames.push(f), 'rank 7 (test)', (_c, _t, _e, total) => {
+          // Bodies a little short or long of the rest: a message that does not fit arrives whole.
+          const p = { head: new Uint8Array(headLen), body: new Uint8Array(Math.max(0, total - headLen + slack)) };
+          places.push(p);
+          return p;
+        });
+        let pos = 0;
+        for (let i = 0; pos < wire.length; i++) {
+          const size = Math.max(1, sizes[i % sizes.length]!);
+          const target = d.pending(1);
+          const n = Math.min(size, target?.byteLength ?? Infinity, wire.length - pos);
+          if (target) {
+            target.set(wire.subarray(pos, pos + n));
+            d.advance(n);
+          } else {
+            d.push(wire.subarray(pos, pos + n));
+          }
+          pos += n;
+        }
+        expect(d.partial).toBe(false);
+        expect(frames).toHaveLength(msgs.length);
+        let k = 0;
+        frames.forEach((f, i) => {
+          const whole = concat(msgs[i]!.parts);
+          if (whole.byteLength === 0) return expect(f.data.byteLength).toBe(0);
+          const p = places[k++]!;
+          const fits = whole.byteLength >= headLen && whole.byteLength - headLen <= p.body.byteLength;
+          if (!fits) {
+            expect(f.head).toBeUndefined();
+            return expect([...f.data]).toEqual([...whole]);
+          }
+          expect(f.head).toBe(p.head);
+          expect([...p.head]).toEqual([...whole.subarray(0, headLen)]);
+          expect(f.data.buffer).toBe(p.body.buffer);
+          expect([...f.data]).toEqual([...whole.subarray(headLen)]);
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('split messages longer than one frame, with views of the caller buffers (no copies)', () => {
     const a = new Uint8Array(100).map((_, i) => i);
     const b = new Uint8Array(30).fill(7);

@@ -9,7 +9,7 @@
  * Matching is superstep's (comm/matching.ts) on a 16-byte header (context, tag, job epoch),
  * so ANY_SOURCE/ANY_TAG, exact contexts and the non-overtaking rule are the other backends'.
  */
-import { availableParallelism } from 'node:os';
+import { oversubscribed } from '../../../util/cores.js';
 import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../../util/errors.js';
 import { MatchQueue } from '../../matching.js';
 import { ANY_SOURCE, concatPayload, payloadLength, payloadParts, type Message, type MessageInfo, type Payload, type Transport, type TransportStats } from '../../transport.js';
@@ -39,7 +39,7 @@ const kFinContext = -1;
 function spinMs(env: NodeJS.ProcessEnv = process.env): number {
   if (env.SUPERSTEP_SPIN_US) return Number(env.SUPERSTEP_SPIN_US) / 1000;
   const local = Number(env.OMPI_COMM_WORLD_LOCAL_SIZE ?? env.MPI_LOCALNRANKS ?? env.SLURM_NTASKS_PER_NODE ?? 1);
-  return local <= availableParallelism() ? 5 : 0.05;
+  return oversubscribed(local) ? 0.05 : 5;
 }
 
 interface Pending {

@@ -10,7 +10,7 @@
  * which frees the event loop. With more ranks than cores the spin is cut short so that
  * waiting ranks give their core to the ones with work.
  */
-import { availableParallelism } from 'node:os';
+import { oversubscribed as outnumbered } from '../../../util/cores.js';
 import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../../util/errors.js';
 import { MatchQueue, type Posted } from '../../matching.js';
 import {
@@ -153,7 +153,7 @@ export class SabTransport implements Transport {
       this.lastFree.push(0);
     }
     this.barrierGen = Atomics.load(this.ctl, slot(rank, kBarrier));
-    const oversubscribed = this.size > availableParallelism();
+    const oversubscribed = outnumbered(this.size);
     // Waking a sleeper through Atomics.waitAsync takes milliseconds here (measured 2-4 ms in
     // a rank thread), so a wait shorter than that is cheaper spun than slept; and a short
     // spin lets one late rank push its partner to sleep, which then wakes late in turn.

@@ -33,9 +33,14 @@ export interface Frame {
   context: number;
   tag: number;
   epoch: number;
-  /** The whole message payload, in a fresh buffer owned by the receiver. */
+  /** The whole message payload, in a fresh buffer owned by the receiver (after `head` when split). */
   data: Uint8Array;
+  /** Set when the payload's first bytes landed here and the rest in `data` (a split receive). */
+  head?: Uint8Array;
 }
+
+/** Where a message lands: one buffer, or its first `head.byteLength` bytes apart from the rest. */
+export type Placement = Uint8Array | { head: Uint8Array; body: Uint8Array };
 
 export interface FrameLimits {
   /** Largest payload of one frame. */
@@ -106,7 +111,11 @@ export class FrameDecoder {
   private frameLeft = 0;
   /** Message in progress. */
   private msg: Frame | undefined;
+  /** Payload bytes of the message in progress so far, and its length. */
   private filled = 0;
+  private total = 0;
+  /** Bytes of the message in progress that go to `msg.head` (0: not split). */
+  private headLen = 0;
   private broken: ProtocolError | undefined;
 
   constructor(
@@ -118,7 +127,7 @@ export class FrameDecoder {
      * Called when a data message starts, with its envelope and length: may return the buffer
      * the message should land in (a posted receive's), so that it streams straight there.
      */
-    private readonly place?: (context: number, tag: number, epoch: number, total: number) => Uint8Array | undefined,
+    private readonly place?: (context: number, tag: number, epoch: number, total: number) => Placement | undefined,
   ) {}
 
   /** True while a message is partly received (for diagnostics and truncation checks). */
@@ -143,12 +152,17 @@ export class FrameDecoder {
         continue;
       }
       const m = this.msg!;
-      const k = Math.min(this.frameLeft, n - pos);
-      m.data.set(chunk.subarray(pos, pos + k), this.filled);
+      let k = Math.min(this.frameLeft, n - pos);
+      if (this.filled < this.headLen) {
+        k = Math.min(k, this.headLen - this.filled);
+        m.head!.set(chunk.subarray(pos, pos + k), this.filled);
+      } else {
+        m.data.set(chunk.subarray(pos, pos + k), this.filled - this.headLen);
+      }
       this.filled += k;
       this.frameLeft -= k;
       pos += k;
-      if (this.frameLeft === 0 && this.filled === m.data.byteLength) this.finish();
+      if (this.frameLeft === 0 && this.filled === this.total) this.finish();
     }
   }
 
@@ -157,8 +171,9 @@ export class FrameDecoder {
    * a caller that reads them straight there reports them with advance() instead of push().
    */
   pending(min: number): Uint8Array | undefined {
-    if (this.frameLeft < min || this.broken) return undefined;
-    return this.msg!.data.subarray(this.filled, this.filled + this.frameLeft);
+    if (this.frameLeft < min || this.broken || this.filled < this.headLen) return undefined;
+    const at = this.filled - this.headLen;
+    return this.msg!.data.subarray(at, at + this.frameLeft);
   }
 
   /** `n` payload bytes landed in the buffer pending() returned. */
@@ -167,7 +182,7 @@ export class FrameDecoder {
     if (n > this.frameLeft) this.fail(`${n} bytes read past the frame's end`);
     this.filled += n;
     this.frameLeft -= n;
-    if (this.frameLeft === 0 && this.filled === this.msg!.data.byteLength) this.finish();
+    if (this.frameLeft === 0 && this.filled === this.total) this.finish();
   }
 
   private fail(what: string): never {
@@ -193,26 +208,36 @@ export class FrameDecoder {
     const m = this.msg;
     if (m) {
       // A continuation must belong to the message in progress.
-      if (type !== m.type || context !== m.context || tag !== m.tag || epoch !== m.epoch || total !== m.data.byteLength) {
+      if (type !== m.type || context !== m.context || tag !== m.tag || epoch !== m.epoch || total !== this.total) {
         this.fail('continuation frame does not match the message in progress');
       }
     } else {
       if (frameBytes > total) this.fail(`frame of ${frameBytes} bytes is longer than its message (${total})`);
       const into = type === kData && total > 0 ? this.place?.(context, tag, epoch, total) : undefined;
-      this.msg = { type, context, tag, epoch, data: into && into.byteLength >= total ? into.subarray(0, total) : new Uint8Array(total) };
+      this.headLen = 0;
+      if (into instanceof Uint8Array || into === undefined) {
+        this.msg = { type, context, tag, epoch, data: into && into.byteLength >= total ? into.subarray(0, total) : new Uint8Array(total) };
+      } else if (total >= into.head.byteLength && total - into.head.byteLength <= into.body.byteLength) {
+        this.headLen = into.head.byteLength;
+        this.msg = { type, context, tag, epoch, head: into.head, data: into.body.subarray(0, total - this.headLen) };
+      } else {
+        this.msg = { type, context, tag, epoch, data: new Uint8Array(total) };
+      }
       this.filled = 0;
+      this.total = total;
     }
-    const msg = this.msg!;
-    if (this.filled + frameBytes > msg.data.byteLength) this.fail('frames overrun their message length');
-    if (frameBytes === 0 && msg.data.byteLength > 0) this.fail('empty continuation frame');
+    if (this.filled + frameBytes > this.total) this.fail('frames overrun their message length');
+    if (frameBytes === 0 && this.total > 0) this.fail('empty continuation frame');
     this.frameLeft = frameBytes;
-    if (msg.data.byteLength === 0) this.finish();
+    if (this.total === 0) this.finish();
   }
 
   private finish(): void {
     const m = this.msg!;
     this.msg = undefined;
     this.filled = 0;
+    this.total = 0;
+    this.headLen = 0;
     this.onFrame(m);
   }
 }

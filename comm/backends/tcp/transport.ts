@@ -35,7 +35,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import net, { type Server, type Socket } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { oversubscribed } from '../../../util/cores.js';
 import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../../util/errors.js';
 import { rateLimited } from '../../../util/rate-log.js';
 import { MatchQueue, type Posted } from '../../matching.js';
@@ -199,7 +199,7 @@ export class TcpTransport implements Transport {
     this.inPlaceReads = options.inPlaceReads ?? true;
     this.localSockets = (options.localSockets ?? true) && process.platform === 'linux';
     const local = options.localRanks ?? size;
-    this.spinMs = options.spinMs ?? (local > availableParallelism() ? 0 : 5);
+    this.spinMs = options.spinMs ?? (oversubscribed(local) ? 0 : 5);
     this.finished = new Array(size).fill(false);
     for (let r = 0; r < size; r++) this.peers.push({ rank: r, backlog: [], lastHeard: 0, lastSent: 0, bye: false, gone: false });
     this.ready = new Promise<void>((resolve) => (this.readyResolve = resolve));
@@ -343,8 +343,8 @@ export class TcpTransport implements Transport {
       // Match at the first frame, as MPI matches at the envelope: the payload then streams
       // straight into the receiver's buffer when it gave one.
       if (epoch !== this.epoch || this.failure) return undefined;
-      peer.claimed = this.queue.claim(rank, context, tag);
-      return peer.claimed?.into;
+      const c = (peer.claimed = this.queue.claim(rank, context, tag));
+      return c?.into && c.head ? { head: c.head, body: c.into } : c?.into;
     });
     socket.removeAllListeners('error');
     const decoder = peer.decoder;
@@ -413,17 +413,22 @@ export class TcpTransport implements Transport {
     return this.write(dest, encodeFrames(kData, context, tag, this.epoch, parts, length, this.maxFrame));
   }
 
-  recv(source: number, context: number, tag: number, into?: Uint8Array): Promise<Message> {
+  recv(source: number, context: number, tag: number, into?: Uint8Array, head?: Uint8Array): Promise<Message> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new ClosedError('transport is closed', this.rank));
     if (source !== ANY_SOURCE && (!Number.isInteger(source) || source < 0 || source >= this.size)) {
       return Promise.reject(new ArgumentError('source', `a rank in 0..${this.size - 1} or ANY_SOURCE`, source, this.rank));
     }
-    const m = this.queue.receiveNow(source, context, tag, into);
+    const m = this.queue.receiveNow(source, context, tag, into, head);
     if (m) return Promise.resolve(m);
     const gone = this.finishedError(source, tag);
     if (gone) return Promise.reject(gone);
-    return this.track(this.queue.post(source, context, tag, into).promise);
+    return this.track(this.queue.post(source, context, tag, into, head).promise);
+  }
+
+  /** A receive whose first head.byteLength bytes land in `head`, the rest streaming into `into`. */
+  recvSplit(source: number, context: number, tag: number, head: Uint8Array, into: Uint8Array): Promise<Message> {
+    return this.recv(source, context, tag, into, head);
   }
 
   iprobe(source: number, context: number, tag: number): MessageInfo | undefined {
@@ -655,7 +660,7 @@ export class TcpTransport implements Transport {
       peer.claimed = undefined;
       this.stats.bytesReceived += f.data.byteLength;
       this.stats.messagesReceived++;
-      claimed.resolve({ source, context: f.context, tag: f.tag, data: f.data });
+      claimed.resolve(f.head ? { source, context: f.context, tag: f.tag, data: f.data, head: f.head } : { source, context: f.context, tag: f.tag, data: f.data });
       return;
     }
     this.arrived(source, f.context, f.tag, f.data);
