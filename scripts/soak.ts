@@ -58,6 +58,15 @@ interface Result {
   detail: string;
 }
 
+/** Whether `pid` has exited (gone, or a zombie not yet reaped). */
+function exited(pid: number): boolean {
+  try {
+    return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    return true;
+  }
+}
+
 function processesWith(mark: string): number[] {
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
@@ -91,11 +100,14 @@ async function one(i: number, backend: string, procs: number, kind: string): Pro
     if (!rankFault && faultAt === undefined && out.includes('SOAK-RUNNING')) {
       // The launcher's fault, at a random moment of the running job.
       setTimeout(() => {
-        faultAt = Date.now();
+        // A job that already ended (its 12 supersteps can take less than the delay) got no
+        // fault: that run is judged as a clean one, not as a launcher that ignored SIGKILL.
+        if (child.exitCode !== null || child.signalCode !== null || exited(child.pid!)) return;
         try {
           process.kill(child.pid!, k === 'sigkill-launcher' ? 'SIGKILL' : 'SIGSTOP');
+          faultAt = Date.now();
         } catch {
-          /* already gone */
+          return; /* already gone */
         }
         if (k === 'sigstop-launcher') setTimeout(() => child.pid && process.kill(child.pid, 'SIGCONT'), 3000);
       }, rand(300));
@@ -131,7 +143,8 @@ async function one(i: number, backend: string, procs: number, kind: string): Pro
     }
   }
   let wrongExit: boolean;
-  if (k === 'sigkill-launcher') wrongExit = signal !== 'SIGKILL';
+  if (!rankFault && faultAt === undefined) wrongExit = code !== 0;
+  else if (k === 'sigkill-launcher') wrongExit = signal !== 'SIGKILL';
   else if (k === 'sigstop-launcher') wrongExit = code !== 0;
   else if (k === 'loop') wrongExit = code !== 124;
   else wrongExit = code === 0 || code === null;
