@@ -90,7 +90,7 @@ async function one(i: number, backend: string, procs: number, kind: string): Pro
   const where = ['sync', 'collective', 'global'][rand(3)]!;
   const mark = `SUPERSTEP_SOAK_MARK=${process.pid}-${i}`;
   const rankFault = !k.endsWith('-launcher');
-  const args = ['bin/superstep.mjs', 'run', '-n', String(procs), '--backend', backend, ...(k === 'loop' ? ['--timeout', '10'] : []), 'test/fixtures/soak-job.ts', rankFault ? k : 'none', String(victim), String(at), where, '12'];
+  const args = ['bin/superstep.mjs', 'run', '-n', String(procs), '--backend', backend, ...(k === 'loop' ? ['--timeout', '10'] : []), 'test/fixtures/soak-job.ts', rankFault ? k : 'none', String(victim), String(at), where, rankFault ? '12' : '40'];
   const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, [mark.split('=')[0]!]: mark.split('=')[1]! }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   let err = '';
@@ -98,7 +98,8 @@ async function one(i: number, backend: string, procs: number, kind: string): Pro
   child.stdout.on('data', (d) => {
     out += d;
     if (!rankFault && faultAt === undefined && out.includes('SOAK-RUNNING')) {
-      // The launcher's fault, at a random moment of the running job.
+      // The launcher's fault, at a random moment of the running job (40 supersteps of >= 20 ms:
+      // the job outlasts the delay, so the fault lands in it, not in the launcher's exit).
       setTimeout(() => {
         // A job that already ended (its 12 supersteps can take less than the delay) got no
         // fault: that run is judged as a clean one, not as a launcher that ignored SIGKILL.
