@@ -285,10 +285,7 @@ export class Communicator {
     let kernel: Kernel;
     try {
       this.checkRoot(c, root);
-      this.checkArray(data, 'data');
-      o = resolveOp(op, c.rank);
-      kernel = kernelOf(o, data, c.rank);
-      if (c.rank === root) this.checkOutArg(c, options.out, data, data.length);
+      ({ o, kernel } = this.reductionArgs(c, data, op, c.rank === root ? options.out : undefined));
     } catch (err) {
       return this.refuse(c, ch, 'reduce', err);
     }
@@ -329,10 +326,7 @@ export class Communicator {
     let o: Op;
     let kernel: Kernel;
     try {
-      this.checkArray(data, 'data');
-      o = resolveOp(op, c.rank);
-      kernel = kernelOf(o, data, c.rank);
-      if (options.out !== undefined) this.checkOutArg(c, options.out, data, data.length);
+      ({ o, kernel } = this.reductionArgs(c, data, op, options.out));
     } catch (err) {
       return this.refuse(c, ch, 'allreduce', err);
     }
@@ -372,10 +366,7 @@ export class Communicator {
     let o: Op;
     let kernel: Kernel;
     try {
-      this.checkArray(data, 'data');
-      o = resolveOp(op, c.rank);
-      kernel = kernelOf(o, data, c.rank);
-      if (out !== undefined) this.checkOutArg(c, out, data, data.length);
+      ({ o, kernel } = this.reductionArgs(c, data, op, out));
     } catch (err) {
       return this.refuse(c, ch, name, err);
     }
@@ -888,6 +879,15 @@ export class Communicator {
   }
 
   /** `out`, when given, is an array of `data`'s dtype with at least `n` elements. */
+  /** The checks every typed reduction makes on this rank: the array, the op, its kernel, `out`. */
+  private reductionArgs(c: Core, data: TypedArray, op: Op | string, out: unknown): { o: Op; kernel: Kernel } {
+    this.checkArray(data, 'data');
+    const o = resolveOp(op, c.rank);
+    const kernel = kernelOf(o, data, c.rank);
+    this.checkOutArg(c, out, data, data.length);
+    return { o, kernel };
+  }
+
   private checkOutArg(c: Core, out: unknown, data: TypedArray, n: number): void {
     if (out === undefined) return;
     const dt = dtypeOf(data)!;
