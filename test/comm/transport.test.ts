@@ -93,6 +93,15 @@ describe.each(backends())('transport contract on %s', (backend) => {
     }
   });
 
+  it('long and short messages of one envelope, sent back to back, arrive in send order', async () => {
+    // A short message completes before a long one sent earlier (eager against rendezvous on
+    // MPI); the long one must still be matched first.
+    const sizes = [1 << 20, 8, 300_000, 0, 8, 1 << 20, 1, 70_000, 64];
+    const plan: PlannedMsg[] = sizes.map((n, i) => ({ src: 0, dst: 1, tag: 1, n, seed: i + 1 }));
+    const got = await callAll<string[]>(backend, 2, 'transport-patterns.ts', 'runPattern', [plan, 0], kTimeout);
+    expect(got).toEqual(reference(2, plan));
+  });
+
   it('a 3 MiB message crosses every pair of a 3-rank ring intact', async () => {
     const plan: PlannedMsg[] = [0, 1, 2].map((r) => ({ src: r, dst: (r + 1) % 3, tag: 1, n: 3 << 20, seed: r + 1 }));
     const got = await callAll<string[]>(backend, 3, 'transport-patterns.ts', 'runPattern', [plan, 0], kTimeout);

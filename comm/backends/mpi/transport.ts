@@ -67,6 +67,12 @@ export class MpiTransport implements Transport {
   private ids = new Int32Array(64);
   private n = 0;
   private readonly pending = new Map<number, Pending>();
+  /**
+   * Received messages in the order MPI matched them (improbe order), each delivered once it
+   * and every one before it has landed: a short message completes before a long one probed
+   * earlier (eager against rendezvous), and delivering it first would break non-overtaking.
+   */
+  private arrivals: { buf: Uint8Array; source: number; bytes: number; landed: boolean }[] = [];
   private scheduled = false;
   private lastProgress = 0;
   private closed = false;
@@ -220,7 +226,9 @@ export class MpiTransport implements Transport {
       const [source, , bytes, message] = m;
       const buf = new Uint8Array(Math.max(bytes, kHeaderBytes));
       const id = this.mpi.imrecv(message, buf.subarray(0, bytes));
-      this.track(id, { keep: [buf], done: () => this.received(source, buf, bytes) });
+      const a = { buf, source, bytes, landed: false };
+      this.arrivals.push(a);
+      this.track(id, { keep: [buf], done: () => { a.landed = true; } });
       progress = true;
     }
     if (this.n > 0) {
@@ -235,9 +243,20 @@ export class MpiTransport implements Transport {
           this.pending.delete(id);
           p.done();
         }
+        this.deliverLanded();
       }
     }
     return progress;
+  }
+
+  /** Delivers the landed messages at the front of `arrivals`, in MPI's matching order. */
+  private deliverLanded(): void {
+    let k = 0;
+    while (k < this.arrivals.length && this.arrivals[k]!.landed) {
+      const a = this.arrivals[k++]!;
+      this.received(a.source, a.buf, a.bytes);
+    }
+    if (k > 0) this.arrivals.splice(0, k);
   }
 
   private received(source: number, buf: Uint8Array, bytes: number): void {
