@@ -28,9 +28,26 @@ export function usableCores(): number {
   return (cached = Math.max(1, n));
 }
 
-/** True when `ranks` ranks on this host outnumber the cores they may use. */
-export function oversubscribed(ranks: number): boolean {
-  return ranks > usableCores();
+/**
+ * The host's cores as the cgroup quota allows them, whatever this process's affinity mask
+ * says: an MPI launcher binds each rank to a core of its own (Open MPI binds to a core at
+ * P <= 2, to a socket above, and not at all when oversubscribed), so a bound rank's mask
+ * tells nothing about whether the ranks outnumber the cores.
+ */
+export function hostCores(): number {
+  const forced = Number(process.env.SUPERSTEP_CORES);
+  if (Number.isInteger(forced) && forced > 0) return forced;
+  const quota = cgroupQuota();
+  const n = cpus().length;
+  return Math.max(1, quota !== undefined ? Math.min(n, quota) : n);
+}
+
+/**
+ * True when `ranks` ranks on this host outnumber the cores they may use (`host`: counted as
+ * hostCores(), for ranks an MPI launcher placed and bound).
+ */
+export function oversubscribed(ranks: number, host = false): boolean {
+  return ranks > (host ? hostCores() : usableCores());
 }
 
 /** The number of CPUs in this process's affinity mask, from /proc/self/status (Linux). */

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { oversubscribed, usableCores } from '../../util/cores.js';
+import { hostCores, oversubscribed, usableCores } from '../../util/cores.js';
 
 const probe = (env: Record<string, string>) =>
   spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./util/cores.ts').then((m) => console.log(m.usableCores()))"], { env: { ...process.env, ...env }, encoding: 'utf8' });
@@ -23,5 +23,16 @@ describe('usable cores', () => {
     // Without taskset on this machine, nothing to compare.
     if (pinned.error) return;
     expect(pinned.stdout.trim()).toBe('1');
+  });
+
+  it("counts the host's cores for ranks an MPI launcher bound to one core each (the mask says 1)", () => {
+    const script = "import('./util/cores.ts').then((m) => console.log(m.usableCores(), m.hostCores(), m.oversubscribed(2, true)))";
+    const pinned = spawnSync('taskset', ['-c', '0', process.execPath, '--import', 'tsx', '-e', script], { encoding: 'utf8', env: { ...process.env, SUPERSTEP_CORES: '' } });
+    if (pinned.error) return;
+    const [usable, host, over] = pinned.stdout.trim().split(' ');
+    expect(usable).toBe('1');
+    expect(Number(host)).toBe(hostCores());
+    expect(Number(host)).toBeGreaterThanOrEqual(usableCores());
+    expect(over).toBe(String(2 > hostCores()));
   });
 });

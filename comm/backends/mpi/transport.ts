@@ -34,12 +34,13 @@ const kFinContext = -1;
 /**
  * How long the poll loop keeps spinning without progress before it backs off to 1 ms timers:
  * SUPERSTEP_SPIN_US, else 5 ms while this host's ranks fit its cores and 0.05 ms when they
- * outnumber them (a spinning rank would take the core its peer needs), as on tcp.
+ * outnumber them (a spinning rank would take the core its peer needs), as on tcp. The host's
+ * cores count, not this process's affinity mask: mpirun binds each rank to a core of its own.
  */
 function spinMs(env: NodeJS.ProcessEnv = process.env): number {
   if (env.SUPERSTEP_SPIN_US) return Number(env.SUPERSTEP_SPIN_US) / 1000;
   const local = Number(env.OMPI_COMM_WORLD_LOCAL_SIZE ?? env.MPI_LOCALNRANKS ?? env.SLURM_NTASKS_PER_NODE ?? 1);
-  return oversubscribed(local) ? 0.05 : 5;
+  return oversubscribed(local, true) ? 0.05 : 5;
 }
 
 interface Pending {
