@@ -11,6 +11,7 @@
 import { ArgumentError } from '../util/errors.js';
 import type { DType } from '../util/dtype.js';
 import { world, type Communicator } from '../comm/comm.js';
+import { jobSlot } from '../comm/context.js';
 import type { Distribution } from './distribution.js';
 import { DistArray } from './distarray.js';
 import { gemm } from './kernels.js';
@@ -88,42 +89,47 @@ async function summa(a: DistArray, b: DistArray, c: DistArray, plan: ReturnType<
   const kA = a.localShape[1]!;
   const aStart = plan.a.axes[1]!.start(j);
   const bStart = plan.b.axes[0]!.start(i);
-  // Process rows and columns as communicators; rank within a row is j, within a column i.
-  const row = plan.pc > 1 ? await world.split(i, j) : null;
-  const col = plan.pr > 1 ? await world.split(j, i) : null;
-  try {
-    const widest = plan.panels.reduce((w, p) => Math.max(w, p.kb), 0);
-    const Ctor = c.data.constructor as new (n: number) => Float;
-    const aBuf = row ? new Ctor(mr * widest) : undefined;
-    const bBuf = col ? new Ctor(widest * nc) : undefined;
-    const A = a.data as Float;
-    const B = b.data as Float;
-    for (const p of plan.panels) {
-      // A's panel: this rank's own columns when pc = 1, else packed by its owner and broadcast along the row.
-      let ap: Float = A;
-      let aOff = p.k0 - aStart;
-      let lda = kA;
-      if (row) {
-        ap = aBuf!.subarray(0, mr * p.kb);
-        if (j === p.aCol) for (let r = 0; r < mr; r++) ap.set(A.subarray(r * kA + p.k0 - aStart, r * kA + p.k0 - aStart + p.kb), r * p.kb);
-        if (mr > 0) await bcast(row, ap, p.aCol);
-        aOff = 0;
-        lda = p.kb;
-      }
-      // B's panel: kb whole rows of the owner's block, contiguous; broadcast along the column.
-      let bp: Float = B;
-      let bOff = (p.k0 - bStart) * nc;
-      if (col) {
-        bp = i === p.bRow ? B.subarray(bOff, bOff + p.kb * nc) : bBuf!.subarray(0, p.kb * nc);
-        if (nc > 0) await bcast(col, bp, p.bRow);
-        bOff = 0;
-      }
-      gemm(ap, aOff, lda, bp, bOff, nc, c.data as Float, 0, nc, mr, p.kb, nc);
+  const { row, col } = await gridComms(plan.pr, plan.pc, i, j);
+  const widest = plan.panels.reduce((w, p) => Math.max(w, p.kb), 0);
+  const Ctor = c.data.constructor as new (n: number) => Float;
+  const aBuf = row ? new Ctor(mr * widest) : undefined;
+  const bBuf = col ? new Ctor(widest * nc) : undefined;
+  const A = a.data as Float;
+  const B = b.data as Float;
+  for (const p of plan.panels) {
+    // A's panel: this rank's own columns when pc = 1, else packed by its owner and broadcast along the row.
+    let ap: Float = A;
+    let aOff = p.k0 - aStart;
+    let lda = kA;
+    if (row) {
+      ap = aBuf!.subarray(0, mr * p.kb);
+      if (j === p.aCol) for (let r = 0; r < mr; r++) ap.set(A.subarray(r * kA + p.k0 - aStart, r * kA + p.k0 - aStart + p.kb), r * p.kb);
+      if (mr > 0) await bcast(row, ap, p.aCol);
+      aOff = 0;
+      lda = p.kb;
     }
-  } finally {
-    await row?.free();
-    await col?.free();
+    // B's panel: kb whole rows of the owner's block, contiguous; broadcast along the column.
+    let bp: Float = B;
+    let bOff = (p.k0 - bStart) * nc;
+    if (col) {
+      bp = i === p.bRow ? B.subarray(bOff, bOff + p.kb * nc) : bBuf!.subarray(0, p.kb * nc);
+      if (nc > 0) await bcast(col, bp, p.bRow);
+      bOff = 0;
+    }
+    gemm(ap, aOff, lda, bp, bOff, nc, c.data as Float, 0, nc, mr, p.kb, nc);
   }
+}
+
+/**
+ * Process rows and columns of the pr x pc grid as communicators (rank within a row is j,
+ * within a column i), made by the first matmul on that grid and kept for the job: every
+ * rank calls matmul in the same order, so every rank makes them at the same point.
+ */
+function gridComms(pr: number, pc: number, i: number, j: number): Promise<{ row: Communicator | null; col: Communicator | null }> {
+  return jobSlot(`distarray.matmul.${pr}x${pc}`, async () => ({
+    row: pc > 1 ? await world.split(i, j) : null,
+    col: pr > 1 ? await world.split(j, i) : null,
+  }));
 }
 
 async function bcast(comm: Communicator, buf: Float, root: number): Promise<void> {
