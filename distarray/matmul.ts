@@ -15,6 +15,7 @@ import { jobSlot } from '../comm/context.js';
 import type { Distribution } from './distribution.js';
 import { DistArray } from './distarray.js';
 import { gemm } from './kernels.js';
+import { gemmSpace, gemmWasm, wasmEnabled, type GemmSpace } from './wasm.js';
 import { matmulCost } from './cost.js';
 import { summaPlan } from './summa.js';
 import { astype, promoteTypes } from './ufunc.js';
@@ -35,6 +36,9 @@ export interface MatmulOptions {
 export const matmul = Object.assign(matmulProduct, { cost: matmulCost });
 
 type Float = Float64Array | Float32Array;
+
+/** Blocks of C from this many elements use the WebAssembly kernel (smaller ones: the plain loop, no workspace). */
+const kWasmMinBlock = 4096;
 
 async function matmulProduct(A: DistArray, B: DistArray, options: MatmulOptions = {}): Promise<DistArray> {
   const rank = team().rank;
@@ -91,6 +95,8 @@ async function summa(a: DistArray, b: DistArray, c: DistArray, plan: ReturnType<
   const bStart = plan.b.axes[0]!.start(i);
   const { row, col } = await gridComms(plan.pr, plan.pc, i, j);
   const widest = plan.panels.reduce((w, p) => Math.max(w, p.kb), 0);
+  const space = c.dtype === 'float64' && mr * nc >= kWasmMinBlock && wasmEnabled() ? gemmSpace(mr, nc, widest) : undefined;
+  if (space) return summaWasm(a, b, c, plan, space, i, j, row, col);
   const Ctor = c.data.constructor as new (n: number) => Float;
   const aBuf = row ? new Ctor(mr * widest) : undefined;
   const bBuf = col ? new Ctor(widest * nc) : undefined;
@@ -118,6 +124,42 @@ async function summa(a: DistArray, b: DistArray, c: DistArray, plan: ReturnType<
     }
     gemm(ap, aOff, lda, bp, bOff, nc, c.data as Float, 0, nc, mr, p.kb, nc);
   }
+}
+
+/**
+ * summa's loop with the WebAssembly SIMD kernel: each panel is packed (zero-padded to the
+ * kernel's multiples) into the workspace by its owner, broadcast there whole, multiplied
+ * into the workspace's C, which is copied into c's block at the end.
+ */
+async function summaWasm(a: DistArray, b: DistArray, c: DistArray, plan: ReturnType<typeof summaPlan>, s: GemmSpace, i: number, j: number, row: Communicator | null, col: Communicator | null): Promise<void> {
+  const [mr, nc] = c.localShape as [number, number];
+  const kA = a.localShape[1]!;
+  const aStart = plan.a.axes[1]!.start(j);
+  const bStart = plan.b.axes[0]!.start(i);
+  const A = a.data as Float64Array;
+  const B = b.data as Float64Array;
+  s.c.fill(0);
+  for (const p of plan.panels) {
+    const k4 = (p.kb + 3) & ~3;
+    const ap = s.a.subarray(0, s.m2 * k4);
+    const bp = s.b.subarray(0, k4 * s.n2);
+    if (!row || j === p.aCol) packRows(A, p.k0 - aStart, kA, mr, p.kb, ap, k4, s.m2);
+    if (row && mr > 0) await bcast(row, ap, p.aCol);
+    if (!col || i === p.bRow) packRows(B, (p.k0 - bStart) * nc, nc, p.kb, nc, bp, s.n2, k4);
+    if (col && nc > 0) await bcast(col, bp, p.bRow);
+    gemmWasm(s, k4);
+  }
+  const C = c.data as Float64Array;
+  for (let r = 0; r < mr; r++) C.set(s.c.subarray(r * s.n2, r * s.n2 + nc), r * nc);
+}
+
+/** Copies rows x cols from src (row stride ld) into dst (row stride dld), zeros up to dld columns and dRows rows. */
+function packRows(src: Float64Array, off: number, ld: number, rows: number, cols: number, dst: Float64Array, dld: number, dRows: number): void {
+  for (let r = 0; r < rows; r++) {
+    dst.set(src.subarray(off + r * ld, off + r * ld + cols), r * dld);
+    if (dld > cols) dst.fill(0, r * dld + cols, (r + 1) * dld);
+  }
+  if (dRows > rows) dst.fill(0, rows * dld, dRows * dld);
 }
 
 /**
