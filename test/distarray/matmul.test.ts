@@ -2,7 +2,6 @@
 // product for random shapes, dtypes, layouts of A, B and out, P in 1..5, on every backend
 // (and on sab both the shared-memory and the message path); the local kernel against the
 // naive triple loop; numpy recomputes a sample from .npy files.
-import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backends, callAll, closeWorlds } from '../harness.js';
@@ -10,11 +9,11 @@ import { gemm } from '../../distarray/kernels.js';
 import { promoteTypes } from '../../distarray/ufunc.js';
 import type { DType } from '../../util/dtype.js';
 import { arbDistribution } from './arbitraries.js';
+import { numpyJudges } from './numpy.js';
 
 afterAll(closeWorlds);
 
 const F = 'linalg.ts';
-const python = '/usr/bin/python3';
 const kTimeout = 60_000;
 const kTestTimeout = 240_000;
 const dtypes: DType[] = ['float64', 'float32', 'int8', 'int16', 'int32', 'uint8', 'uint16', 'uint32', 'bool'];
@@ -103,30 +102,17 @@ describe('matmul.cost', () => {
 
 describe('matmul against numpy', () => {
   it('numpy recomputes A @ B (float64 cyclic A, float32 grid B) from .npy files at P = 2', async () => {
-    let numpy = true;
-    try { execFileSync(python, ['-c', 'import numpy'], { stdio: 'ignore' }); } catch { numpy = false; }
-    if (!numpy) {
-      console.log('numpy sample skipped: python3 with numpy is not available');
-      return;
-    }
-    const { mkdtempSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const dir = mkdtempSync(join(tmpdir(), 'superstep-npy-'));
-    try {
-      await callAll<number>(backends()[backends().length - 1]!, 2, F, 'matmulNumpy', [dir, 37, 300, 29], kTimeout);
-      const script = `
+    const script = `
 import json, sys, numpy as np
 d = sys.argv[1]
 A, B, C = (np.load(f"{d}/{n}.npy") for n in "ABC")
 W = A @ B
 print(json.dumps([str(C.dtype), str(W.dtype), list(C.shape), bool(np.allclose(C, W, rtol=1e-9, atol=1e-9))]))`;
-      const [got, want, shape, close] = JSON.parse(execFileSync(python, ['-c', script, dir]).toString()) as [string, string, number[], boolean];
-      expect(got).toBe(want);
-      expect(shape).toEqual([37, 29]);
-      expect(close).toBe(true);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const got = await numpyJudges<[string, string, number[], boolean]>((dir) => callAll<number>(backends()[backends().length - 1]!, 2, F, 'matmulNumpy', [dir, 37, 300, 29], kTimeout), script);
+    if (!got) return;
+    const [dtype, want, shape, close] = got;
+    expect(dtype).toBe(want);
+    expect(shape).toEqual([37, 29]);
+    expect(close).toBe(true);
   }, 120_000);
 });

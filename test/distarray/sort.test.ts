@@ -2,17 +2,16 @@
 // references for random shapes, dtypes (NaN, -0 and duplicates included), layouts and P in
 // 1..5, on every backend (on sab both the shared-memory and the message path); numpy
 // recomputes a sample from .npy files.
-import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backends, callAll, closeWorlds } from '../harness.js';
 import type { DType } from '../../util/dtype.js';
 import { arbDistribution } from './arbitraries.js';
+import { numpyJudges } from './numpy.js';
 
 afterAll(closeWorlds);
 
 const F = 'linalg.ts';
-const python = '/usr/bin/python3';
 const kTimeout = 60_000;
 const kTestTimeout = 240_000;
 const dtypes: DType[] = ['float64', 'float32', 'int8', 'int16', 'int32', 'uint8', 'uint16', 'uint32', 'bool'];
@@ -63,26 +62,14 @@ describe.each(backends())('sorting on %s', (backend) => {
 
 describe('sorting against numpy', () => {
   it('numpy recomputes sort, argsort (stable), unique, sort along both axes, searchsorted from .npy files at P = 3', async () => {
-    let numpy = true;
-    try { execFileSync(python, ['-c', 'import numpy'], { stdio: 'ignore' }); } catch { numpy = false; }
-    if (!numpy) {
-      console.log('numpy sample skipped: python3 with numpy is not available');
-      return;
-    }
-    const { mkdtempSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const dir = mkdtempSync(join(tmpdir(), 'superstep-npy-'));
-    try {
-      await callAll(backends()[backends().length - 1]!, 3, F, 'sortNumpy', [dir], kTimeout);
-      const script = `
+    const script = `
 import json, sys, numpy as np
 d = sys.argv[1]
 L = lambda n: np.load(f"{d}/{n}.npy")
 a, b, q = L("a"), L("b"), L("q")
 sa = np.sort(a)
 want = {"sort": sa, "argsort": np.argsort(a, kind="stable"), "unique": np.unique(a), "sortb": np.sort(b, axis=1), "sortb0": np.sort(b, axis=0),
-        "ssl": np.searchsorted(sa, q), "ssr": np.searchsorted(sa, q, side="right")}
+      "ssl": np.searchsorted(sa, q), "ssr": np.searchsorted(sa, q, side="right")}
 stand_in = {"argsort": "int32", "ssl": "int32", "ssr": "int32"}
 bad = []
 for k, w in want.items():
@@ -91,10 +78,7 @@ for k, w in want.items():
   if str(g.dtype) != stand_in.get(k, str(w.dtype)): bad.append(f"{k}: dtype {g.dtype} vs numpy {w.dtype}")
   if not np.array_equal(g.astype(np.float64), w.astype(np.float64), equal_nan=True): bad.append(f"{k}: {g.tolist()} vs numpy {w.tolist()}")
 print(json.dumps(bad))`;
-      const bad = JSON.parse(execFileSync(python, ['-c', script, dir]).toString()) as string[];
-      expect(bad).toEqual([]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const bad = await numpyJudges<string[]>((dir) => callAll(backends()[backends().length - 1]!, 3, F, 'sortNumpy', [dir], kTimeout), script);
+    if (bad) expect(bad).toEqual([]);
   }, 120_000);
 });
