@@ -36,8 +36,8 @@ export { sum, prod, min, max, mean, variance, std, argmin, argmax, any, all, nan
 export type { ReduceOptions } from './distarray/index.js';
 export { transpose, swapAxes, reshape, flatten, concatenate, stack } from './distarray/index.js';
 export type { ShapeOptions } from './distarray/index.js';
-export { norm, outer, cg } from './distarray/index.js';
-export type { CgOptions, CgResult } from './distarray/index.js';
+export { norm, outer, cg, matmul, sort, argsort, unique, searchsorted } from './distarray/index.js';
+export type { CgOptions, CgResult, MatmulOptions, SortOptions, SearchOptions } from './distarray/index.js';
 
 // Distributed data frames and parallel I/O (distarray/frame.ts, io/; docs/io.md)
 export { DistFrame, GroupedFrame } from './distarray/frame.js';

@@ -69,3 +69,22 @@ export async function sumAxisBench(n: number, reps: number): Promise<number> {
   await sum(a, { axis: 0 });
   return timeit(() => sum(a, { axis: 0 }), reps);
 }
+
+/**
+ * C = A B for n x n float64 matrices, A, B and C already in matmul's block layouts on the
+ * dimsCreate(P, 2) grid (so the time is SUMMA's panels and kernel, no redistribution); ms per product.
+ */
+export async function matmulBench(n: number, reps: number, warmup: number): Promise<number> {
+  const { matmul } = await import('../distarray/matmul.js');
+  const { dimsCreate } = await import('../distarray/distribution.js');
+  const dist = grid([n, n], dimsCreate(world.size, 2));
+  const A = await DistArray.zeros([n, n], { dist });
+  const B = await DistArray.zeros([n, n], { dist });
+  const C = await DistArray.zeros([n, n], { dist });
+  const a = A.data as Float64Array;
+  const b = B.data as Float64Array;
+  for (let i = 0; i < a.length; i++) a[i] = (i % 7) * 0.125;
+  for (let i = 0; i < b.length; i++) b[i] = (i % 5) * 0.25;
+  for (let r = 0; r < warmup; r++) await matmul(A, B, { out: C });
+  return timeit(() => matmul(A, B, { out: C }), reps);
+}

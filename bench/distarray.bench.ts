@@ -2,6 +2,7 @@ import './tuned.js';
 // DistArray benchmarks vs mpi4py + numpy, in one run:
 //   matvec 4096 x 4096 float64 (row blocks, x allgathered) and 2-D Jacobi 2048 x 2048
 //   (row blocks, 1-cell halos, 50 sweeps) at P = 1, 2, 4 on sab (--backends sab,tcp for tcp too),
+//   matmul 2048 x 2048 float64 at P = 2 against numpy's A @ B (OpenBLAS, 2 threads),
 //   and with --peer the mpi4py peer (/work/shared/peers/mpi4py_bench.py) at P = 2 in the same
 //   run (`npm run bench` runs the peers itself, so by default this file does not).
 // Run: node --import tsx bench/distarray.bench.ts [--quick] [--peer] [--backends sab,tcp]
@@ -19,6 +20,10 @@ const N = quick ? 1024 : 4096;
 const J = quick ? 512 : 2048;
 const ADD = quick ? 1 << 16 : 1 << 24;
 const S = quick ? 256 : 4096;
+/** matmul at P = 2 only, against numpy + OpenBLAS on the same 2 cores. */
+const MM = quick ? 256 : 2048;
+const gflops = (ms: number) => +((2 * MM ** 3) / ms / 1e6).toFixed(2);
+let matmulMs: number | undefined;
 const ranks = new URL('./distarray-ranks.ts', import.meta.url).href;
 
 /** The peer runs at P = 2 and 4 only; a P = 1 line has nothing to compare with. */
@@ -52,6 +57,13 @@ for (const backend of backends) {
       const sa = await w.job<number>({ kind: 'call', url: ranks, fn: 'sumAxisBench', args: [S, quick ? 3 : 10] }, { timeoutMs: 120_000 });
       if (!sa.ok) throw new Error(`sum failed: ${sa.failure?.error.message}`);
       emit({ name: `sum_axis0_${S}_ms`, backend, p, value: +sa.results![0]!.toFixed(3), unit: 'ms', better: 'lower' });
+      if (p === 2) {
+        const mm = await w.job<number>({ kind: 'call', url: ranks, fn: 'matmulBench', args: [MM, quick ? 2 : 3, 1] }, { timeoutMs: 600_000 });
+        if (!mm.ok) throw new Error(`matmul failed: ${mm.failure?.error.message}`);
+        const ms = mm.results![0]!;
+        if (backend === backends[0]) matmulMs = ms;
+        emit({ name: `matmul_${MM}_f64_ms`, backend, p, value: +ms.toFixed(3), unit: 'ms', better: 'lower', GFLOPs: gflops(ms) });
+      }
     } finally {
       await w.close();
     }
@@ -67,6 +79,18 @@ for (const backend of backends) {
     const o = JSON.parse(r.stdout) as { add: number; sum: number };
     emit({ name: `numpy_add_${ADD}_f64_ms`, value: +o.add.toFixed(3), unit: 'ms', better: 'lower', GBps: +((3 * 8 * ADD) / o.add / 1e6).toFixed(2) });
     emit({ name: `numpy_sum_axis0_${S}_ms`, value: +o.sum.toFixed(3), unit: 'ms', better: 'lower' });
+  }
+}
+
+// numpy's A @ B (OpenBLAS dgemm) on the same 2 cores: two BLAS threads, as superstep's two ranks.
+{
+  const py = `import time,json\nimport numpy as np\na=np.full((${MM},${MM}),0.5);b=np.full((${MM},${MM}),0.25)\na@b\nr=${quick ? 2 : 3}\nt0=time.perf_counter()\nfor _ in range(r): a@b\nprint(json.dumps({'matmul':(time.perf_counter()-t0)/r*1e3}))`;
+  const r = spawnSync('/usr/bin/python3', ['-c', py], { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '2' } });
+  if (r.status !== 0) emit({ name: 'numpy_matmul_reference', error: `python3 with numpy unavailable: ${(r.stderr ?? '').slice(0, 200)}` });
+  else {
+    const o = JSON.parse(r.stdout) as { matmul: number };
+    // ratio: superstep's time over numpy's (target: at most 2).
+    emit({ name: `numpy_matmul_${MM}_f64_ms`, value: +o.matmul.toFixed(3), unit: 'ms', better: 'lower', GFLOPs: gflops(o.matmul), ...(matmulMs ? { ratio: +(matmulMs / o.matmul).toFixed(2) } : {}) });
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The counts of distarray's collective algorithms, for bsp.predict({ steps }) (docs/cost.md §3):
- * `matvec.cost(A, x)` and `jacobiStep.cost(u, steps)` read them off the arrays' distributions
+ * `matvec.cost(A, x)`, `matmul.cost(A, B)` and `jacobiStep.cost(u, steps)` read them off the arrays' distributions
  * for every rank, so a program's time is predicted before it runs. Words are 8 bytes; h is the
  * max over ranks of max(words sent, words received), a rank's own traffic not counted.
  */
@@ -9,6 +9,9 @@ import type { SuperstepCounts } from '../core/cost/predict.js';
 import { block } from './distribution.js';
 import { DistArray } from './distarray.js';
 import { haloPlan } from './halo.js';
+import { plan as transferPlan } from './regions.js';
+import { summaPlan } from './summa.js';
+import { promoteTypes } from './ufunc.js';
 
 const kWordBytes = 8;
 
@@ -85,4 +88,49 @@ export function jacobiCost(u: DistArray, steps = 1): SuperstepCounts[] {
   let cells = 0;
   for (let r = 0; r < u.size; r++) cells = Math.max(cells, u.dist.localShape(r).reduce((a, c) => a * c, 1));
   return Array.from({ length: steps }, () => ({ bytes: 16 * cells, h }));
+}
+
+/**
+ * Counts of `matmul(A, B)` (matmul.ts, SUMMA on the plan of summa.ts): a superstep moving A
+ * and one moving B to the grid's block layouts (none if they are laid out so already), then
+ * one per k-panel: the panel owners' broadcasts along process rows (A) and columns (B),
+ * counted as if the root sent to every member itself, and the largest block's 2 mr kb nc
+ * flops. Words are 8 bytes (a float32 element is half a word).
+ */
+export function matmulCost(A: DistArray, B: DistArray): SuperstepCounts[] {
+  if (!(A instanceof DistArray) || A.ndim !== 2) throw new ArgumentError('A', 'a 2-D DistArray', A);
+  if (!(B instanceof DistArray) || B.ndim !== 2 || B.shape[0] !== A.shape[1]) throw new ArgumentError('B', `a 2-D DistArray with ${A.shape[1]} rows (A is [${A.shape.join(', ')}])`, B);
+  const [m, k] = A.shape as [number, number];
+  const n = B.shape[1]!;
+  const P = A.size;
+  const plan = summaPlan(m, k, n, P);
+  const word = promoteTypes(A.dtype, B.dtype) === 'float32' ? 0.5 : 1;
+  const steps: SuperstepCounts[] = [];
+  for (const [x, dist] of [[A, plan.a], [B, plan.b]] as const) {
+    if (x.dist.equals(dist) && x.halo === 0 && x.view === undefined) continue;
+    const boxes = transferPlan(x.dist, dist);
+    steps.push({ h: hOf(P, boxes.map((b) => ({ src: b.src, dst: b.dst, n: b.count.reduce((s, c) => s * c, 1) })), word) });
+  }
+  for (const p of plan.panels) {
+    const sent = new Array<number>(P).fill(0);
+    const recv = new Array<number>(P).fill(0);
+    let flops = 0;
+    for (let r = 0; r < P; r++) {
+      const [i, j] = plan.c.coords(r) as [number, number];
+      const [mr, nc] = plan.c.localShape(r) as [number, number];
+      flops = Math.max(flops, 2 * mr * p.kb * nc);
+      if (plan.pc > 1) {
+        if (j === p.aCol) sent[r]! += (plan.pc - 1) * mr * p.kb;
+        else recv[r]! += mr * p.kb;
+      }
+      if (plan.pr > 1) {
+        if (i === p.bRow) sent[r]! += (plan.pr - 1) * p.kb * nc;
+        else recv[r]! += p.kb * nc;
+      }
+    }
+    let h = 0;
+    for (let r = 0; r < P; r++) h = Math.max(h, sent[r]!, recv[r]!);
+    steps.push({ flops, h: h * word });
+  }
+  return steps;
 }

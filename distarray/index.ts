@@ -1,9 +1,13 @@
-/** Distributed arrays: distributions, DistArray, halos, matvec, stencils. */
+/** Distributed arrays: distributions, DistArray, halos, matvec, matmul, sorting, stencils. */
 export { AxisMap, Distribution, block, irregularBlock, cyclic, blockCyclic, grid, dimsCreate, fromSpec, distributions } from './distribution.js';
 export type { AxisKind, AxisRule, DistributionSpec, Region } from './distribution.js';
 export { DistArray } from './distarray.js';
 export type { DistArrayOptions, HaloOptions } from './distarray.js';
 export { matvec } from './matvec.js';
+export { matmul } from './matmul.js';
+export type { MatmulOptions } from './matmul.js';
+export { sort, argsort, unique, searchsorted } from './sort.js';
+export type { SortOptions, SearchOptions } from './sort.js';
 export { jacobiStep } from './stencil.js';
 export { gemv, jacobi5 } from './kernels.js';
 export { add, sub, mul, div, pow, neg, abs, sqrt, exp, log, sin, cos, minimum, maximum, where, clip, astype, promoteTypes } from './ufunc.js';

@@ -112,3 +112,57 @@ export function dotLocal(a: Float64Array, ao: number, b: Float64Array, bo: numbe
   for (; i < n; i++) s0 += a[ao + i]! * b[bo + i]!;
   return (s0 + s1) + (s2 + s3);
 }
+
+/** A float block matmul works on: float64, or float32 for float32 results. */
+type FloatArray = Float64Array | Float32Array;
+
+/** Columns per strip of gemm: four rows of a strip of B (4 x 2 KiB) stay in L1 across the rows of A. */
+const kGemmStrip = 256;
+
+/**
+ * C[i, j] += sum_p A[i, p] * B[p, j] for i < m, p < k, j < n: row-major blocks at element
+ * offsets aOff, bOff, cOff with row strides lda, ldb, ldc. i-p-j order over strips of
+ * columns, two rows of C by four of B per pass (16 flops per 4 loads of B and 2 loads and
+ * stores of C), so the inner loop streams rows and never reduces across lanes.
+ */
+export function gemm(A: FloatArray, aOff: number, lda: number, B: FloatArray, bOff: number, ldb: number, C: FloatArray, cOff: number, ldc: number, m: number, k: number, n: number): void {
+  for (let j0 = 0; j0 < n; j0 += kGemmStrip) {
+    const j1 = Math.min(n, j0 + kGemmStrip);
+    let i = 0;
+    for (; i + 1 < m; i += 2) {
+      const a0 = aOff + i * lda;
+      const a1 = a0 + lda;
+      const c0 = cOff + i * ldc;
+      const c1 = c0 + ldc;
+      let p = 0;
+      for (; p + 3 < k; p += 4) {
+        const x0 = A[a0 + p]!, x1 = A[a0 + p + 1]!, x2 = A[a0 + p + 2]!, x3 = A[a0 + p + 3]!;
+        const y0 = A[a1 + p]!, y1 = A[a1 + p + 1]!, y2 = A[a1 + p + 2]!, y3 = A[a1 + p + 3]!;
+        const b0 = bOff + p * ldb, b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
+        for (let j = j0; j < j1; j++) {
+          const v0 = B[b0 + j]!, v1 = B[b1 + j]!, v2 = B[b2 + j]!, v3 = B[b3 + j]!;
+          C[c0 + j] = C[c0 + j]! + x0 * v0 + x1 * v1 + x2 * v2 + x3 * v3;
+          C[c1 + j] = C[c1 + j]! + y0 * v0 + y1 * v1 + y2 * v2 + y3 * v3;
+        }
+      }
+      for (; p < k; p++) {
+        const x0 = A[a0 + p]!, y0 = A[a1 + p]!;
+        const b0 = bOff + p * ldb;
+        for (let j = j0; j < j1; j++) {
+          const v0 = B[b0 + j]!;
+          C[c0 + j] = C[c0 + j]! + x0 * v0;
+          C[c1 + j] = C[c1 + j]! + y0 * v0;
+        }
+      }
+    }
+    if (i < m) {
+      const a0 = aOff + i * lda;
+      const c0 = cOff + i * ldc;
+      for (let p = 0; p < k; p++) {
+        const x0 = A[a0 + p]!;
+        const b0 = bOff + p * ldb;
+        for (let j = j0; j < j1; j++) C[c0 + j] = C[c0 + j]! + x0 * B[b0 + j]!;
+      }
+    }
+  }
+}

@@ -1,7 +1,7 @@
 /**
  * Linear algebra on DistArrays built from the pieces above: norms along axes, outer
  * products, and the conjugate-gradient solver as the worked example of matvec + dot + axpy
- * in supersteps. (matmul on a process grid is not here yet.)
+ * in supersteps. (matmul on a process grid: matmul.ts.)
  */
 import { ArgumentError } from '../util/errors.js';
 import { DistArray } from './distarray.js';

@@ -100,3 +100,44 @@ export function gemvWasm(block: WasmBlock, aOff: number, lda: number, m: number,
   }
   if (m2 < m) gemv(mem, aOff + m2 * lda, lda, 1, n, xs, 0, y, yOff + m2);
 }
+
+/**
+ * Where matmul's WebAssembly kernel works: C (m2 x n2), an A panel (m2 x up to k4 columns)
+ * and a B panel (up to k4 x n2 rows) in one memory, m2 and n2 even and k4 a multiple of 4;
+ * the padding rows and columns hold zeros (or, in C, values nobody reads).
+ */
+export interface GemmSpace {
+  readonly block: WasmBlock;
+  readonly m2: number;
+  readonly n2: number;
+  readonly c: Float64Array;
+  readonly a: Float64Array;
+  readonly b: Float64Array;
+}
+
+/** A zeroed workspace for an m x n block of C and panels up to kMax wide; undefined without WebAssembly. */
+export function gemmSpace(m: number, n: number, kMax: number): GemmSpace | undefined {
+  const m2 = m + (m & 1);
+  const n2 = n + (n & 1);
+  const k4 = (kMax + 3) & ~3;
+  const sizes = [m2 * n2, m2 * k4, k4 * n2];
+  const block = allocWasmBlock(sizes.reduce((s, x) => s + x, 0) * 8, 0);
+  if (!block) return undefined;
+  const buf = block.memory.buffer;
+  return { block, m2, n2, c: new Float64Array(buf, 0, sizes[0]), a: new Float64Array(buf, sizes[0]! * 8, sizes[1]), b: new Float64Array(buf, (sizes[0]! + sizes[1]!) * 8, sizes[2]) };
+}
+
+type Gemm2 = (a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m2: number, k4: number, n2: number) => void;
+
+/** Columns per strip: a strip of the B panel (256 x 256 float64, 512 KiB) stays in L2 across C's rows. */
+const kStrip = 256;
+
+/** C += A B over the workspace: A its panel (m2 x k4, row stride k4), B its panel (k4 x n2); k4 a multiple of 4. */
+export function gemmWasm(s: GemmSpace, k4: number): void {
+  s.block.instance ??= new WA.Instance(wasmModule()!, { env: { mem: s.block.memory } });
+  const gemm2 = s.block.instance.exports.gemm2 as Gemm2;
+  for (let j0 = 0; j0 < s.n2; j0 += kStrip) {
+    const w = Math.min(kStrip, s.n2 - j0);
+    gemm2(s.a.byteOffset, k4, s.b.byteOffset + j0 * 8, s.n2, s.c.byteOffset + j0 * 8, s.n2, s.m2, k4, w);
+  }
+}

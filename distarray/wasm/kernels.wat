@@ -47,4 +47,63 @@
         (local.set $r0 (i32.add (i32.sub (local.get $r0) (i32.shl (local.get $n4) (i32.const 3))) (i32.shl (local.get $rowb) (i32.const 1))))
         (local.set $i (i32.add (local.get $i) (i32.const 2)))
         (br $rows))))
+
+  ;; gemm2: C[i, j] += sum_{p < k4} A[i, p] * B[p, j] for i < m2 (even), j < n2 (even), k4 a
+  ;; multiple of 4; byte addresses a, b, c; leading dimensions in elements. Two rows of C by
+  ;; four rows of B per pass, f64x2 lanes along j; the caller pads to these multiples with
+  ;; zeros and cuts the columns into cache-sized strips.
+  (func (export "gemm2") (param $a i32) (param $lda i32) (param $b i32) (param $ldb i32) (param $c i32) (param $ldc i32) (param $m2 i32) (param $k4 i32) (param $n2 i32)
+    (local $i i32) (local $p i32) (local $jb i32) (local $nb i32)
+    (local $ar0 i32) (local $ar1 i32) (local $cr0 i32) (local $cr1 i32)
+    (local $b0 i32) (local $b1 i32) (local $b2 i32) (local $b3 i32) (local $rowb i32)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $y0 v128) (local $y1 v128) (local $y2 v128) (local $y3 v128)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
+    (local.set $nb (i32.shl (local.get $n2) (i32.const 3)))
+    (local.set $rowb (i32.shl (local.get $ldb) (i32.const 3)))
+    (block $idone
+      (loop $rows
+        (br_if $idone (i32.ge_u (local.get $i) (local.get $m2)))
+        (local.set $ar0 (i32.add (local.get $a) (i32.shl (i32.mul (local.get $i) (local.get $lda)) (i32.const 3))))
+        (local.set $ar1 (i32.add (local.get $ar0) (i32.shl (local.get $lda) (i32.const 3))))
+        (local.set $cr0 (i32.add (local.get $c) (i32.shl (i32.mul (local.get $i) (local.get $ldc)) (i32.const 3))))
+        (local.set $cr1 (i32.add (local.get $cr0) (i32.shl (local.get $ldc) (i32.const 3))))
+        (local.set $p (i32.const 0))
+        (block $pdone
+          (loop $ps
+            (br_if $pdone (i32.ge_u (local.get $p) (local.get $k4)))
+            (local.set $x0 (f64x2.splat (f64.load (i32.add (local.get $ar0) (i32.shl (local.get $p) (i32.const 3))))))
+            (local.set $x1 (f64x2.splat (f64.load offset=8 (i32.add (local.get $ar0) (i32.shl (local.get $p) (i32.const 3))))))
+            (local.set $x2 (f64x2.splat (f64.load offset=16 (i32.add (local.get $ar0) (i32.shl (local.get $p) (i32.const 3))))))
+            (local.set $x3 (f64x2.splat (f64.load offset=24 (i32.add (local.get $ar0) (i32.shl (local.get $p) (i32.const 3))))))
+            (local.set $y0 (f64x2.splat (f64.load (i32.add (local.get $ar1) (i32.shl (local.get $p) (i32.const 3))))))
+            (local.set $y1 (f64x2.splat (f64.load offset=8 (i32.add (local.get $ar1) (i32.shl (local.get $p) (i32.const 3))))))
+            (local.set $y2 (f64x2.splat (f64.load offset=16 (i32.add (local.get $ar1) (i32.shl (local.get $p) (i32.const 3))))))
+            (local.set $y3 (f64x2.splat (f64.load offset=24 (i32.add (local.get $ar1) (i32.shl (local.get $p) (i32.const 3))))))
+            (local.set $b0 (i32.add (local.get $b) (i32.mul (local.get $p) (local.get $rowb))))
+            (local.set $b1 (i32.add (local.get $b0) (local.get $rowb)))
+            (local.set $b2 (i32.add (local.get $b1) (local.get $rowb)))
+            (local.set $b3 (i32.add (local.get $b2) (local.get $rowb)))
+            (local.set $jb (i32.const 0))
+            (block $jdone
+              (loop $js
+                (br_if $jdone (i32.ge_u (local.get $jb) (local.get $nb)))
+                (local.set $v0 (v128.load (i32.add (local.get $b0) (local.get $jb))))
+                (local.set $v1 (v128.load (i32.add (local.get $b1) (local.get $jb))))
+                (local.set $v2 (v128.load (i32.add (local.get $b2) (local.get $jb))))
+                (local.set $v3 (v128.load (i32.add (local.get $b3) (local.get $jb))))
+                (v128.store (i32.add (local.get $cr0) (local.get $jb))
+                  (f64x2.add (f64x2.add (v128.load (i32.add (local.get $cr0) (local.get $jb)))
+                                        (f64x2.add (f64x2.mul (local.get $x0) (local.get $v0)) (f64x2.mul (local.get $x1) (local.get $v1))))
+                             (f64x2.add (f64x2.mul (local.get $x2) (local.get $v2)) (f64x2.mul (local.get $x3) (local.get $v3)))))
+                (v128.store (i32.add (local.get $cr1) (local.get $jb))
+                  (f64x2.add (f64x2.add (v128.load (i32.add (local.get $cr1) (local.get $jb)))
+                                        (f64x2.add (f64x2.mul (local.get $y0) (local.get $v0)) (f64x2.mul (local.get $y1) (local.get $v1))))
+                             (f64x2.add (f64x2.mul (local.get $y2) (local.get $v2)) (f64x2.mul (local.get $y3) (local.get $v3)))))
+                (local.set $jb (i32.add (local.get $jb) (i32.const 16)))
+                (br $js)))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $ps)))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br $rows))))
 )

@@ -1,12 +1,12 @@
 // DistArray on real ranks (layouts, halos, matvec; slicing views, ufuncs, reductions, shape): fast-check properties against sequential models, P in 1..5,
 // every backend, and on sab both the shared-memory path and the message path.
-import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backends, callAll, closeWorlds, tryCall } from '../harness.js';
 import type { DType } from '../../util/dtype.js';
 import { irregularBlock } from '../../distarray/distribution.js';
 import { arbBlockDistribution, arbDistribution, arbSliceArgs } from './arbitraries.js';
+import { numpyJudges } from './numpy.js';
 import { composeSpec, wholeSpec } from '../../distarray/view.js';
 import type { Distribution, DistributionSpec } from '../../distarray/distribution.js';
 
@@ -15,7 +15,6 @@ afterAll(closeWorlds);
 const F = 'distarray.ts';
 /** Slicing, elementwise, reductions, shape: test/fixtures/distarray-ops.ts. */
 const FO = 'distarray-ops.ts';
-const python = '/usr/bin/python3';
 // Bounds, generous because the first call at each P starts a world (P processes on tcp),
 // which takes seconds on a loaded 2-core machine.
 const kTimeout = 60_000;
@@ -321,20 +320,7 @@ describe.each(backends())('DistArray numpy operations on %s', (backend) => {
   }, kTestTimeout);
 
   it('numpy recomputes a sample from .npy files: slice, add, mul, div, clip, sum, nanmean, std, argmax, cumsum, transpose, reshape, concatenate at P = 2', async () => {
-    let numpy = true;
-    try { execFileSync(python, ['-c', 'import numpy'], { stdio: 'ignore' }); } catch { numpy = false; }
-    if (!numpy) {
-      console.log('numpy sample skipped: python3 with numpy is not available');
-      return;
-    }
-    const { mkdtempSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const dir = mkdtempSync(join(tmpdir(), 'superstep-npy-'));
-    try {
-      const [names] = await callAll<string[]>(backend, 2, FO, 'numpySample', [dir], 60_000);
-      expect(names).toContain('reshape');
-      const script = `
+    const script = `
 import json, sys, numpy as np
 d = sys.argv[1]
 L = lambda n: np.load(f"{d}/{n}.npy")
@@ -354,11 +340,11 @@ for k, w in want.items():
   if str(g.dtype) != stand_in.get(k, str(w.dtype)): bad.append(f"{k}: dtype {g.dtype} vs numpy {w.dtype}")
   if not np.allclose(g.astype(np.float64), w.astype(np.float64), rtol=1e-6, atol=1e-6, equal_nan=True): bad.append(f"{k}: values differ: {g.tolist()} vs {w.tolist()}")
 print(json.dumps(bad))`;
-      const bad = JSON.parse(execFileSync(python, ['-c', script, dir]).toString()) as string[];
-      expect(bad).toEqual([]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    let names: string[] = [];
+    const bad = await numpyJudges<string[]>(async (dir) => { [names] = await callAll<string[]>(backend, 2, FO, 'numpySample', [dir], 60_000); }, script);
+    if (!bad) return;
+    expect(names).toContain('reshape');
+    expect(bad).toEqual([]);
   }, 120_000);
 
   it('cg solves SPD systems (A on any block grid, b in any layout); norm along axes and outer agree', async () => {
