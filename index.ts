@@ -49,6 +49,8 @@ export { Expr, col, lit, when } from './distarray/frame-expr.js';
 export type { CastType, Scalar } from './distarray/frame-expr.js';
 export type { JoinHow, JoinOptions, JoinPlan, JoinStrategy } from './distarray/frame-join.js';
 export type { HolisticOp } from './distarray/frame-agg.js';
+export { WindowSpec, WindowFn, partitionBy, orderBy, rowNumber, rank, denseRank, lag, lead, cumSum, cumMax, rollingSum, rollingMean } from './distarray/frame-window.js';
+export type { WindowKind } from './distarray/frame-window.js';
 export type { ReadArrowOptions, WriteArrowOptions } from './io/arrow.js';
 export { saveNpy, loadNpy, encodeNpy, decodeNpy, npyHeader, parseNpyHeader } from './io/npy.js';
 export type { NpyHeader } from './io/npy.js';
