@@ -44,6 +44,8 @@ export { DistFrame, GroupedFrame } from './distarray/frame.js';
 export type { AggOp, AggSpec, ColumnValues, ColumnResult, FrameColumn } from './distarray/frame.js';
 export { readArrow, writeArrow } from './io/arrow.js';
 export { readParquet, writeParquet } from './io/parquet.js';
+export { readCsv, writeCsv } from './io/csv.js';
+export type { ReadCsvOptions, WriteCsvOptions, CsvType } from './io/csv.js';
 export type { ReadParquetOptions, WriteParquetOptions, ParquetCompression } from './io/parquet.js';
 export { Expr, col, lit, when } from './distarray/frame-expr.js';
 export type { CastType, Scalar } from './distarray/frame-expr.js';
