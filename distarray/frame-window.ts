@@ -150,7 +150,8 @@ export async function windowFrame(frame: DistFrame, spec: WindowSpec, fns: Recor
   for (let r = 0; r < me; r++) carry = fold(carry, all[r]!, maxes);
   if (carry && n > 0 && carry.key === pk[0]) {
     const c = carry;
-    for (let i = 0; i < n && pk[i] === pk[0]; i++) run.set(i, continued(c, run.at(i), ok[0]!, maxes));
+    const peers = ok[0] === c.ord;
+    for (let i = 0; i < n && pk[i] === pk[0]; i++) run.continueFrom(i, c, peers, maxes);
   }
 
   // The rows just before and after this rank's own (in global order) for lag, lead, rolling.
@@ -238,14 +239,35 @@ class LocalRuns {
     return { rows: this.rows[i]!, rank: this.rank[i]!, dense: this.dense[i]!, acc: this.acc.map((a) => [a.value[i]!, a.has[i] === 1]) };
   }
 
-  set(i: number, s: RunState): void {
-    this.rows[i] = s.rows;
-    this.rank[i] = s.rank;
-    this.dense[i] = s.dense;
-    s.acc.forEach(([v, h], j) => {
-      this.acc[j]!.value[i] = v;
-      this.acc[j]!.has[i] = +h;
+  /**
+   * Row i, counted from the rank's first row, continued from `c` (the state just before the
+   * rank's first row, in the same partition). `peers`: the rank's first row is a peer of c's
+   * row; `maxes[j]`: cumulative function j is a max (else a sum).
+   */
+  continueFrom(i: number, c: RunState, peers: boolean, maxes: readonly boolean[]): void {
+    // A row of the rank's first peer group has rank 1 locally.
+    this.rank[i] = this.rank[i] === 1 && peers ? c.rank : c.rows + this.rank[i]!;
+    this.rows[i] = c.rows + this.rows[i]!;
+    this.dense[i] = c.dense + this.dense[i]! - (peers ? 1 : 0);
+    this.acc.forEach((a, j) => {
+      const [cv, ch] = c.acc[j]!;
+      if (!ch) return;
+      a.value[i] = a.has[i] ? step(cv, a.value[i]!, maxes[j]!) : cv;
+      a.has[i] = 1;
     });
+  }
+
+  /** One row holding state `s`. */
+  static of(s: RunState): LocalRuns {
+    const run = new LocalRuns(1, s.acc.length);
+    run.rows[0] = s.rows;
+    run.rank[0] = s.rank;
+    run.dense[0] = s.dense;
+    s.acc.forEach(([v, h], j) => {
+      run.acc[j]!.value[0] = v;
+      run.acc[j]!.has[0] = +h;
+    });
+    return run;
   }
 }
 
@@ -280,29 +302,13 @@ function step(acc: number, x: number, max: boolean): number {
   return Number.isNaN(acc) || Number.isNaN(x) ? NaN : Math.max(acc, x);
 }
 
-/**
- * The state of a row whose partition began before: `local` (counted from the rank's first row)
- * continued from `c`. `maxes[j]`: cumulative function j is a max (else a sum).
- */
-function continued(c: Carry, local: RunState, firstOrd: string, maxes: readonly boolean[]): RunState {
-  const peers = firstOrd === c.ord; // the rank's first rows are peers of the carry's last
-  return {
-    rows: c.rows + local.rows,
-    // A row of the rank's first peer group has rank 1 locally.
-    rank: local.rank === 1 && peers ? c.rank : c.rows + local.rank,
-    dense: c.dense + local.dense - (peers ? 1 : 0),
-    acc: local.acc.map(([v, h], j) => {
-      const [cv, ch] = c.acc[j]!;
-      return !ch ? [v, h] : !h ? [cv, true] : [step(cv, v, maxes[j]!), true];
-    }),
-  };
-}
-
 /** The carry after rank `b`'s rows, given the carry before them. */
 function fold(c: Carry | undefined, b: Boundary, maxes: readonly boolean[]): Carry | undefined {
   if (b.n === 0) return c;
   if (!c || c.key !== b.firstKey || b.firstKey !== b.lastKey) return { ...b.end, key: b.lastKey, ord: b.lastOrd };
-  return { ...continued(c, b.end, b.firstOrd, maxes), key: b.lastKey, ord: b.lastOrd };
+  const run = LocalRuns.of(b.end);
+  run.continueFrom(0, c, b.firstOrd === c.ord, maxes);
+  return { ...run.at(0), key: b.lastKey, ord: b.lastOrd };
 }
 
 /** Partition (or order) key of every row, as a string (nulls equal nulls; '' for no keys). */
