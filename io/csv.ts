@@ -71,7 +71,7 @@ export async function readCsv(path: string, options: ReadCsvOptions = {}): Promi
       // Every rank reads the first line itself: the column count (and names), and where data starts.
       const firstEnd = await lineEnd(fh, 0, size);
       const bom = await startsWithBom(fh, size);
-      const first = splitLine(await text(fh, bom, firstEnd), delim, path, bom);
+      const first = splitLine(await text(fh, bom, firstEnd), delim, path, () => bom);
       const names = header ? first.map((v, j) => v ?? `column${j}`) : first.map((_, j) => `column${j}`);
       const dataStart = header ? Math.min(size, firstEnd + 1) : bom;
       const startOf = async (r: number): Promise<number> => {
@@ -171,26 +171,25 @@ async function text(fh: FileHandle, a: number, b: number): Promise<string> {
 /** The records of `chunk` (whole lines), each `n` fields. `at`: chunk's byte offset, for errors. */
 function parseLines(chunk: string, n: number, delim: string, path: string, at: number): (string | null)[][] {
   const rows: (string | null)[][] = [];
-  const enc = new TextEncoder();
   let pos = 0;
-  let byte = at;
   while (pos < chunk.length) {
     let end = chunk.indexOf('\n', pos);
     if (end < 0) end = chunk.length;
     const line = chunk.slice(pos, end);
     if (line.length > 0 && line !== '\r') {
+      // The line's byte offset only for an error message (counting bytes per line costs more than parsing).
+      const byte = () => at + new TextEncoder().encode(chunk.slice(0, pos)).byteLength;
       const fields = splitLine(line, delim, path, byte);
-      if (fields.length !== n) throw new FileFormatError(path, `the line at byte ${byte} has ${fields.length} fields, the first line ${n}`, world.rank);
+      if (fields.length !== n) throw new FileFormatError(path, `the line at byte ${byte()} has ${fields.length} fields, the first line ${n}`, world.rank);
       rows.push(fields);
     } else if (n === 1) rows.push([null]); // a one-column file's null
-    byte += enc.encode(line).byteLength + 1;
     pos = end + 1;
   }
   return rows;
 }
 
 /** The fields of one line (unquoted empty: null; quoted: the text, `""` inside for a quote). */
-function splitLine(raw: string, delim: string, path: string, byte: number): (string | null)[] {
+function splitLine(raw: string, delim: string, path: string, byte: () => number): (string | null)[] {
   const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
   const out: (string | null)[] = [];
   let i = 0;
@@ -200,7 +199,7 @@ function splitLine(raw: string, delim: string, path: string, byte: number): (str
       let j = i + 1;
       for (;;) {
         const k = line.indexOf(kQuote, j);
-        if (k < 0) throw new FileFormatError(path, `the line at byte ${byte} opens a quote (at its character ${i}) that it does not close (in parallel mode a quoted field cannot hold a line end)`, world.rank);
+        if (k < 0) throw new FileFormatError(path, `the line at byte ${byte()} opens a quote (at its character ${i}) that it does not close (in parallel mode a quoted field cannot hold a line end)`, world.rank);
         v += line.slice(j, k);
         if (line[k + 1] === kQuote) {
           v += kQuote;
@@ -210,7 +209,7 @@ function splitLine(raw: string, delim: string, path: string, byte: number): (str
         i = k + 1;
         break;
       }
-      if (i < line.length && line[i] !== delim) throw new FileFormatError(path, `the line at byte ${byte} has text after a closing quote (line offset ${i})`, world.rank);
+      if (i < line.length && line[i] !== delim) throw new FileFormatError(path, `the line at byte ${byte()} has text after a closing quote (line offset ${i})`, world.rank);
       out.push(v);
     } else {
       let k = line.indexOf(delim, i);
@@ -238,16 +237,27 @@ function kindsOf(rows: (string | null)[][], j: number): [number, number, number,
     const v = r[j]!;
     if (v === null) continue;
     count++;
-    let k = 0;
-    if (/^(true|false)$/i.test(v)) k |= kBool;
-    if (/^[+-]?\d+$/.test(v) && Number.isSafeInteger(Number(v))) {
-      k |= kInt | kFloat;
+    const k = kindOf(v);
+    if (k & kInt) {
       lo = Math.min(lo, Number(v));
       hi = Math.max(hi, Number(v));
-    } else if (kFloatText.test(v)) k |= kFloat;
+    }
     kinds &= k;
   }
   return [kinds, count, lo, hi];
+}
+
+/** The kinds one non-null value allows: bool, int (and float), float, or none (utf8). */
+function kindOf(v: string): number {
+  const c = v.charCodeAt(0);
+  if (c === 116 || c === 102 || c === 84 || c === 70) return /^(true|false)$/i.test(v) ? kBool : 0; // t f T F
+  let i = c === 43 || c === 45 ? 1 : 0; // + -
+  if (i === v.length) return 0;
+  for (; i < v.length; i++) {
+    const d = v.charCodeAt(i);
+    if (d < 48 || d > 57) return kFloatText.test(v) ? kFloat : 0;
+  }
+  return Number.isSafeInteger(Number(v)) ? kInt | kFloat : kFloat;
 }
 
 function typeOf(stats: [number, number, number, number][]): CsvType {
@@ -294,9 +304,10 @@ function valuesOf(rows: (string | null)[][], j: number, t: CsvType, name: string
       case 'int32':
       case 'int64': {
         if (!/^[+-]?\d+$/.test(v)) throw bad(v);
-        const x = BigInt(v);
-        if (t === 'int32' && (x < -(2n ** 31n) || x >= 2n ** 31n)) throw bad(v);
-        return t === 'int32' ? Number(x) : x;
+        if (t === 'int64') return BigInt(v);
+        const x = Number(v);
+        if (x < -(2 ** 31) || x >= 2 ** 31) throw bad(v);
+        return x;
       }
       case 'float64': {
         if (!kFloatText.test(v)) throw bad(v);
