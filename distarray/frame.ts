@@ -31,6 +31,7 @@ import { adoptTable, type ArrowLike } from './frame-adopt.js';
 import { GroupTable, aggregateLocal, emptyPartial, groupIds, mergePartial } from './frame-groupby.js';
 import { Expr, evaluate, maskIndices, vecToData } from './frame-expr.js';
 import { joinFrames, type JoinOptions } from './frame-join.js';
+import { windowFrame, type WindowFn, type WindowSpec } from './frame-window.js';
 import { concatFrames, dropDuplicates, dropna, fillna } from './frame-tidy.js';
 import { aggregateRows, kHolisticOps, type HolisticOp } from './frame-agg.js';
 
@@ -394,6 +395,17 @@ export class DistFrame {
   async join(other: DistFrame, on?: string | string[] | JoinOptions, options: JoinOptions = {}): Promise<DistFrame> {
     if (typeof on === 'object' && on !== null && !Array.isArray(on)) return joinFrames(this, other, undefined, on);
     return joinFrames(this, other, on, options);
+  }
+
+  /**
+   * Collective: the rows sorted by the spec's partition keys then order keys (stable: ties keep
+   * input order; nulls last), with one column added per entry of `fns` (a name already there is
+   * replaced). A partition that spans ranks gives what one process gives.
+   * @example await frame.window(partitionBy('g').orderBy('t'), { rn: rowNumber(), prev: lag('x'), s: cumSum('x'), m: rollingMean('x', 3) })
+   * @throws {ArgumentError} on every rank: a column the frame does not have, named
+   */
+  async window(spec: WindowSpec, fns: Record<string, WindowFn>): Promise<DistFrame> {
+    return windowFrame(this, spec, fns);
   }
 
   /** Local: the rows without a null in `subset` (default: every column); `how: 'all'` drops only rows null in all of them. */
