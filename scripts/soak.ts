@@ -19,7 +19,9 @@
  * CollectiveMismatchError on every rank, which names the operations rather than one rank).
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -50,6 +52,8 @@ interface Result {
   procs: number;
   kind: string;
   hang: boolean;
+  /** The run's command, both streams and (for a hang) its processes' states: written out for a bad run. */
+  log: string;
   wrongExit: boolean;
   notNamed: boolean;
   orphans: number;
@@ -65,6 +69,20 @@ function exited(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** pid, state and command line of a process, and the syscall it waits in (when readable). */
+function describeProcess(pid: number): string {
+  const read = (f: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/${f}`, 'latin1');
+    } catch {
+      return '';
+    }
+  };
+  const state = /State:\s*(.*)/.exec(read('status'))?.[1] ?? '?';
+  const threads = /Threads:\s*(\d+)/.exec(read('status'))?.[1] ?? '?';
+  return `${pid} [${state}, ${threads} threads, wchan ${read('wchan') || '?'}] ${read('cmdline').split('\0').join(' ').slice(0, 200)}`;
 }
 
 function processesWith(mark: string): number[] {
@@ -120,8 +138,11 @@ async function one(i: number, backend: string, procs: number, kind: string): Pro
     if (m && faultAt === undefined) faultAt = Number(m[1]);
   });
   let hang = false;
+  let hangState = '';
   const timer = setTimeout(() => {
     hang = true;
+    // What each process of the job was doing when the run was declared hung, for the log.
+    hangState = processesWith(mark).map(describeProcess).join('\n');
     try {
       process.kill(-child.pid!, 'SIGKILL');
     } catch {
@@ -150,6 +171,7 @@ async function one(i: number, backend: string, procs: number, kind: string): Pro
   else if (k === 'loop') wrongExit = code !== 124;
   else wrongExit = code === 0 || code === null;
   const headline = err.split('\n').find((l) => l.startsWith('superstep:')) ?? '';
+  const log = `${args.join(' ')}\nfault at ${faultAt ?? 'never'}; ended ${ended}; code ${code} signal ${signal}\n--- processes at the hang\n${hangState}\n--- stdout\n${out}\n--- stderr\n${err}`;
   const notNamed = rankFault && k !== 'loop' && !kNoVictim.has(k) && !headline.includes(`rank ${victim}`);
   return {
     backend,
@@ -160,6 +182,7 @@ async function one(i: number, backend: string, procs: number, kind: string): Pro
     notNamed: !hang && notNamed,
     orphans: left.length,
     faultToExit: faultAt !== undefined && k !== 'sigstop-launcher' ? ended - faultAt : undefined,
+    log,
     victim,
     detail: `${backend} P=${procs} ${k} victim=${victim} at=${at} ${where}: code=${code} signal=${signal} ${headline.slice(0, 160)}`,
   };
@@ -177,7 +200,12 @@ await Promise.all(
       const r = await one(i, b, p, k);
       results.push(r);
       const bad = r.hang || r.wrongExit || r.notNamed || r.orphans > 0;
-      if (bad || process.argv.includes('--verbose')) process.stderr.write(`${bad ? 'BAD ' : ''}${r.detail}${r.hang ? ' HANG' : ''}${r.orphans ? ` orphans=${r.orphans}` : ''}\n`);
+      let saved = '';
+      if (bad) {
+        saved = join(tmpdir(), `superstep-soak-${process.pid}-run${i}.log`);
+        writeFileSync(saved, r.log);
+      }
+      if (bad || process.argv.includes('--verbose')) process.stderr.write(`${bad ? 'BAD ' : ''}${r.detail}${r.hang ? ' HANG' : ''}${r.orphans ? ` orphans=${r.orphans}` : ''}${saved ? ` (log: ${saved})` : ''}\n`);
     }
   }),
 );

@@ -63,7 +63,7 @@ describe.each(backends())('matmul on %s', (backend) => {
           expect(r.dtype).toBe(out ? out[1] : promoteTypes(dtA, dtB));
         }
       }),
-      { numRuns: backend === 'sab' ? 10 : 6 },
+      { numRuns: backend === 'sab' ? 6 : 3 },
     );
   }, kTestTimeout);
 
