@@ -15,6 +15,7 @@ import { defaultHs, extrapolationCheck, formatExtrapolation, formatProbe, probe,
 import { kWorkloads, type WorkloadName } from './counts.js';
 import { paramsPath, resolveParams, saveParams, type BspParams, type ResolvedParams } from './params.js';
 import { predictWith } from './predict.js';
+import { positiveInt, positiveIntList } from './args.js';
 import { mergeRecords, type SuperstepRecord } from './profile.js';
 import { profileMarkdown, writeProfileReport, formatSeconds } from './report.js';
 
@@ -37,12 +38,6 @@ export const kPredictUsage = `usage: superstep predict --h WORDS [--w FLOPS] [--
 function fail(cmd: string, msg: string, usage: string): number {
   console.error(`superstep ${cmd}: ${msg}\n${usage}`);
   return 2;
-}
-
-function positiveInt(v: string | undefined, fallback: number): number | undefined {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  return Number.isInteger(n) && n >= 1 ? n : undefined;
 }
 
 /** `superstep probe`. Returns the exit code. */
@@ -72,7 +67,7 @@ export async function probeCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const { usableCores } = await import('../../util/cores.js');
-  const procList = positiveIntList(values.procs ?? values.np, usableCores());
+  const procList = positiveIntList(values.procs ?? values.np, [usableCores()]);
   if (procList === undefined) return fail('probe', `-n must be a positive integer or a comma-separated list of them; got '${values.procs ?? values.np}'`, kProbeUsage);
   const backend = values.backend;
   if (!backendNames().includes(backend!)) return fail('probe', `--backend must be ${backendList()}; got '${backend}'`, kProbeUsage);
@@ -118,13 +113,6 @@ export async function probeCommand(argv: string[]): Promise<number> {
 }
 
 /** A positive integer, or a comma-separated list of distinct ones (in the order given). */
-function positiveIntList(v: string | undefined, fallback: number): number[] | undefined {
-  if (v === undefined) return [fallback];
-  const xs = v.split(',').map((s) => positiveInt(s.trim(), 0));
-  if (xs.some((x) => x === undefined || x === 0)) return undefined;
-  return [...new Set(xs as number[])];
-}
-
 function numberList(name: string, v: string | undefined): number[] | string | undefined {
   if (v === undefined) return undefined;
   const parts = v.split(',').map((s) => s.trim());

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { backendList, backendNames } from '../../comm/backends/index.js';
 import type { Backend } from '../launch/world.js';
 import { hostName, readParamsFile, resolveFrom, resolveParams, type BspParams, type ParamsEntry } from './params.js';
+import { positiveIntList } from './args.js';
 import { probe } from './probe.js';
 import { scaling, type ScalingMode, type ScalingWorkload } from './scaling.js';
 import { scalingMarkdown, writeScalingReport } from './scaling-report.js';
@@ -35,11 +36,6 @@ function fail(msg: string): number {
   return 2;
 }
 
-function intList(v: string | undefined): number[] | undefined {
-  if (v === undefined) return undefined;
-  const xs = v.split(',').map((s) => Number(s.trim()));
-  return xs.length && xs.every((x) => Number.isInteger(x) && x >= 1) ? xs : [];
-}
 
 /** `superstep scaling`. Returns the exit code. */
 export async function scalingCommand(argv: string[]): Promise<number> {
@@ -80,10 +76,10 @@ export async function scalingCommand(argv: string[]): Promise<number> {
   const quick = values.quick === true;
   const backend = values.backend as Backend;
   if (!backendNames().includes(backend)) return fail(`--backend must be ${backendList()}; got '${backend}'`);
-  const procs = intList(values.procs) ?? (quick ? [1, 2] : [1, 2, 3, 4, 5, 6, 7, 8]);
-  if (!procs.length) return fail(`-n must be a comma-separated list of positive integers; got '${values.procs}'`);
-  const clusterProcs = intList(values['cluster-procs']) ?? [64, 128, 256, 512, 1024];
-  if (!clusterProcs.length) return fail(`--cluster-procs must be a comma-separated list of positive integers; got '${values['cluster-procs']}'`);
+  const procs = positiveIntList(values.procs, quick ? [1, 2] : [1, 2, 3, 4, 5, 6, 7, 8]);
+  if (!procs) return fail(`-n must be a comma-separated list of positive integers; got '${values.procs}'`);
+  const clusterProcs = positiveIntList(values['cluster-procs'], [64, 128, 256, 512, 1024]);
+  if (!clusterProcs) return fail(`--cluster-procs must be a comma-separated list of positive integers; got '${values['cluster-procs']}'`);
   const pick = <T extends string>(flag: string, v: string | undefined, all: readonly T[]): T[] | string => {
     if (v === undefined) return [...all];
     const xs = v.split(',').map((s) => s.trim());
