@@ -170,7 +170,7 @@ export const sin = unary(Math.sin, true);
 /** Collective: cosine. */
 export const cos = unary(Math.cos, true);
 
-/** Collective: x where cond is non-zero, else y (all three broadcast; cond may be any number dtype or bool). */
+/** Collective: x where cond is non-zero (NaN is, as in numpy), else y (all three broadcast; cond may be any number dtype or bool). */
 export function where(cond: Operand, x: Operand, y: Operand, options?: UfuncOptions): Promise<DistArray> {
   const rank = team().rank;
   checkOperands([cond, x, y], ['cond', 'x', 'y'], rank);
