@@ -26,6 +26,8 @@ export interface MpiNative {
   finalize(): void;
 }
 
+/** How long close() waits for the other ranks before it finalizes anyway. */
+const kDrainMs = 2000;
 const kHeaderBytes = 16;
 /** MPI tag of superstep's messages (the envelope is in the header). */
 const kDataTag = 7;
@@ -77,6 +79,8 @@ export class MpiTransport implements Transport {
   private scheduled = false;
   private lastProgress = 0;
   private closed = false;
+  /** After MPI_Finalize no MPI call may be made (MPICH aborts on one): the poll loop stops. */
+  private finalized = false;
   private failure: Error | undefined;
   /** Peers that finished the current job (their FIN arrived). */
   private finished: boolean[];
@@ -197,11 +201,29 @@ export class MpiTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.flush();
+    if (!this.failure && this.size > 1) await this.drain();
     this.closed = true;
+  }
+
+  /**
+   * Receives what peers sent that nobody asked for (their last FINs), once every rank has
+   * flushed: MPI_Finalize with messages still unmatched makes UCX warn on every rank. Bounded,
+   * so that a peer that never comes cannot hold this rank's exit.
+   */
+  private async drain(): Promise<void> {
+    const deadline = performance.now() + kDrainMs;
+    let together = false;
+    void this.barrier().then(() => { together = true; });
+    const tick = () => new Promise<void>((r) => setImmediate(r));
+    while (!together && performance.now() < deadline) { this.poll(); await tick(); }
+    for (let quiet = 0; quiet < 3 && performance.now() < deadline; await tick()) {
+      quiet = this.poll() || this.arrivals.length > 0 ? 0 : quiet + 1;
+    }
   }
 
   /** MPI_Finalize (process end). */
   finalize(): void {
+    this.finalized = true;
     this.mpi.finalize();
   }
 
@@ -222,6 +244,7 @@ export class MpiTransport implements Transport {
 
   /** Moves whatever can move now: arrived messages into receives, finished requests out. */
   poll(): boolean {
+    if (this.finalized) return false;
     let progress = false;
     for (let m = this.mpi.improbe(); m; m = this.mpi.improbe()) {
       const [source, , bytes, message] = m;
@@ -304,7 +327,7 @@ export class MpiTransport implements Transport {
   private readonly loop = (): void => {
     this.scheduled = false;
     if (this.poll()) this.lastProgress = performance.now();
-    if (this.n === 0 && !this.queue.hasWaiters) return;
+    if (this.finalized || (this.n === 0 && !this.queue.hasWaiters)) return;
     this.scheduled = true;
     if (performance.now() - this.lastProgress < this.spinMs) setImmediate(this.loop);
     else setTimeout(this.loop, 1);
