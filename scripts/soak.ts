@@ -194,6 +194,17 @@ const plan: [string, number, string][] = [];
 for (let i = 0; i < runs; i++) plan.push([backends[i % backends.length]!, procsList[rand(procsList.length)]!, kinds[rand(kinds.length)]!]);
 const results: Result[] = [];
 let next = 0;
+const started = performance.now();
+/** A line on stderr every 5% of the runs (a long campaign is not silent for an hour). */
+function progress(): void {
+  const n = results.length;
+  const step = Math.max(1, Math.round(plan.length / 20));
+  if (n % step !== 0 && n !== plan.length) return;
+  const perMin = n / ((performance.now() - started) / 60_000);
+  const bad = results.filter((r) => r.hang || r.wrongExit || r.notNamed || r.orphans > 0).length;
+  const eta = n < plan.length ? `, about ${Math.ceil((plan.length - n) / perMin)} min left` : '';
+  process.stderr.write(`soak: ${n}/${plan.length} runs, ${bad} bad, ${perMin.toFixed(1)} runs/min${eta}\n`);
+}
 await Promise.all(
   Array.from({ length: parallel }, async () => {
     while (next < plan.length) {
@@ -208,6 +219,7 @@ await Promise.all(
         writeFileSync(saved, r.log);
       }
       if (bad || process.argv.includes('--verbose')) process.stderr.write(`${bad ? 'BAD ' : ''}${r.detail}${r.hang ? ' HANG' : ''}${r.orphans ? ` orphans=${r.orphans}` : ''}${saved ? ` (log: ${saved})` : ''}\n`);
+      progress();
     }
   }),
 );
