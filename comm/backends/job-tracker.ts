@@ -4,9 +4,10 @@
  * echo), the grace period after a failure, and the time limit. The backend supplies how to
  * abort its ranks and how to tear them down.
  */
-import { isCollectiveError, type ErrorInfo } from '../../util/errors.js';
+import type { EventEmitter } from 'node:events';
+import { ClosedError, isCollectiveError, type ErrorInfo } from '../../util/errors.js';
 import type { RankStatus } from './protocol.js';
-import type { JobOutcome } from './types.js';
+import type { JobOptions, JobOutcome } from './types.js';
 
 export interface JobHooks {
   /** Wakes every rank's pending operations with an abort (the first real failure or a timeout). */
@@ -39,6 +40,45 @@ export async function stopAllJobs(reason: string, exitCode: number, graceMs: num
   const jobs = [...live];
   await Promise.all(jobs.map((j) => j.stop(reason, exitCode, graceMs)));
   return jobs.length;
+}
+
+/**
+ * Resolves when a starting rank (a Worker or a child process: whatever emits its messages,
+ * 'error' and 'exit') posts `{ type: 'ready' }`; rejects if it fails or exits first.
+ */
+export function rankReady(rank: number, r: EventEmitter): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onExit = (code: number | null, signal?: NodeJS.Signals | null) => reject(new Error(`rank ${rank} exited with ${signal ?? `code ${code}`} while starting`));
+    const onMessage = (m: { type?: string } | undefined) => {
+      if (m?.type !== 'ready') return;
+      r.off('message', onMessage);
+      r.off('error', reject);
+      r.off('exit', onExit);
+      resolve();
+    };
+    r.on('message', onMessage);
+    r.once('error', reject);
+    r.once('exit', onExit);
+  });
+}
+
+/** What a World keeps of its jobs: newJob() checks and updates it. */
+export interface JobSlot {
+  dead: boolean;
+  active: JobTracker | undefined;
+  nextJob: number;
+}
+
+/**
+ * The next job of a World of `size` ranks: a tracker, or the error for a World that is
+ * closed or still running one (a World runs one job at a time).
+ */
+export function newJob<T>(w: JobSlot, size: number, hooks: JobHooks, graceMs: number, options: JobOptions): JobTracker<T> | Error {
+  if (w.dead) return new ClosedError('this world is closed (a previous job failed or close() was called)');
+  if (w.active && !w.active.done) return new Error('a job is already running on this world');
+  const job = new JobTracker<T>(w.nextJob++, size, hooks, graceMs, options.timeoutMs);
+  w.active = job as JobTracker;
+  return job;
 }
 
 export class JobTracker<T = unknown> {

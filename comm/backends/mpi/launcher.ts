@@ -11,10 +11,10 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ArgumentError, ClosedError, type ErrorInfo } from '../../../util/errors.js';
+import { ArgumentError, type ErrorInfo } from '../../../util/errors.js';
 import { mallocTuningEnv } from '../../../util/malloc-tuning.js';
 import { isSourceUrl, moduleUrl } from '../../../util/module-url.js';
-import { JobTracker, type JobHooks } from '../job-tracker.js';
+import { newJob, type JobHooks, type JobSlot } from '../job-tracker.js';
 import type { FromRank, JobSpec } from '../protocol.js';
 import type { JobOptions, JobOutcome, LaunchOptions, World } from '../types.js';
 import { addonPath } from './build.js';
@@ -52,9 +52,8 @@ class MpiLauncher implements World {
   private readonly mpirun: ChildProcess;
   private readonly exited: Promise<void>;
   private mpirunDone = false;
-  private nextJob = 1;
-  private active: JobTracker | undefined;
-  private dead = false;
+  /** Whether the world is closed, its running job, the next job's id. */
+  private readonly slot: JobSlot = { dead: false, active: undefined, nextJob: 1 };
   private closing: Promise<void> | undefined;
   private readonly graceMs: number;
 
@@ -127,14 +126,12 @@ class MpiLauncher implements World {
   }
 
   get alive(): boolean {
-    return !this.dead;
+    return !this.slot.dead;
   }
 
   job<T>(spec: JobSpec, options: JobOptions = {}): Promise<JobOutcome<T>> {
-    if (this.dead) return Promise.reject(new ClosedError('this world is closed (a previous job failed or close() was called)'));
-    if (this.active && !this.active.done) return Promise.reject(new Error('a job is already running on this world'));
-    const job = new JobTracker<T>(this.nextJob++, this.size, this.hooks, this.graceMs, options.timeoutMs);
-    this.active = job as JobTracker;
+    const job = newJob<T>(this.slot, this.size, this.hooks, this.graceMs, options);
+    if (job instanceof Error) return Promise.reject(job);
     for (const s of this.sockets) if (s) sendMessage(s, { type: 'job', id: job.id, spec } satisfies MpiToRank);
     return job.promise;
   }
@@ -147,29 +144,29 @@ class MpiLauncher implements World {
   };
 
   private onMessage(rank: number, m: MpiFromRank): void {
-    const job = this.active;
+    const job = this.slot.active;
     if (!job || job.done || !('id' in m) || m.id !== job.id) return;
     if (m.type === 'done') job.finished(rank, m.result);
     else if (m.type === 'error') job.failed(rank, m.error);
   }
 
   private onGone(rank: number): void {
-    const job = this.active;
-    if (rank < 0 || this.dead || !job || job.done) return;
+    const job = this.slot.active;
+    if (rank < 0 || this.slot.dead || !job || job.done) return;
     const code = this.exitCodes[rank];
     job.failed(rank, { name: 'ExitError', message: `rank ${rank} exited${code === undefined ? '' : ` with code ${code}`} before its job finished` }, code || 1);
   }
 
   private onMpirunExit(code: number | null, signal: NodeJS.Signals | null): void {
-    const job = this.active;
-    if (this.dead || !job || job.done) return;
+    const job = this.slot.active;
+    if (this.slot.dead || !job || job.done) return;
     const e: ErrorInfo = { name: 'ExitError', message: `mpirun exited with ${signal ?? `code ${code}`} before the job finished` };
     job.failed(-1, e, code || 1);
   }
 
   /** Closes every rank's control socket (the rank exits) and ends mpirun. */
   private async teardown(): Promise<void> {
-    this.dead = true;
+    this.slot.dead = true;
     for (const s of this.sockets) s?.destroy();
     // Ranks whose socket closed exit, and mpirun then ends the job by itself; a second signal
     // while it does so crashed Open MPI 4.1's mpirun (in PMIx_Finalize), so signal it only if
@@ -184,8 +181,8 @@ class MpiLauncher implements World {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      if (this.dead) return this.exited;
-      this.dead = true;
+      if (this.slot.dead) return this.exited;
+      this.slot.dead = true;
       // Ask politely first (the ranks finalize MPI and flush their output), then make sure.
       for (const s of this.sockets) if (s) sendMessage(s, { type: 'exit' } satisfies MpiToRank);
       const t = setTimeout(() => void this.teardown(), 5000);

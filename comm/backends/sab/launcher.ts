@@ -3,10 +3,10 @@
  */
 import { Worker } from 'node:worker_threads';
 import { abortSabWorld, createSabWorld, kFailed, setRankState, type SabWorld } from './layout.js';
-import { ArgumentError, ClosedError, type ErrorInfo } from '../../../util/errors.js';
+import { ArgumentError, type ErrorInfo } from '../../../util/errors.js';
 import type { FromRank, JobSpec } from '../protocol.js';
 import { compilerPort, kHooksUrl, precompile } from './ts-compiler.js';
-import { JobTracker, kStoppedName, type JobHooks } from '../job-tracker.js';
+import { kStoppedName, newJob, rankReady, type JobHooks, type JobSlot } from '../job-tracker.js';
 import type { JobOptions, JobOutcome, LaunchOptions, World } from '../types.js';
 import { isSourceUrl, isTypeScriptUrl, moduleUrl } from '../../../util/module-url.js';
 
@@ -59,9 +59,8 @@ class SabLauncher implements World {
   readonly started: Promise<void>;
   private readonly workers: Worker[] = [];
   private readonly exited: boolean[] = [];
-  private nextJob = 1;
-  private active: JobTracker | undefined;
-  private dead = false;
+  /** Whether the world is closed, its running job, the next job's id. */
+  private readonly slot: JobSlot = { dead: false, active: undefined, nextJob: 1 };
   private closing: Promise<void> | undefined;
   private readonly graceMs: number;
   readonly lateFailures: { rank: number; error: ErrorInfo; exitCode: number }[] = [];
@@ -77,19 +76,7 @@ class SabLauncher implements World {
       const w = new Worker(code, { eval: true, workerData: { world: shm, rank, spin: options.spin, compiler, hooks: kHooksUrl, tsLoader, jobRunner: options.jobRunner }, transferList: [compiler], env: process.env });
       this.workers.push(w);
       this.exited.push(false);
-      ready.push(
-        new Promise<void>((resolve, reject) => {
-          const onMessage = (m: FromRank) => {
-            if (m.type === 'ready') {
-              w.off('error', reject);
-              resolve();
-            }
-          };
-          w.on('message', onMessage);
-          w.once('error', reject);
-          w.once('exit', (code) => reject(new Error(`rank ${rank} exited with code ${code} while starting`)));
-        }),
-      );
+      ready.push(rankReady(rank, w));
       w.on('message', (m: FromRank) => this.onMessage(rank, m));
       w.on('error', (err) => this.onFailure(rank, err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : { name: 'Error', message: String(err) }));
       w.on('exit', (code) => this.onExit(rank, code));
@@ -104,14 +91,12 @@ class SabLauncher implements World {
   }
 
   get alive(): boolean {
-    return !this.dead;
+    return !this.slot.dead;
   }
 
   job<T>(spec: JobSpec, options: JobOptions = {}): Promise<JobOutcome<T>> {
-    if (this.dead) return Promise.reject(new ClosedError('this world is closed (a previous job failed or close() was called)'));
-    if (this.active && !this.active.done) return Promise.reject(new Error('a job is already running on this world'));
-    const job = new JobTracker<T>(this.nextJob++, this.size, this.hooks, this.graceMs, options.timeoutMs);
-    this.active = job as JobTracker;
+    const job = newJob<T>(this.slot, this.size, this.hooks, this.graceMs, options);
+    if (job instanceof Error) return Promise.reject(job);
     if (isTypeScriptUrl(spec.url)) precompile(spec.url);
     for (const w of this.workers) w.postMessage({ type: 'job', id: job.id, spec });
     return job.promise;
@@ -135,21 +120,21 @@ class SabLauncher implements World {
       }
       return;
     }
-    const job = this.active;
+    const job = this.slot.active;
     if (!job || job.done || m.type === 'ready' || m.id !== job.id) return;
     if (m.type === 'done') job.finished(rank, m.result);
     else job.failed(rank, m.error);
   }
 
   private onFailure(rank: number, error: ErrorInfo): void {
-    if (this.active && !this.active.done) this.active.failed(rank, error);
+    if (this.slot.active && !this.slot.active.done) this.slot.active.failed(rank, error);
     // An uncaught error after the job was done, while the rank winds down (see lateFailures).
     else if (this.closing) this.lateFailures.push({ rank, error, exitCode: 1 });
   }
 
   private onExit(rank: number, code: number): void {
     this.exited[rank] = true;
-    const job = this.active;
+    const job = this.slot.active;
     if (!job || job.done) return;
     // A rank that leaves in the middle of a job (process.exit, a crash) fails it; its peers
     // see it gone at once.
@@ -159,15 +144,15 @@ class SabLauncher implements World {
 
   /** Terminates every worker; the world cannot run jobs afterwards. */
   private async teardown(): Promise<void> {
-    this.dead = true;
+    this.slot.dead = true;
     abortSabWorld(this.shm, -1);
     await Promise.all(this.workers.map((w) => w.terminate().catch(() => 0)));
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      if (this.dead) return;
-      this.dead = true;
+      if (this.slot.dead) return;
+      this.slot.dead = true;
       // Ask politely first so that stdout written by the ranks is flushed, then make sure.
       const exits = this.workers.map((w, r) => (this.exited[r] ? Promise.resolve() : new Promise<void>((res) => w.once('exit', () => res()))));
       for (const w of this.workers) w.postMessage({ type: 'exit' });

@@ -8,10 +8,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { startCoordinator } from './rendezvous.js';
-import { ArgumentError, ClosedError, type ErrorInfo } from '../../../util/errors.js';
+import { ArgumentError, type ErrorInfo } from '../../../util/errors.js';
 import { mallocTuningEnv } from '../../../util/malloc-tuning.js';
 import { isSourceUrl, moduleUrl } from '../../../util/module-url.js';
-import { JobTracker, type JobHooks } from '../job-tracker.js';
+import { newJob, rankReady, type JobHooks, type JobSlot } from '../job-tracker.js';
 import type { FromRank, JobSpec } from '../protocol.js';
 import type { TcpToRank } from './rank.js';
 import type { JobOptions, JobOutcome, LaunchOptions, World } from '../types.js';
@@ -54,9 +54,8 @@ class TcpLauncher implements TcpWorld {
   private readonly children: ChildProcess[] = [];
   private readonly exited: Promise<void>[] = [];
   private readonly isExited: boolean[] = [];
-  private nextJob = 1;
-  private active: JobTracker | undefined;
-  private dead = false;
+  /** Whether the world is closed, its running job, the next job's id. */
+  private readonly slot: JobSlot = { dead: false, active: undefined, nextJob: 1 };
   private closing: Promise<void> | undefined;
   private readonly graceMs: number;
   readonly lateFailures: { rank: number; error: ErrorInfo; exitCode: number }[] = [];
@@ -88,19 +87,7 @@ class TcpLauncher implements TcpWorld {
       this.children.push(child);
       this.isExited.push(false);
       this.exited.push(new Promise<void>((res) => child.once('exit', () => res())));
-      ready.push(
-        new Promise<void>((resolve, reject) => {
-          const onMessage = (m: FromRank) => {
-            if (m.type === 'ready') {
-              child.off('message', onMessage);
-              resolve();
-            }
-          };
-          child.on('message', onMessage);
-          child.once('error', reject);
-          child.once('exit', (code, signal) => reject(new Error(`rank ${rank} exited with ${signal ?? `code ${code}`} while starting`)));
-        }),
-      );
+      ready.push(rankReady(rank, child));
       child.on('message', (m: FromRank) => this.onMessage(rank, m));
       child.on('error', (err) => this.onFailure(rank, { name: err.name, message: err.message, stack: err.stack }));
       child.on('exit', (code, signal) => this.onExit(rank, code, signal));
@@ -115,7 +102,7 @@ class TcpLauncher implements TcpWorld {
       (rank, ms) => {
         const message = `rank ${rank} was stopped (SIGSTOP, or a debugger) and did not resume within ${ms} ms; it is killed with the job (SUPERSTEP_STOPPED_MS)`;
         if (starting) startFailed(new Error(message));
-        else if (this.active && !this.active.done) this.active.failed(rank, { name: 'RankStoppedError', message }, 1);
+        else if (this.slot.active && !this.slot.active.done) this.slot.active.failed(rank, { name: 'RankStoppedError', message }, 1);
       },
     );
     this.started = Promise.race([Promise.all(ready), stopped]).then(
@@ -132,7 +119,7 @@ class TcpLauncher implements TcpWorld {
   }
 
   get alive(): boolean {
-    return !this.dead;
+    return !this.slot.dead;
   }
 
   get pids(): readonly number[] {
@@ -140,10 +127,8 @@ class TcpLauncher implements TcpWorld {
   }
 
   job<T>(spec: JobSpec, options: JobOptions = {}): Promise<JobOutcome<T>> {
-    if (this.dead) return Promise.reject(new ClosedError('this world is closed (a previous job failed or close() was called)'));
-    if (this.active && !this.active.done) return Promise.reject(new Error('a job is already running on this world'));
-    const job = new JobTracker<T>(this.nextJob++, this.size, this.hooks, this.graceMs, options.timeoutMs);
-    this.active = job as JobTracker;
+    const job = newJob<T>(this.slot, this.size, this.hooks, this.graceMs, options);
+    if (job instanceof Error) return Promise.reject(job);
     for (const c of this.children) this.post(c, { type: 'job', id: job.id, spec });
     return job.promise;
   }
@@ -160,19 +145,19 @@ class TcpLauncher implements TcpWorld {
   }
 
   private onMessage(rank: number, m: FromRank): void {
-    const job = this.active;
+    const job = this.slot.active;
     if (!job || job.done || m.type === 'ready' || !('id' in m) || m.id !== job.id) return;
     if (m.type === 'done') job.finished(rank, m.result);
     else if (m.type === 'error') job.failed(rank, m.error);
   }
 
   private onFailure(rank: number, error: ErrorInfo): void {
-    if (this.active && !this.active.done) this.active.failed(rank, error);
+    if (this.slot.active && !this.slot.active.done) this.slot.active.failed(rank, error);
   }
 
   private onExit(rank: number, code: number | null, signal: NodeJS.Signals | null): void {
     this.isExited[rank] = true;
-    const job = this.active;
+    const job = this.slot.active;
     if (!job || job.done) {
       // A rank that failed after its job was done, while it wound down (see lateFailures).
       if (this.closing && !this.killing && (code !== 0 || signal)) {
@@ -188,7 +173,7 @@ class TcpLauncher implements TcpWorld {
 
   /** Kills every rank process and waits until all are gone; the world cannot run jobs afterwards. */
   private async teardown(): Promise<void> {
-    this.dead = true;
+    this.slot.dead = true;
     this.killing = true;
     this.unwatch();
     for (let r = 0; r < this.size; r++) if (!this.isExited[r]) this.children[r]!.kill('SIGKILL');
@@ -197,11 +182,11 @@ class TcpLauncher implements TcpWorld {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      if (this.dead) {
+      if (this.slot.dead) {
         await Promise.all(this.exited);
         return;
       }
-      this.dead = true;
+      this.slot.dead = true;
       this.unwatch();
       // Ask politely first so that the ranks flush their output and close in order, then make sure.
       for (const c of this.children) this.post(c, { type: 'exit' });
