@@ -102,6 +102,16 @@ export class Communicator {
     return this.core().size;
   }
 
+  /**
+   * What runs this communicator's collectives: 'shm' (shared memory, sab), 'messages'
+   * (superstep's algorithms over messages) or a backend's own ('mpi': the MPI library's, for
+   * long allreduce, allgather and alltoall of the world communicator). Chosen once.
+   */
+  get collectiveEngine(): string {
+    const c = this.core();
+    return this.engine(c).kind;
+  }
+
   /** The backend's name ('sab', 'tcp', 'self'). */
   get backend(): string {
     return this.core().t.backend;

@@ -13,6 +13,13 @@ import { directAllgather } from './exchange.js';
 import type { Combiner } from './tree.js';
 import { argErrPayload, sigHeader, type CollGuard } from './guard.js';
 
+const ignore = () => {};
+/** `p`, marked as handled (see CollChan). */
+function handled<R>(p: Promise<R>): Promise<R> {
+  p.catch(ignore);
+  return p;
+}
+
 // Classes rather than object literals of closures: collectives create these on every call,
 // and methods on a prototype cost nothing to create.
 
@@ -35,15 +42,20 @@ export class CollChan implements Chan {
   ) {
     this.header = sigHeader(w0, w1);
   }
+  // Algorithms start sends and receives before they await them (a send beside the receive of
+  // the same round, a ring's receives in a row): when the job fails, one of them rejects while
+  // the algorithm awaits another, and is never awaited at all. Each is marked handled here, so
+  // that it cannot surface as an unhandled rejection (a raw stack beside the launcher's
+  // summary); whoever awaits it still gets the error.
   send(to: number, data: Payload): Promise<void> {
     const parts = data instanceof Uint8Array ? [this.header, data] : [this.header, ...data];
-    return this.t.send(this.ranks ? this.ranks[to]! : to, this.context, this.seq, parts);
+    return handled(this.t.send(this.ranks ? this.ranks[to]! : to, this.context, this.seq, parts));
   }
   recv(from: number): Promise<Uint8Array> {
-    return this.guard.recv(from, this.seq, this.w0, this.w1);
+    return handled(this.guard.recv(from, this.seq, this.w0, this.w1));
   }
   recvInto(from: number, head: Uint8Array, into: Uint8Array | undefined): Promise<Uint8Array> {
-    return this.guard.recvInto(from, this.seq, this.w0, this.w1, head, into);
+    return handled(this.guard.recvInto(from, this.seq, this.w0, this.w1, head, into));
   }
   /** Enters the call with invalid arguments: every member that waits for this rank raises `err` too. */
   async reject(err: unknown): Promise<never> {

@@ -81,6 +81,23 @@ if (why === undefined) describe("on the machine's MPI", () => {
     expect(survivors(tag)).toEqual([]);
   }, 130_000);
 
+  it("long allreduce, allgather and alltoall of the world run on MPI's own collectives, right and bit-identical; mismatches and refused arguments behave as on every backend", () => {
+    const run = (mode: string) => spawnSync(process.execPath, ['bin/superstep.mjs', 'run', '-n', '3', '--backend', 'mpi', 'test/fixtures/mpi-native.ts', '20000', mode], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    const ok = run('results');
+    expect(ok.status, ok.stderr).toBe(0);
+    for (let q = 0; q < 3; q++) expect(ok.stdout).toContain(`rank ${q}: engine mpi, split messages, all right`);
+    const bad = run('mismatch');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/CollectiveMismatchError: \[rank \d\] collective mismatch on a communicator of 3: at call #0 rank \d called (allreduce\(float64 x 20000, SUM\)|allgather\(float64 x 20000\)), rank \d called (allgather|allreduce)/);
+    expect(bad.stdout).not.toContain('the mismatch was not seen');
+    // Every rank's error is the launcher's summary: no raw stack of an unhandled rejection.
+    expect(bad.stderr).not.toMatch(/^AbortedError|rank\.ts:\d+\n/m);
+    const refused = run('refuse');
+    expect(refused.status, refused.stderr).toBe(0);
+    expect(refused.stdout).toContain('rank 1: refused ArgumentError, retry right');
+    for (const q of [0, 2]) expect(refused.stdout).toContain(`rank ${q}: refused CollectiveArgumentError, retry right`);
+  }, 400_000);
+
   it('superstep run --backend mpi starts mpirun itself; a throwing rank fails the run and leaves nothing', () => {
     const ok = spawnSync(process.execPath, ['bin/superstep.mjs', 'run', '-n', '3', '--backend', 'mpi', 'examples/hello.ts'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
     expect(ok.status, ok.stderr).toBe(0);
@@ -102,7 +119,7 @@ if (noMpich) console.warn(`test/mpi: the MPICH tests did not run: ${noMpich}`);
 
 if (noMpich === undefined) describe('on MPICH (MPICC and MPIRUN pick it)', () => {
   const env = { ...process.env, ...mpich };
-  it('superstep run --backend mpi builds against MPICH, runs collectives right at P = 1, 3, 4 and ends quietly', () => {
+  it('superstep run --backend mpi builds against MPICH, runs collectives (its own too) right at P = 1, 3, 4 and ends quietly', () => {
     for (const [p, layout] of [[1, 'rows'], [3, 'rows'], [4, '2d']] as const) {
       const r = spawnSync(process.execPath, ['bin/superstep.mjs', 'run', '-n', String(p), '--backend', 'mpi', 'examples/matvec.ts', '96', '2', layout], { cwd: root, env, encoding: 'utf8', timeout: 120_000 });
       expect(r.status, r.stderr).toBe(0);
@@ -111,6 +128,9 @@ if (noMpich === undefined) describe('on MPICH (MPICC and MPIRUN pick it)', () =>
       // warn; an MPI call after MPI_Finalize makes MPICH complain.
       expect(r.stderr).not.toMatch(/UCX +WARN|Segmentation|after finalizing/);
     }
+    const native = spawnSync(process.execPath, ['bin/superstep.mjs', 'run', '-n', '3', '--backend', 'mpi', 'test/fixtures/mpi-native.ts', '20000'], { cwd: root, env, encoding: 'utf8', timeout: 120_000 });
+    expect(native.status, native.stderr).toBe(0);
+    for (let q = 0; q < 3; q++) expect(native.stdout).toContain(`rank ${q}: engine mpi, split messages, all right`);
   }, 400_000);
 
   it('a throwing rank fails the run with its rank named, and leaves nothing', () => {

@@ -20,6 +20,10 @@
   } while (0)
 
 static MPI_Comm comm = MPI_COMM_NULL;
+/* MPI's own collectives run on a communicator of their own, so that their order never mixes
+ * with the transport's MPI_Ibarrier (collectives on one communicator must be issued in the same
+ * order on every rank). */
+static MPI_Comm ccomm = MPI_COMM_NULL;
 static MPI_Request *reqs = NULL;
 static int nreqs = 0;
 static int *free_slots = NULL;
@@ -73,6 +77,8 @@ static napi_value Init(napi_env env, napi_callback_info info) {
     MPI_Comm_dup(MPI_COMM_WORLD, &comm);
     /* Errors come back as codes (thrown to JavaScript), not as a silent abort. */
     MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+    MPI_Comm_dup(MPI_COMM_WORLD, &ccomm);
+    MPI_Comm_set_errhandler(ccomm, MPI_ERRORS_RETURN);
   }
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
@@ -183,6 +189,82 @@ static napi_value Ibarrier(napi_env env, napi_callback_info info) {
   return num(env, id);
 }
 
+/* Element types and reduction ops of the native collectives, by the codes collectives.ts uses. */
+static MPI_Datatype dtype_of(int code) {
+  static MPI_Datatype t[10];
+  t[0] = MPI_INT8_T; t[1] = MPI_UINT8_T; t[2] = MPI_INT16_T; t[3] = MPI_UINT16_T; t[4] = MPI_INT32_T;
+  t[5] = MPI_UINT32_T; t[6] = MPI_INT64_T; t[7] = MPI_UINT64_T; t[8] = MPI_FLOAT; t[9] = MPI_DOUBLE;
+  return code >= 0 && code < 10 ? t[code] : MPI_DATATYPE_NULL;
+}
+
+static MPI_Op op_of(int code) {
+  MPI_Op o[7] = {MPI_SUM, MPI_PROD, MPI_MIN, MPI_MAX, MPI_BAND, MPI_BOR, MPI_BXOR};
+  return code >= 0 && code < 7 ? o[code] : MPI_OP_NULL;
+}
+
+static void *bytes_of(napi_env env, napi_value v, size_t *len) {
+  void *data = NULL;
+  napi_typedarray_type type;
+  size_t n = 0;
+  if (napi_get_typedarray_info(env, v, &type, &n, &data, NULL, NULL) != napi_ok) return NULL;
+  /* n counts elements; callers pass Uint8Array views, whose elements are bytes. */
+  *len = n;
+  return data;
+}
+
+/* A started native collective: its request id, or the thrown error. */
+static napi_value started(napi_env env, int id, int rc, const char *what) {
+  if (rc != MPI_SUCCESS) { free_slots[nfree++] = id; throw_mpi(env, what, rc); return NULL; }
+  return num(env, id);
+}
+
+/* iallreduce(send: Uint8Array, recv: Uint8Array, count, dtype code, op code) -> request id. */
+static napi_value Iallreduce(napi_env env, napi_callback_info info) {
+  size_t argc = 5, ls, lr;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *s = bytes_of(env, argv[0], &ls), *r = bytes_of(env, argv[1], &lr);
+  int id = slot();
+  return started(env, id, MPI_Iallreduce(s, r, arg_int(env, argv[2]), dtype_of(arg_int(env, argv[3])), op_of(arg_int(env, argv[4])), ccomm, &reqs[id]), "MPI_Iallreduce");
+}
+
+/* ireduceScatter(send, recv, counts: Int32Array, dtype code, op code) -> request id. */
+static napi_value IreduceScatter(napi_env env, napi_callback_info info) {
+  size_t argc = 5, ls, lr;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *s = bytes_of(env, argv[0], &ls), *r = bytes_of(env, argv[1], &lr);
+  int *counts;
+  size_t nc;
+  CHECK(napi_get_typedarray_info(env, argv[2], NULL, &nc, (void **)&counts, NULL, NULL));
+  int id = slot();
+  return started(env, id, MPI_Ireduce_scatter(s, r, counts, dtype_of(arg_int(env, argv[3])), op_of(arg_int(env, argv[4])), ccomm, &reqs[id]), "MPI_Ireduce_scatter");
+}
+
+/* iallgatherv(send: Uint8Array, recv: Uint8Array, byte counts: Int32Array, byte displs: Int32Array) -> request id. */
+static napi_value Iallgatherv(napi_env env, napi_callback_info info) {
+  size_t argc = 4, ls, lr, nc;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *s = bytes_of(env, argv[0], &ls), *r = bytes_of(env, argv[1], &lr);
+  int *counts, *displs;
+  CHECK(napi_get_typedarray_info(env, argv[2], NULL, &nc, (void **)&counts, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[3], NULL, &nc, (void **)&displs, NULL, NULL));
+  int id = slot();
+  return started(env, id, MPI_Iallgatherv(s, (int)ls, MPI_BYTE, r, counts, displs, MPI_BYTE, ccomm, &reqs[id]), "MPI_Iallgatherv");
+}
+
+/* ialltoall(send: Uint8Array, recv: Uint8Array, bytes per rank) -> request id. */
+static napi_value Ialltoall(napi_env env, napi_callback_info info) {
+  size_t argc = 3, ls, lr;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *s = bytes_of(env, argv[0], &ls), *r = bytes_of(env, argv[1], &lr);
+  int n = arg_int(env, argv[2]);
+  int id = slot();
+  return started(env, id, MPI_Ialltoall(s, n, MPI_BYTE, r, n, MPI_BYTE, ccomm, &reqs[id]), "MPI_Ialltoall");
+}
+
 /* test(ids: Int32Array, n) -> how many of ids[0..n) completed; they are moved to the front. */
 static napi_value Test(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -223,6 +305,7 @@ static napi_value Finalize(napi_env env, napi_callback_info info) {
   MPI_Finalized(&finalized);
   if (inited && !finalized) {
     if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
+    if (ccomm != MPI_COMM_NULL) MPI_Comm_free(&ccomm);
     MPI_Finalize();
   }
   return NULL;
@@ -235,6 +318,10 @@ static napi_value Setup(napi_env env, napi_value exports) {
     {"improbe", NULL, Improbe, NULL, NULL, NULL, napi_default, NULL},
     {"imrecv", NULL, Imrecv, NULL, NULL, NULL, napi_default, NULL},
     {"ibarrier", NULL, Ibarrier, NULL, NULL, NULL, napi_default, NULL},
+    {"iallreduce", NULL, Iallreduce, NULL, NULL, NULL, napi_default, NULL},
+    {"ireduceScatter", NULL, IreduceScatter, NULL, NULL, NULL, napi_default, NULL},
+    {"iallgatherv", NULL, Iallgatherv, NULL, NULL, NULL, napi_default, NULL},
+    {"ialltoall", NULL, Ialltoall, NULL, NULL, NULL, napi_default, NULL},
     {"test", NULL, Test, NULL, NULL, NULL, napi_default, NULL},
     {"abort", NULL, Abort, NULL, NULL, NULL, napi_default, NULL},
     {"finalize", NULL, Finalize, NULL, NULL, NULL, napi_default, NULL},

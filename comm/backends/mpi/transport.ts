@@ -12,6 +12,8 @@
 import { oversubscribed } from '../../../util/cores.js';
 import { AbortedError, ArgumentError, ClosedError, PeerGoneError } from '../../../util/errors.js';
 import { MatchQueue } from '../../matching.js';
+// Registers the backend's collective engine (MPI's own collectives) with the comm layer.
+import './collectives.js';
 import { ANY_SOURCE, concatPayload, payloadLength, payloadParts, type Message, type MessageInfo, type Payload, type Transport, type TransportStats } from '../../transport.js';
 
 /** The addon's functions (addon.c). */
@@ -21,6 +23,11 @@ export interface MpiNative {
   improbe(): [source: number, tag: number, bytes: number, message: number] | undefined;
   imrecv(message: number, into: Uint8Array): number;
   ibarrier(): number;
+  /** MPI's own collectives, on a communicator of their own (bytes views; counts as MPI takes them). */
+  iallreduce(send: Uint8Array, recv: Uint8Array, count: number, dtype: number, op: number): number;
+  ireduceScatter(send: Uint8Array, recv: Uint8Array, counts: Int32Array, dtype: number, op: number): number;
+  iallgatherv(send: Uint8Array, recv: Uint8Array, counts: Int32Array, displs: Int32Array): number;
+  ialltoall(send: Uint8Array, recv: Uint8Array, bytesPerRank: number): number;
   test(ids: Int32Array, n: number): number;
   abort(code: number): void;
   finalize(): void;
@@ -85,6 +92,8 @@ export class MpiTransport implements Transport {
   /** Peers that finished the current job (their FIN arrived). */
   private finished: boolean[];
   private readonly spinMs = spinMs();
+  /** Callers waiting in MPI's own collectives, failed with the job. */
+  private readonly collectives = new Set<{ reject(err: Error): void }>();
 
   constructor(private readonly mpi: MpiNative, private readonly options: MpiTransportOptions) {
     [this.rank, this.size, this.version] = mpi.init();
@@ -148,6 +157,21 @@ export class MpiTransport implements Transport {
     return p;
   }
 
+  /**
+   * Starts one of MPI's own collectives (`start` makes the call and returns its request) and
+   * resolves when it completes; `keep` stays referenced until then. It rejects if the job
+   * fails meanwhile: MPI cannot cancel a collective, but the job is over.
+   */
+  collective(start: (mpi: MpiNative) => number, keep: readonly (Uint8Array | Int32Array)[]): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      const waiter = { reject };
+      this.collectives.add(waiter);
+      const done = () => { this.collectives.delete(waiter); resolve(); };
+      this.track(start(this.mpi), { keep: keep as Uint8Array[], done });
+    });
+  }
+
   barrier(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<void>((resolve) => this.track(this.mpi.ibarrier(), { keep: [], done: resolve }));
@@ -183,6 +207,8 @@ export class MpiTransport implements Transport {
   fail(err: Error): void {
     this.failure ??= err;
     this.queue.fail(this.failure);
+    for (const c of this.collectives) c.reject(this.failure);
+    this.collectives.clear();
   }
 
   abort(reason: string): void {
