@@ -96,6 +96,8 @@ export class DistArray {
   /** @internal */
   readonly team: Team;
   private haloBoxes: Box[] | undefined;
+  /** This rank's halo boxes as copies out of the peers' padded blocks (sab): src, padded starts. */
+  private haloPulls: { src: number; from: number[]; start: number[]; count: number[] }[] | undefined;
   private edgeCopies: EdgeFill[] | undefined;
   /** @internal The WebAssembly memory holding `data`, for large 2-D float64 blocks. */
   readonly wasm: WasmBlock | undefined;
@@ -589,13 +591,10 @@ export class DistArray {
     const t = this.team;
     if (this.peers) {
       // Pull straight out of the neighbours' shared blocks.
+      this.haloPulls ??= this.haloBoxes.filter((b) => b.dst === this.rank).map((b) => ({ src: b.src, from: padded(b.srcStart, this.halos), start: padded(b.dstStart, this.halos), count: b.count }));
       await t.barrier();
-      const me = this.rank;
       const sh = this.paddedShapes();
-      for (const b of this.haloBoxes) {
-        if (b.dst !== me) continue;
-        copyBox(this.peers[b.src]!, sh[b.src]!, padded(b.srcStart, this.halos), this.data, this.paddedShape, padded(b.dstStart, this.halos), b.count);
-      }
+      for (const b of this.haloPulls) copyBox(this.peers[b.src]!, sh[b.src]!, b.from, this.data, this.paddedShape, b.start, b.count);
       this.fillEdges();
       if (options.trailingBarrier !== false) await t.barrier();
       return;

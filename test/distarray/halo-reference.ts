@@ -1,7 +1,8 @@
 // Sequential references of halos with per-axis widths and boundaries (test/distarray/
 // halo-shapes.test.ts): a numpy.pad-like padding of a whole array, and the element values
 // and mapOverlap kernel the ranks use (shared so both sides compute the same numbers).
-// No superstep imports: the test process and the rank-side fixture both load this.
+// Only pure helpers imported: the test process and the rank-side fixture both load this.
+import { stridesOf } from '../../distarray/regions.js';
 
 export type Rule = number | 'periodic' | 'reflect' | 'nearest';
 export type Sides = [Rule, Rule][];
@@ -21,15 +22,8 @@ export function elementValue(dtype: string, i: number, seed: number): number {
   return v - 40;
 }
 
-export function strides(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let s = 1;
-  for (let k = shape.length - 1; k >= 0; k--) {
-    st[k] = s;
-    s *= shape[k]!;
-  }
-  return st;
-}
+/** Row-major strides. */
+export const strides = stridesOf;
 
 /** Every index of `shape`, row-major. */
 export function* indices(shape: readonly number[]): Generator<number[]> {
