@@ -3,9 +3,8 @@
  *
  * Each rank holds the block its Distribution assigns it, row-major, in a SharedArrayBuffer,
  * optionally surrounded by a halo of ghost cells (a width per axis, a boundary rule per side:
- * halo.ts). All
- * methods that communicate are collective (every rank calls them, in the same order) and
- * async; local operations (map, zip, local views) are synchronous.
+ * halo.ts). All methods that communicate are collective (every rank calls them, in the same
+ * order) and async; local operations (map, zip, local views) are synchronous.
  *
  * Where ranks share memory (the sab backend) the first collective that needs it swaps the
  * blocks' SharedArrayBuffers once (transport.shareBuffers); after that halo exchange,
@@ -16,7 +15,7 @@ import { ArgumentError } from '../util/errors.js';
 import { ndarrayCtor, type NDArray as ndarray } from '../core/ndarray.js';
 import { allocArray, dtypeOf, kDTypes, resolveDType, shapeSize, viewOf, type DType, type TypedArray } from '../util/dtype.js';
 import { block, irregularBlock, type Distribution, type Region } from './distribution.js';
-import { edgeFills, haloPlan, noHalo, periodicAxes, resolveHalo, widest, type Boundary, type EdgeFill, type HaloSpec, type HaloWidth } from './halo.js';
+import { edgeFills, haloPlan, noHalo, periodicAxes, resolveHalo, widest, type Boundary, type BoundaryRule, type EdgeFill, type HaloSpec, type HaloWidth } from './halo.js';
 import { copyBox, denseStrided, fillBox, isRun, padded, plan, rootLayout, stridesOf, type Box, type Strided } from './regions.js';
 import { composeSpec, viewDistribution, viewStorage, wholeSpec, type SliceArg, type ViewSpec } from './view.js';
 import { eachLocal, mapLocal, zipLocal } from './loops.js';
@@ -82,7 +81,7 @@ export class DistArray {
   /** The fixed value of halo cells outside the global domain, when `boundary` was one number (else 0). */
   readonly boundary: number;
   /** Per axis, what fills the halo cells outside the global domain on its [low, high] sides. */
-  readonly boundaries: readonly (readonly [number | 'periodic' | 'reflect' | 'nearest', number | 'periodic' | 'reflect' | 'nearest'])[];
+  readonly boundaries: readonly (readonly [BoundaryRule, BoundaryRule])[];
   /** @internal The halo as resolved (halo.ts). */
   readonly haloSpec: HaloSpec;
   /** This rank's block with its halo, row-major (padded shape). Kernels loop over it. */
