@@ -28,8 +28,8 @@ export { PoolExecutor, registerTask } from './comm/pool.js';
 export type { TaskRef, MapOptions } from './comm/pool.js';
 
 // Distributed arrays (distarray/)
-export { DistArray, Distribution, AxisMap, distributions, block, irregularBlock, cyclic, blockCyclic, grid, dimsCreate, fromSpec, matvec, jacobiStep, gemv, jacobi5 } from './distarray/index.js';
-export type { AxisKind, AxisRule, DistributionSpec, Region, DistArrayOptions, HaloOptions } from './distarray/index.js';
+export { DistArray, Distribution, AxisMap, distributions, block, irregularBlock, cyclic, blockCyclic, grid, dimsCreate, fromSpec, matvec, jacobiStep, jacobi7, jacobi9, mapOverlap, gemv, jacobi5 } from './distarray/index.js';
+export type { AxisKind, AxisRule, DistributionSpec, Region, DistArrayOptions, HaloOptions, Boundary, BoundaryRule, HaloWidth, OverlapContext, OverlapKernel, OverlapOptions } from './distarray/index.js';
 export { add, sub, mul, div, pow, neg, abs, sqrt, exp, log, sin, cos, minimum, maximum, where, clip, astype, promoteTypes } from './distarray/index.js';
 export type { Operand, UfuncOptions, SliceArg } from './distarray/index.js';
 export { sum, prod, min, max, mean, variance, std, argmin, argmax, any, all, nanSum, nanProd, nanMin, nanMax, nanMean, nanVar, nanStd, cumsum } from './distarray/index.js';

@@ -1,6 +1,6 @@
 /**
  * The counts of distarray's collective algorithms, for bsp.predict({ steps }) (docs/cost.md §3):
- * `matvec.cost(A, x)`, `matmul.cost(A, B)` and `jacobiStep.cost(u, steps)` read them off the arrays' distributions
+ * `matvec.cost(A, x)`, `matmul.cost(A, B)`, `jacobiStep.cost(u, steps)` (and jacobi7's, jacobi9's) read them off the arrays' distributions
  * for every rank, so a program's time is predicted before it runs. Words are 8 bytes; h is the
  * max over ranks of max(words sent, words received), a rank's own traffic not counted.
  */
@@ -80,14 +80,26 @@ export function matvecCost(A: DistArray, x: DistArray): SuperstepCounts[] {
  * boxes, corners included) and sweeping the largest block (16 bytes touched per cell: the
  * sweep streams u in and v out; counted in bytes, at the probe's streaming rate b).
  */
-export function jacobiCost(u: DistArray, steps = 1): SuperstepCounts[] {
-  if (!(u instanceof DistArray) || u.ndim !== 2 || u.halo < 1) throw new ArgumentError('u', 'a 2-D DistArray with a halo of at least 1', u);
-  if (!Number.isInteger(steps) || steps < 0) throw new ArgumentError('steps', 'an integer >= 0', steps);
-  const boxes = haloPlan(u.dist, u.halo, u.periodic);
-  const h = hOf(u.size, boxes.map((b) => ({ src: b.src, dst: b.dst, n: b.count.reduce((a, c) => a * c, 1) })));
-  let cells = 0;
-  for (let r = 0; r < u.size; r++) cells = Math.max(cells, u.dist.localShape(r).reduce((a, c) => a * c, 1));
-  return Array.from({ length: steps }, () => ({ bytes: 16 * cells, h }));
+export const jacobiCost = sweepCost(2);
+
+/** Counts of `steps` 3-D sweeps (jacobi7), as jacobiCost's. */
+export const jacobi7Cost = sweepCost(3);
+
+/**
+ * The counts of `steps` local stencil sweeps over `ndim`-D arrays, each after an exchange:
+ * what jacobiCost says, for any dimension (the 5-, 7- and 9-point sweeps all stream u in
+ * and v out once, so they are bound by the same 16 bytes per cell).
+ */
+function sweepCost(ndim: number): (u: DistArray, steps?: number) => SuperstepCounts[] {
+  return (u, steps = 1) => {
+    if (!(u instanceof DistArray) || u.ndim !== ndim || u.halos.some((w) => w < 1)) throw new ArgumentError('u', `a ${ndim}-D DistArray with a halo of at least 1 along every axis`, u);
+    if (!Number.isInteger(steps) || steps < 0) throw new ArgumentError('steps', 'an integer >= 0', steps);
+    const boxes = haloPlan(u.dist, u.halos, u.periodic);
+    const h = hOf(u.size, boxes.map((b) => ({ src: b.src, dst: b.dst, n: b.count.reduce((a, c) => a * c, 1) })));
+    let cells = 0;
+    for (let r = 0; r < u.size; r++) cells = Math.max(cells, u.dist.localShape(r).reduce((a, c) => a * c, 1));
+    return Array.from({ length: steps }, () => ({ bytes: 16 * cells, h }));
+  };
 }
 
 /**

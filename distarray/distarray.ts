@@ -2,9 +2,9 @@
  * DistArray: a numpy-like N-D array distributed over the ranks of a job.
  *
  * Each rank holds the block its Distribution assigns it, row-major, in a SharedArrayBuffer,
- * optionally surrounded by a halo of `halo` ghost cells on every side of every axis. All
- * methods that communicate are collective (every rank calls them, in the same order) and
- * async; local operations (map, zip, local views) are synchronous.
+ * optionally surrounded by a halo of ghost cells (a width per axis, a boundary rule per side:
+ * halo.ts). All methods that communicate are collective (every rank calls them, in the same
+ * order) and async; local operations (map, zip, local views) are synchronous.
  *
  * Where ranks share memory (the sab backend) the first collective that needs it swaps the
  * blocks' SharedArrayBuffers once (transport.shareBuffers); after that halo exchange,
@@ -15,8 +15,8 @@ import { ArgumentError } from '../util/errors.js';
 import { ndarrayCtor, type NDArray as ndarray } from '../core/ndarray.js';
 import { allocArray, dtypeOf, kDTypes, resolveDType, shapeSize, viewOf, type DType, type TypedArray } from '../util/dtype.js';
 import { block, irregularBlock, type Distribution, type Region } from './distribution.js';
-import { checkHaloDistribution, checkHaloWidth, haloPlan } from './halo.js';
-import { denseStrided, isRun, plan, rootLayout, stridesOf, type Box, type Strided } from './regions.js';
+import { edgeFills, haloPlan, noHalo, periodicAxes, resolveHalo, widest, type Boundary, type BoundaryRule, type EdgeFill, type HaloSpec, type HaloWidth } from './halo.js';
+import { copyBox, denseStrided, fillBox, isRun, padded, plan, rootLayout, stridesOf, type Box, type Strided } from './regions.js';
 import { composeSpec, viewDistribution, viewStorage, wholeSpec, type SliceArg, type ViewSpec } from './view.js';
 import { eachLocal, mapLocal, zipLocal } from './loops.js';
 import { team, type Team } from './team.js';
@@ -32,12 +32,17 @@ export interface DistArrayOptions {
   dtype?: DType | string;
   /** Layout; default block along axis 0 over every rank. */
   dist?: Distribution;
-  /** Ghost cells on each side of every axis; default 0. */
-  halo?: number;
-  /** Per axis (or one for all): halos wrap around. Default false (fixed boundaries). */
+  /** Ghost cells on each side of every axis (a number), or of each axis (one per axis, 0 allowed); default 0. */
+  halo?: HaloWidth;
+  /** Per axis (or one for all): halos wrap around (the same as `boundary: 'periodic'` there). Default false. */
   periodic?: boolean | boolean[];
-  /** Value of halo cells outside the global domain (fixed boundaries); default 0. */
-  boundary?: number;
+  /**
+   * What fills halo cells outside the global domain: a number (that fixed value), 'periodic',
+   * 'reflect' (mirrored, the edge repeated: Dask's 'reflect', numpy.pad's 'symmetric') or
+   * 'nearest' (the edge cell repeated); one for every side, or per axis a rule or a
+   * [low, high] pair. Default 0.
+   */
+  boundary?: Boundary;
 }
 
 /** Options of `exchangeHalos`. */
@@ -67,23 +72,32 @@ export class DistArray {
   readonly shape: readonly number[];
   readonly dtype: DType;
   readonly dist: Distribution;
-  /** Ghost-cell width on each side of every axis. */
+  /** Ghost-cell width on each side of every axis: the widest of `halos` (0: no halo). */
   readonly halo: number;
+  /** Ghost-cell width on each side of each axis. */
+  readonly halos: readonly number[];
   /** Per axis: halos wrap around. */
   readonly periodic: readonly boolean[];
-  /** Value of halo cells outside the global domain. */
+  /** The fixed value of halo cells outside the global domain, when `boundary` was one number (else 0). */
   readonly boundary: number;
+  /** Per axis, what fills the halo cells outside the global domain on its [low, high] sides. */
+  readonly boundaries: readonly (readonly [BoundaryRule, BoundaryRule])[];
+  /** @internal The halo as resolved (halo.ts). */
+  readonly haloSpec: HaloSpec;
   /** This rank's block with its halo, row-major (padded shape). Kernels loop over it. */
   readonly data: TypedArray;
   /** Shape of this rank's block without halo. */
   readonly localShape: readonly number[];
-  /** Shape of `data`: localShape + 2 * halo on every axis. */
+  /** Shape of `data`: localShape + 2 * halos[k] along each axis k. */
   readonly paddedShape: readonly number[];
   /** @internal Every rank's `data`, once shared (sab); undefined on message backends. */
   peers: TypedArray[] | undefined;
   /** @internal */
   readonly team: Team;
   private haloBoxes: Box[] | undefined;
+  /** This rank's halo boxes as copies out of the peers' padded blocks (sab): src, padded starts. */
+  private haloPulls: { src: number; from: number[]; start: number[]; count: number[] }[] | undefined;
+  private edgeCopies: EdgeFill[] | undefined;
   /** @internal The WebAssembly memory holding `data`, for large 2-D float64 blocks. */
   readonly wasm: WasmBlock | undefined;
 
@@ -103,16 +117,19 @@ export class DistArray {
    * @internal Use the static factories. `local`: this rank's block, used as it is (no halo).
    * `view`: a slicing view of `view.root` (whose memory it shares).
    */
-  constructor(t: Team, dist: Distribution, dtype: DType, halo: number, periodic: readonly boolean[], boundary: number, local?: TypedArray, view?: { root: DistArray; spec: ViewSpec }) {
+  constructor(t: Team, dist: Distribution, dtype: DType, halo: HaloSpec = noHalo(dist.ndim), local?: TypedArray, view?: { root: DistArray; spec: ViewSpec }) {
     this.team = t;
     this.dist = dist;
     this.shape = dist.shape;
     this.dtype = dtype;
-    this.halo = halo;
-    this.periodic = periodic;
-    this.boundary = boundary;
+    this.haloSpec = halo;
+    this.halos = Object.freeze([...halo.widths]);
+    this.halo = widest(halo);
+    this.periodic = Object.freeze(periodicAxes(halo));
+    this.boundary = halo.fixed;
+    this.boundaries = halo.sides;
     this.localShape = Object.freeze(dist.localShape(t.rank));
-    this.paddedShape = Object.freeze(this.localShape.map((m) => m + 2 * halo));
+    this.paddedShape = Object.freeze(this.localShape.map((m, k) => m + 2 * this.halos[k]!));
     const size = shapeSize(this.paddedShape);
     this.shareable = view ? view.root.shareable : local === undefined;
     this.view = view;
@@ -132,7 +149,11 @@ export class DistArray {
       this.wasm = allocWasmBlock(size * 8, (this.paddedShape[0]! + this.paddedShape[1]! + 8) * 8);
     }
     this.data = this.wasm ? new Float64Array(this.wasm.memory.buffer, 0, size) : allocArray(dtype, size, true);
-    if (halo > 0 && boundary !== 0) this.fillHalo(boundary);
+    if (this.halo > 0) {
+      // Fixed sides at the domain's edge get their value once, in axis order (corners: the later axis's).
+      const big = kIntDTypes.has(dtype);
+      for (const f of edgeFills(dist, halo, t.rank).fixed) fillBox(this.data, this.paddedShape, f.start, f.count, big ? BigInt(f.value!) : f.value!);
+    }
   }
 
   /** This rank's id and the number of ranks. */
@@ -180,7 +201,7 @@ export class DistArray {
   /** @internal Local: this rank's block of `dist` is `values` (every rank calls it alike). */
   static wrapLocal(values: TypedArray, dist: Distribution, dtype: DType): DistArray {
     const t = team();
-    return new DistArray(t, dist, dtype, 0, dist.shape.map(() => false), 0, values);
+    return new DistArray(t, dist, dtype, undefined, values);
   }
 
   /**
@@ -241,7 +262,7 @@ export class DistArray {
     const root = this.view?.root ?? this;
     const spec = composeSpec(this.view?.spec ?? wholeSpec(root.shape), index, this.rank);
     const dist = viewDistribution(root.dist, spec);
-    return new DistArray(this.team, dist, this.dtype, 0, dist.shape.map(() => false), 0, undefined, { root, spec });
+    return new DistArray(this.team, dist, this.dtype, undefined, undefined, { root, spec });
   }
 
   /** Collective: a new array with this one's elements and distribution (no halo): materialises a view. */
@@ -261,8 +282,8 @@ export class DistArray {
     if (!data) throw new ArgumentError('rank', `this rank (${this.rank}) or a rank whose memory is shared`, rank, this.rank);
     if (this.view) {
       const root = this.view.root;
-      s = viewStorage(root.dist, this.view.spec, this.dist, rank, data, root.paddedShapes()[rank]!, root.halo);
-    } else s = denseStrided(data, this.paddedShapes()[rank]!, this.halo);
+      s = viewStorage(root.dist, this.view.spec, this.dist, rank, data, root.paddedShapes()[rank]!, root.halos);
+    } else s = denseStrided(data, this.paddedShapes()[rank]!, this.halos);
     this.storageCache.set(rank, s);
     return s;
   }
@@ -286,7 +307,7 @@ export class DistArray {
       return new ndctor(dt, this.data, [...this.localShape], strides, offset, 'row-major');
     }
     const strides = stridesOf(this.paddedShape);
-    const offset = strides.reduce((s, st) => s + st * this.halo, 0);
+    const offset = strides.reduce((s, st, k) => s + st * this.halos[k]!, 0);
     return new ndctor(dt, this.data, [...this.localShape], strides, offset, 'row-major');
   }
 
@@ -312,7 +333,7 @@ export class DistArray {
     }
     const st = stridesOf(this.paddedShape);
     let o = 0;
-    for (let k = 0; k < local.length; k++) o += (local[k]! + this.halo) * st[k]!;
+    for (let k = 0; k < local.length; k++) o += (local[k]! + this.halos[k]!) * st[k]!;
     return o;
   }
 
@@ -384,8 +405,8 @@ export class DistArray {
 
   /** A zeroed array of this one's layout (local: no communication). */
   like(dtype: DType = this.dtype): DistArray {
-    if (this.view) return new DistArray(this.team, this.dist, dtype, 0, this.periodic, 0);
-    return new DistArray(this.team, this.dist, dtype, this.halo, this.periodic, this.boundary);
+    if (this.view) return new DistArray(this.team, this.dist, dtype);
+    return new DistArray(this.team, this.dist, dtype, this.haloSpec);
   }
 
   // Reductions
@@ -521,19 +542,21 @@ export class DistArray {
     if (dist.shape.length !== this.shape.length || dist.shape.some((n, k) => n !== this.shape[k])) {
       throw new ArgumentError('dist', `a distribution of shape [${this.shape.join(', ')}]`, dist.toString(), this.rank);
     }
-    const out = create(this.shape as number[], { dtype: this.dtype, dist, halo: options.halo ?? this.halo, periodic: options.periodic ?? [...this.periodic], boundary: options.boundary ?? this.boundary });
+    const out = create(this.shape as number[], { ...options, dtype: this.dtype, dist }, this.haloSpec);
     await this.copyTo(out);
     return out;
   }
 
-  /** Collective: a copy of this array with a halo of `width` (same distribution). */
-  async withHalo(width: number, options: Omit<DistArrayOptions, 'dist' | 'dtype' | 'halo'> = {}): Promise<DistArray> {
+  /**
+   * Collective: a copy of this array with a halo of `width` (same distribution): a number pads
+   * every axis by it, an array each axis by its own (0 allowed, e.g. `[2, 1, 0]`). Options
+   * left out keep this array's (`boundary`: see DistArrayOptions).
+   * @example const u = await a.withHalo([1, 1, 0], { boundary: ['periodic', 'reflect', 0] });
+   */
+  async withHalo(width: HaloWidth, options: Omit<DistArrayOptions, 'dist' | 'dtype' | 'halo'> = {}): Promise<DistArray> {
     // Checked here, on every rank and at every P, not first in exchangeHalos (the argument is
     // called `halo`, as the option of the factories, so code catching either sees one name).
-    if (!Number.isSafeInteger(width) || width < 0) throw new ArgumentError('halo', 'a non-negative integer', width, this.rank);
-    if (width > 0) checkHaloDistribution(this.dist, this.rank);
-    checkHaloWidth(this.dist, width, 'halo', this.rank);
-    const out = create(this.shape as number[], { dtype: this.dtype, dist: this.dist, halo: width, periodic: options.periodic ?? [...this.periodic], boundary: options.boundary ?? this.boundary });
+    const out = create(this.shape as number[], { ...options, dtype: this.dtype, dist: this.dist, halo: width }, this.haloSpec);
     // Same distribution: every element stays on its rank, so this is a local copy.
     const boxes = plan(this.dist, out.dist, undefined, this.rank).filter((b) => b.src === this.rank && b.dst === this.rank);
     await execute(this.team, this.dtype, boxes, this.side(), out.side(), 'messages');
@@ -554,28 +577,34 @@ export class DistArray {
   }
 
   /**
-   * Collective: fills every halo cell from the neighbouring blocks along every distributed
-   * axis (diagonal neighbours included), wrapping around periodic axes; halo cells outside
-   * the domain along fixed axes keep their value. One superstep.
+   * Collective: fills every halo cell from the neighbouring blocks along every axis with a
+   * halo (diagonal neighbours included), wrapping around periodic axes; then the cells
+   * outside the domain along 'reflect' or 'nearest' sides from the rank's own cells (fixed
+   * sides keep their value). One superstep.
    */
   async exchangeHalos(options: HaloOptions = {}): Promise<void> {
     if (this.halo === 0) return;
-    this.haloBoxes ??= haloPlan(this.dist, this.halo, this.periodic).filter((b) => b.src === this.rank || b.dst === this.rank);
+    this.haloBoxes ??= haloPlan(this.dist, this.halos, this.periodic).filter((b) => b.src === this.rank || b.dst === this.rank);
+    this.edgeCopies ??= edgeFills(this.dist, this.haloSpec, this.rank).copies;
     await this.sharePeers();
     const t = this.team;
     if (this.peers) {
       // Pull straight out of the neighbours' shared blocks.
+      this.haloPulls ??= this.haloBoxes.filter((b) => b.dst === this.rank).map((b) => ({ src: b.src, from: padded(b.srcStart, this.halos), start: padded(b.dstStart, this.halos), count: b.count }));
       await t.barrier();
-      const me = this.rank;
       const sh = this.paddedShapes();
-      for (const b of this.haloBoxes) {
-        if (b.dst !== me) continue;
-        copyPadded(this.peers[b.src]!, sh[b.src]!, b.srcStart, this.data, this.paddedShape, b.dstStart, b.count, this.halo);
-      }
+      for (const b of this.haloPulls) copyBox(this.peers[b.src]!, sh[b.src]!, b.from, this.data, this.paddedShape, b.start, b.count);
+      this.fillEdges();
       if (options.trailingBarrier !== false) await t.barrier();
       return;
     }
     await execute(t, this.dtype, this.haloBoxes, this.side(), this.side(), 'messages');
+    this.fillEdges();
+  }
+
+  /** The reflect/nearest cells outside the domain, from this rank's own block (after an exchange). */
+  private fillEdges(): void {
+    for (const f of this.edgeCopies!) copyBox(this.data, this.paddedShape, f.from!, this.data, this.paddedShape, f.start, f.count);
   }
 
   /** Sets every halo cell (not the interior) to `value`. */
@@ -606,7 +635,7 @@ export class DistArray {
   private paddedShapesCache: number[][] | undefined;
   /** @internal Every rank's padded shape. */
   paddedShapes(): number[][] {
-    return (this.paddedShapesCache ??= Array.from({ length: this.size }, (_, r) => this.dist.localShape(r).map((m) => m + 2 * this.halo)));
+    return (this.paddedShapesCache ??= Array.from({ length: this.size }, (_, r) => this.dist.localShape(r).map((m, k) => m + 2 * this.halos[k]!)));
   }
 
   /** @internal This array as one side of a transfer. */
@@ -615,7 +644,7 @@ export class DistArray {
     return {
       data: (r) => (r === this.rank ? this.data : this.peers?.[r]),
       shape: (r) => sh[r]!,
-      pad: () => this.halo,
+      pad: () => this.halos,
       strided: this.view ? (r) => this.storage(r) : undefined,
     };
   }
@@ -631,11 +660,12 @@ export class DistArray {
       return Array.from({ length: rows }, (_, i) => i * n);
     }
     const st = stridesOf(this.paddedShape);
+    const h = this.halos;
     const out: number[] = [];
     const idx = new Array<number>(nd - 1).fill(0);
     for (;;) {
-      let o = this.halo * st[nd - 1]!;
-      for (let k = 0; k < nd - 1; k++) o += (idx[k]! + this.halo) * st[k]!;
+      let o = h[nd - 1]! * st[nd - 1]!;
+      for (let k = 0; k < nd - 1; k++) o += (idx[k]! + h[k]!) * st[k]!;
       out.push(o);
       let k = nd - 2;
       while (k >= 0 && ++idx[k]! === ls[k]!) idx[k--] = 0;
@@ -690,14 +720,15 @@ export class DistArray {
   }
 
   toString(): string {
-    return `DistArray(${this.dtype}, ${this.dist}, ${this.view ? 'view' : `halo ${this.halo}`})`;
+    return `DistArray(${this.dtype}, ${this.dist}, ${this.view ? 'view' : `halo ${this.halos.every((w) => w === this.halo) ? this.halo : `[${this.halos.join(', ')}]`}`})`;
   }
 }
 
 // Helpers
 // -------
 
-function create(shape: number[], options: DistArrayOptions): DistArray {
+/** A new array (local: no communication); halo options left out are taken from `inherit`. */
+function create(shape: number[], options: DistArrayOptions, inherit?: HaloSpec): DistArray {
   const t = team();
   if (typeof options !== 'object' || options === null) throw new ArgumentError('options', 'an object', options, t.rank);
   const dtype = resolveDType(options.dtype ?? 'float64', 'dtype', t.rank);
@@ -706,16 +737,11 @@ function create(shape: number[], options: DistArrayOptions): DistArray {
     throw new ArgumentError('shape', `the distribution's shape [${dist.shape.join(', ')}]`, shape, t.rank);
   }
   if (dist.size !== t.size) throw new ArgumentError('dist', `a distribution over ${t.size} ranks (the job's size)`, `${dist} over ${dist.size}`, t.rank);
-  const halo = options.halo ?? 0;
-  if (!Number.isSafeInteger(halo) || halo < 0) throw new ArgumentError('halo', 'a non-negative integer', halo, t.rank);
-  if (halo > 0) checkHaloDistribution(dist, t.rank);
-  checkHaloWidth(dist, halo, 'halo', t.rank);
-  const p = options.periodic ?? false;
-  const periodic = Array.isArray(p) ? p.map(Boolean) : dist.shape.map(() => Boolean(p));
-  if (periodic.length !== dist.ndim) throw new ArgumentError('periodic', `a boolean or ${dist.ndim} booleans`, p, t.rank);
-  const boundary = options.boundary ?? 0;
-  if (typeof boundary !== 'number') throw new ArgumentError('boundary', 'a number', boundary, t.rank);
-  return new DistArray(t, dist, dtype, halo, periodic, boundary);
+  const halo = resolveHalo(dist, options, t.rank, inherit);
+  if (kIntDTypes.has(dtype) && halo.sides.some((s) => s.some((v) => typeof v === 'number' && !Number.isSafeInteger(v)))) {
+    throw new ArgumentError('boundary', `integers where it is a fixed value (the array is ${dtype})`, options.boundary, t.rank);
+  }
+  return new DistArray(t, dist, dtype, halo);
 }
 
 /** A whole global array held by `root` as a transfer side. */
@@ -736,38 +762,3 @@ function rebase(boxes: Box[], region: Region, side: 'src' | 'dst'): Box[] {
   }
   return boxes;
 }
-
-function copyPadded(src: TypedArray, srcShape: readonly number[], srcStart: readonly number[], dst: TypedArray, dstShape: readonly number[], dstStart: readonly number[], count: readonly number[], pad: number): void {
-  // Halo boxes are small and fixed: a plain strided copy.
-  const nd = count.length;
-  const ss = stridesOf(srcShape);
-  const ds = stridesOf(dstShape);
-  let so = 0;
-  let dof = 0;
-  for (let k = 0; k < nd; k++) {
-    so += (srcStart[k]! + pad) * ss[k]!;
-    dof += (dstStart[k]! + pad) * ds[k]!;
-  }
-  const run = count[nd - 1]!;
-  const s = src as Float64Array;
-  const d = dst as Float64Array;
-  if (nd === 1) {
-    for (let j = 0; j < run; j++) d[dof + j] = s[so + j]!;
-    return;
-  }
-  if (nd === 2) {
-    const s0 = ss[0]!;
-    const d0 = ds[0]!;
-    for (let i = 0; i < count[0]!; i++) {
-      const a = so + i * s0;
-      const b = dof + i * d0;
-      if (run >= 64) d.set(s.subarray(a, a + run), b);
-      else for (let j = 0; j < run; j++) d[b + j] = s[a + j]!;
-    }
-    return;
-  }
-  for (let i = 0; i < count[0]!; i++) {
-    copyPadded(s.subarray(so + i * ss[0]!) as TypedArray, srcShape.slice(1), srcStart.slice(1).map(() => -pad), d.subarray(dof + i * ds[0]!) as TypedArray, dstShape.slice(1), dstStart.slice(1).map(() => -pad), count.slice(1), pad);
-  }
-}
-

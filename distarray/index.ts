@@ -3,12 +3,15 @@ export { AxisMap, Distribution, block, irregularBlock, cyclic, blockCyclic, grid
 export type { AxisKind, AxisRule, DistributionSpec, Region } from './distribution.js';
 export { DistArray } from './distarray.js';
 export type { DistArrayOptions, HaloOptions } from './distarray.js';
+export type { Boundary, BoundaryRule, HaloWidth } from './halo.js';
+export { mapOverlap } from './overlap.js';
+export type { OverlapContext, OverlapKernel, OverlapOptions } from './overlap.js';
 export { matvec } from './matvec.js';
 export { matmul } from './matmul.js';
 export type { MatmulOptions } from './matmul.js';
 export { sort, argsort, unique, searchsorted } from './sort.js';
 export type { SortOptions, SearchOptions } from './sort.js';
-export { jacobiStep } from './stencil.js';
+export { jacobiStep, jacobi7, jacobi9 } from './stencil.js';
 export { gemv, jacobi5 } from './kernels.js';
 export { add, sub, mul, div, pow, neg, abs, sqrt, exp, log, sin, cos, minimum, maximum, where, clip, astype, promoteTypes } from './ufunc.js';
 export type { Operand, UfuncOptions } from './ufunc.js';

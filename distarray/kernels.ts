@@ -56,15 +56,51 @@ export function gemvAny(A: ArrayLike<number>, aOff: number, lda: number, m: numb
 
 /**
  * One Jacobi sweep of the 5-point Laplacian on a padded 2-D block: for the m x n interior
- * of `u` (row stride w = n + 2h, halo h), v = 0.25 * (((north + south) + west) + east).
+ * of `u` (halo h along rows, hc = h along columns; row stride w = n + 2hc),
+ * v = 0.25 * (((north + south) + west) + east).
  * The sequential reference uses the same order, so results agree bit for bit.
  */
-export function jacobi5(u: Float64Array, v: Float64Array, m: number, n: number, h: number): void {
-  const w = n + 2 * h;
+export function jacobi5(u: Float64Array, v: Float64Array, m: number, n: number, h: number, hc = h): void {
+  const w = n + 2 * hc;
   for (let i = h; i < m + h; i++) {
-    let o = i * w + h;
+    let o = i * w + hc;
     const e = o + n;
     for (; o < e; o++) v[o] = 0.25 * (u[o - w]! + u[o + w]! + u[o - 1]! + u[o + 1]!);
+  }
+}
+
+/**
+ * One Jacobi sweep of the 9-point (compact, "Mehrstellen") Laplacian on a padded 2-D block
+ * (halos h, hc as jacobi5): v = 0.05 * (4 * (((N + S) + W) + E) + (((NW + NE) + SW) + SE)).
+ */
+export function jacobi9Sweep(u: Float64Array, v: Float64Array, m: number, n: number, h: number, hc: number): void {
+  const w = n + 2 * hc;
+  for (let i = h; i < m + h; i++) {
+    let o = i * w + hc;
+    const e = o + n;
+    for (; o < e; o++) {
+      const edges = u[o - w]! + u[o + w]! + u[o - 1]! + u[o + 1]!;
+      const corners = u[o - w - 1]! + u[o - w + 1]! + u[o + w - 1]! + u[o + w + 1]!;
+      v[o] = 0.05 * (4 * edges + corners);
+    }
+  }
+}
+
+/**
+ * One Jacobi sweep of the 3-D 7-point Laplacian on a padded block: for the m0 x m1 x m2
+ * interior of `u` with halos h0, h1, h2, v = (1 / 6) * (((((up + down) + north) + south) + west) + east)
+ * (axis 0, then 1, then 2).
+ */
+export function jacobi7Sweep(u: Float64Array, v: Float64Array, m0: number, m1: number, m2: number, h0: number, h1: number, h2: number): void {
+  const s1 = m2 + 2 * h2;
+  const s0 = (m1 + 2 * h1) * s1;
+  const sixth = 1 / 6;
+  for (let i = h0; i < m0 + h0; i++) {
+    for (let j = h1; j < m1 + h1; j++) {
+      let o = i * s0 + j * s1 + h2;
+      const e = o + m2;
+      for (; o < e; o++) v[o] = sixth * (u[o - s0]! + u[o + s0]! + u[o - s1]! + u[o + s1]! + u[o - 1]! + u[o + 1]!);
+    }
   }
 }
 

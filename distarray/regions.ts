@@ -149,6 +149,24 @@ export function copyBox(
   }
 }
 
+/** Sets a box of `count` elements at `start` of `data` (row-major, `shape`) to `value`. */
+export function fillBox(data: TypedArray, shape: readonly number[], start: readonly number[], count: readonly number[], value: number | bigint): void {
+  const nd = count.length;
+  if (boxSize(count) === 0) return;
+  const st = stridesOf(shape);
+  const run = count[nd - 1]!;
+  const idx = new Array<number>(nd).fill(0);
+  const d = data as unknown as { fill(v: number | bigint, from: number, to: number): void };
+  for (;;) {
+    let o = 0;
+    for (let k = 0; k < nd; k++) o += (start[k]! + idx[k]!) * st[k]!;
+    d.fill(value, o, o + run);
+    let k = nd - 2;
+    while (k >= 0 && ++idx[k]! === count[k]!) idx[k--] = 0;
+    if (k < 0) return;
+  }
+}
+
 /**
  * A rank's block as strided storage: the element at local index l is
  * `data[base + axes[0][l0] + axes[1][l1] + ...]`. Dense padded blocks are the special case
@@ -162,10 +180,23 @@ export interface Strided {
   lastRun?: boolean;
 }
 
+/** Ghost cells on each side of a block's axes: one width for every axis, or one per axis. */
+export type Pad = number | readonly number[];
+
+/** The padding of axis k. */
+export function padAt(pad: Pad, k: number): number {
+  return typeof pad === 'number' ? pad : pad[k]!;
+}
+
+/** `start` shifted by the padding, axis by axis. */
+export function padded(start: readonly number[], pad: Pad): number[] {
+  return start.map((v, k) => v + padAt(pad, k));
+}
+
 /** Strided storage of a dense row-major block of `paddedShape` with `pad` ghost cells per side. */
-export function denseStrided(data: TypedArray, paddedShape: readonly number[], pad: number): Strided {
+export function denseStrided(data: TypedArray, paddedShape: readonly number[], pad: Pad): Strided {
   const st = stridesOf(paddedShape);
-  return { data, base: 0, axes: paddedShape.map((m, k) => Float64Array.from({ length: m - 2 * pad }, (_, l) => (l + pad) * st[k]!)), lastRun: true };
+  return { data, base: 0, axes: paddedShape.map((m, k) => Float64Array.from({ length: m - 2 * padAt(pad, k) }, (_, l) => (l + padAt(pad, k)) * st[k]!)), lastRun: true };
 }
 
 /** True if `t[j] = t[0] + j` for every j: a contiguous run. */

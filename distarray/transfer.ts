@@ -8,7 +8,7 @@
  * pair in plan order into one message each, unpacked in the same order.
  */
 import { bytesOf, kDTypes, viewOf, type DType, type TypedArray } from '../util/dtype.js';
-import { boxSize, copyBox, copyStrided, denseStrided, type Box, type Strided } from './regions.js';
+import { boxSize, copyBox, copyStrided, denseStrided, padded, type Box, type Pad, type Strided } from './regions.js';
 import type { Team } from './team.js';
 
 /** One side of a transfer, as one rank sees a rank's block. */
@@ -17,8 +17,8 @@ export interface Side {
   data(rank: number): TypedArray | undefined;
   /** Padded shape of `rank`'s block. */
   shape(rank: number): readonly number[];
-  /** Offset added to every local index (halo width). */
-  pad(rank: number): number;
+  /** Offset added to every local index (halo width: one for every axis, or one per axis). */
+  pad(rank: number): Pad;
   /** Strided storage of `rank`'s block (slicing views); absent for dense padded blocks. */
   strided?(rank: number): Strided | undefined;
 }
@@ -28,7 +28,7 @@ function copy(src: Side, sr: number, sStart: readonly number[], dst: Side, dr: n
   const ss = src.strided?.(sr);
   const ds = dst.strided?.(dr);
   if (!ss && !ds) {
-    copyBox(src.data(sr)!, src.shape(sr), add(sStart, src.pad(sr)), dst.data(dr)!, dst.shape(dr), add(dStart, dst.pad(dr)), count);
+    copyBox(src.data(sr)!, src.shape(sr), padded(sStart, src.pad(sr)), dst.data(dr)!, dst.shape(dr), padded(dStart, dst.pad(dr)), count);
     return;
   }
   copyStrided(ss ?? denseStrided(src.data(sr)!, src.shape(sr), src.pad(sr)), sStart, ds ?? denseStrided(dst.data(dr)!, dst.shape(dr), dst.pad(dr)), dStart, count);
@@ -37,10 +37,6 @@ function copy(src: Side, sr: number, sStart: readonly number[], dst: Side, dr: n
 /** A packed message buffer of one box as a side. */
 function packSide(buf: TypedArray, count: readonly number[]): Side {
   return { data: () => buf, shape: () => count, pad: () => 0 };
-}
-
-function add(start: readonly number[], pad: number): number[] {
-  return pad === 0 ? [...start] : start.map((v) => v + pad);
 }
 
 /**

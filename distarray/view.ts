@@ -11,7 +11,7 @@
  */
 import { ArgumentError } from '../util/errors.js';
 import { AxisMap, Distribution } from './distribution.js';
-import { stridesOf, type Strided } from './regions.js';
+import { padAt, stridesOf, type Pad, type Strided } from './regions.js';
 import type { TypedArray } from '../util/dtype.js';
 
 /** One axis of a slice: `[lo, hi, step]` as numpy's `lo:hi:step` (null/undefined = default), an integer index, or null (the whole axis). */
@@ -132,12 +132,12 @@ export function viewDistribution(root: Distribution, spec: ViewSpec): Distributi
  * Where rank `rank`'s view elements lie in its root block (`data`, padded by `halo`, of
  * `paddedShape`): element at view local index l is at `base + sum_j axes[j][l_j]`.
  */
-export function viewStorage(root: Distribution, spec: ViewSpec, view: Distribution, rank: number, data: TypedArray, paddedShape: readonly number[], halo: number): Strided {
+export function viewStorage(root: Distribution, spec: ViewSpec, view: Distribution, rank: number, data: TypedArray, paddedShape: readonly number[], halo: Pad): Strided {
   const st = stridesOf(paddedShape);
   const rc = root.coords(rank);
   let base = 0;
   spec.fixed.forEach((i, k) => {
-    if (i !== undefined && root.axes[k]!.owner(i) === rc[k]) base += (root.axes[k]!.toLocal(i) + halo) * st[k]!;
+    if (i !== undefined && root.axes[k]!.owner(i) === rc[k]) base += (root.axes[k]!.toLocal(i) + padAt(halo, k)) * st[k]!;
   });
   const vc = view.coords(rank);
   const axes = spec.axes.map((ax, j) => {
@@ -145,7 +145,7 @@ export function viewStorage(root: Distribution, spec: ViewSpec, view: Distributi
     const rm = root.axes[ax.axis]!;
     const m = vm.localSize(vc[j]!);
     const off = new Float64Array(m);
-    for (let l = 0; l < m; l++) off[l] = (rm.toLocal(ax.start + vm.toGlobal(vc[j]!, l) * ax.step) + halo) * st[ax.axis]!;
+    for (let l = 0; l < m; l++) off[l] = (rm.toLocal(ax.start + vm.toGlobal(vc[j]!, l) * ax.step) + padAt(halo, ax.axis)) * st[ax.axis]!;
     return off;
   });
   return { data, base, axes };

@@ -6,17 +6,8 @@ import { haloPlan } from '../../distarray/halo.js';
 import { copyBox, plan, rootLayout } from '../../distarray/regions.js';
 import { ArgumentError } from '../../util/errors.js';
 import { arbDistribution, arbBlockDistribution } from './arbitraries.js';
+import { indices } from './halo-reference.js';
 
-function* indices(shape: readonly number[]): Generator<number[]> {
-  if (shape.some((n) => n === 0)) return;
-  const idx = shape.map(() => 0);
-  for (;;) {
-    yield [...idx];
-    let k = shape.length - 1;
-    while (k >= 0 && ++idx[k]! === shape[k]!) idx[k--] = 0;
-    if (k < 0) return;
-  }
-}
 
 const linear = (shape: readonly number[], idx: readonly number[]) => idx.reduce((s, v, k) => s * shape[k]! + v, 0);
 
