@@ -592,6 +592,8 @@ export class GroupedFrame {
    * - `{ x: 'sum' }`: column x = sum of x (likewise mean, min, max, count)
    * - `{ x: ['sum', 'max'] }`: columns x_sum, x_max
    * - `{ n: { op: 'count' } }`: n = rows in the group; `{ t: { col: 'x', op: 'mean' } }`: t = mean of x
+   * - `{ xs: { col: 'x', op: 'list' } }`: xs = a List column of each group's x values in input
+   *   order, nulls kept as null items (polars' `agg(pl.col('x'))`, DuckDB's `list(x)`)
    * sum, mean, min, max are float64 and null when a group has no non-null value; count
    * (non-null values, or rows) is int32. Groups are spread over the ranks by key hash.
    */
