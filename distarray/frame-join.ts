@@ -52,7 +52,7 @@ const kDefaultG = 1e-9;
 const kDefaultL = 2e-5;
 
 /** The kind of a key type, for deciding whether two keys can match. */
-function keyKind(t: DataType, name: string): string {
+export function keyKind(t: DataType, name: string): string {
   const fam = familyOf(t, name);
   if (fam === 'utf8' || fam === 'dict') return 'string';
   if (fam === 'bool') return 'bool';
@@ -81,7 +81,7 @@ function bytesOf(cols: readonly Data[]): number {
 }
 
 /** Canonical key of row i (a number or string for one key; a tagged string for several), or null. */
-function keyFn(cols: readonly Data[], ks: readonly number[]): (i: number) => KeyValue {
+export function keyFn(cols: readonly Data[], ks: readonly number[]): (i: number) => KeyValue {
   const gets = ks.map((k) => valueGetter(cols[k]!));
   if (gets.length === 1) {
     const g = gets[0]!;
@@ -116,7 +116,7 @@ function hashDest(cols: readonly Data[], ks: readonly number[], drop: boolean): 
 }
 
 /** Rows of `cols` whose dest is not -1 go to dest (shuffle with dropped rows). */
-async function shuffleSide(schema: Schema, cols: readonly Data[], dest: Int32Array): Promise<Data[]> {
+export async function shuffleSide(schema: Schema, cols: readonly Data[], dest: Int32Array): Promise<Data[]> {
   let keep = 0;
   for (let i = 0; i < dest.length; i++) if (dest[i]! >= 0) keep++;
   if (keep === dest.length) return shuffle(schema, cols, dest);
@@ -300,13 +300,13 @@ export async function joinFrames(left: DistFrame, right: DistFrame, on: string |
   return new DistFrame(new Schema(fields), cols);
 }
 
-function keyIndex(f: DistFrame, name: string, side: string): number {
+export function keyIndex(f: DistFrame, name: string, side: string): number {
   const k = f.schema.fields.findIndex((x) => x.name === name);
   if (k < 0) throw new ArgumentError(`join key '${name}' of the ${side} frame`, `one of ${f.names.join(', ') || '(no columns)'}`, name, world.rank);
   return k;
 }
 
-function safeParams(): ReturnType<typeof resolveParams> {
+export function safeParams(): ReturnType<typeof resolveParams> {
   try {
     return resolveParams(world.size, world.backend);
   } catch {
