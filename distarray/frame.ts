@@ -31,6 +31,7 @@ import { adoptTable, type ArrowLike } from './frame-adopt.js';
 import { GroupTable, aggregateLocal, emptyPartial, groupIds, mergePartial } from './frame-groupby.js';
 import { Expr, evaluate, maskIndices, vecToData } from './frame-expr.js';
 import { joinFrames, type JoinOptions } from './frame-join.js';
+import { LazyFrame } from './frame-lazy.js';
 import { joinAsofFrames, type AsofOptions } from './frame-asof.js';
 import { windowFrame, type WindowFn, type WindowSpec } from './frame-window.js';
 import { concatFrames, dropDuplicates, dropna, fillna } from './frame-tidy.js';
@@ -228,6 +229,15 @@ export class DistFrame {
   /** This rank's rows as an Arrow table (no copy). */
   localTable(): Table {
     return toTable(this.schema, this.columns);
+  }
+
+  /**
+   * A lazy plan starting from this frame: the same verbs recorded, run by `collect()` after
+   * pushing filters and projections down; `explain()` shows the plan with predicted times.
+   * @example const out = await frame.lazy().filter(col('x').gt(0)).groupBy('g').agg({ x: 'sum' }).collect();
+   */
+  lazy(): LazyFrame {
+    return new LazyFrame({ kind: 'frame', frame: this });
   }
 
   /** Local: the frame with only `names` (in that order). */
