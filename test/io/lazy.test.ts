@@ -2,16 +2,15 @@
 // join under a filter, a groupBy, a sort + head), explain() shows a filter pushed below a join
 // and into a Parquet scan and the columns pruned, every shuffle's prediction is a finite positive
 // time, and after collect({ profile: true }) every step has a measured time; the docs' example.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backends, callAll, closeWorlds } from '../harness.js';
+import { docsExample } from '../docs-example.js';
 import type { Row } from '../fixtures/io.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const dirs: string[] = [];
 const tmp = () => {
   const d = mkdtempSync(join(tmpdir(), 'superstep-lazy-'));
@@ -80,11 +79,7 @@ describe.each(backends())('lazy plans on %s', (backend) => {
   }, 60_000);
 
   it("docs/io.md's example: its code is the fixture's and its explain output has the documented shape", async () => {
-    const doc = readFileSync(join(root, 'docs/io.md'), 'utf8');
-    const at = doc.indexOf('## Lazy plans');
-    const section = doc.slice(at, doc.indexOf('\n## ', at + 1));
-    const fixture = readFileSync(join(root, 'test/fixtures/lazy.ts'), 'utf8');
-    const code = fixture.slice(fixture.indexOf('// docs:begin\n') + 14, fixture.indexOf('  // docs:end')).replace(/^ {2}/gm, '');
+    const { section, code } = docsExample('docs/io.md', 'Lazy plans', 'lazy.ts');
     expect(section).toContain(code);
     const [text] = await callAll<string | null>(backend, 2, 'lazy.ts', 'docsLazy', [tmp()]);
     // The documented sample is a real output: the same lines up to the numbers.
