@@ -50,6 +50,10 @@ export type { ReadParquetOptions, WriteParquetOptions, ParquetCompression } from
 export { Expr, col, lit, when } from './distarray/frame-expr.js';
 export type { CastType, Scalar } from './distarray/frame-expr.js';
 export type { JoinHow, JoinOptions, JoinPlan, JoinStrategy } from './distarray/frame-join.js';
+export type { AsofOptions, AsofPlan } from './distarray/frame-asof.js';
+export { LazyFrame, LazyGroupBy } from './distarray/frame-lazy.js';
+export type { PlanNode, ScanSource, StepPrediction } from './distarray/frame-lazy.js';
+export { scanArrow, scanParquet } from './io/scan.js';
 export type { HolisticOp } from './distarray/frame-agg.js';
 export { WindowSpec, WindowFn, partitionBy, orderBy, rowNumber, rank, denseRank, lag, lead, cumSum, cumMax, rollingSum, rollingMean } from './distarray/frame-window.js';
 export type { WindowKind } from './distarray/frame-window.js';

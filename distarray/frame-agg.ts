@@ -1,11 +1,11 @@
 /**
  * @internal groupBy aggregates that do not fold into small partials (first, last, nunique,
- * median, quantile) and the ones that do but need more than n/sum/min/max (std, var, any,
+ * median, quantile, list: every value of the group in order, a List column) and the ones that do but need more than n/sum/min/max (std, var, any,
  * all): the rows themselves (keys, the columns asked, a global row id) go to the rank owning
  * each key's hash (one alltoallv), and each group is computed there from its rows in global
  * order. A spec with any of these ops computes all of its outputs this way.
  */
-import { Bool, Data, Field, Float64, Int32, Schema, makeData } from '../util/arrow.js';
+import { Bool, Data, Field, Float64, Int32, List, Schema, makeData } from '../util/arrow.js';
 import { world } from '../comm/comm.js';
 import { ArgumentError } from '../util/errors.js';
 import { familyOf, isValid, keyString, packBits, take, valueGetter } from './frame-kernels.js';
@@ -13,8 +13,8 @@ import { shuffle } from './frame-ipc.js';
 import { groupIds } from './frame-groupby.js';
 import { numberGetter } from './frame.js';
 
-export type HolisticOp = 'first' | 'last' | 'nunique' | 'std' | 'var' | 'median' | 'quantile' | 'any' | 'all';
-export const kHolisticOps: readonly HolisticOp[] = ['first', 'last', 'nunique', 'std', 'var', 'median', 'quantile', 'any', 'all'];
+export type HolisticOp = 'first' | 'last' | 'nunique' | 'std' | 'var' | 'median' | 'quantile' | 'any' | 'all' | 'list';
+export const kHolisticOps: readonly HolisticOp[] = ['first', 'last', 'nunique', 'std', 'var', 'median', 'quantile', 'any', 'all', 'list'];
 
 /** One output: name, input column (undefined: count rows), op, q for quantile. */
 export interface AggOut {
@@ -95,6 +95,12 @@ export async function aggregateRows(schema: Schema, columns: readonly Data[], ke
         }
         fields.push(new Field(o.name, d.type, true));
         out.push(take(d, pick));
+        break;
+      }
+      case 'list': {
+        // The group's rows are order[start[x] .. start[x + 1]), in global order: the items.
+        fields.push(new Field(o.name, new List(new Field('item', d.type, true)), false));
+        out.push(makeData({ type: new List(new Field('item', d.type, true)), length: g, valueOffsets: start, child: take(d, order) }));
         break;
       }
       case 'nunique': {

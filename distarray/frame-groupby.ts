@@ -10,6 +10,7 @@
  * gets a loop of its own.
  */
 import type { Data } from 'apache-arrow';
+import { ArgumentError } from '../util/errors.js';
 import { dictStrings, familyOf } from './frame-kernels.js';
 
 /** Dense group ids of rows: `gid[i]` in 0..count-1, numbered by first appearance. */
@@ -387,6 +388,7 @@ function validWord(bm: Uint8Array, n: number): Int32Array {
 function keyWords(d: Data, n: number): KeyWords {
   const nulls = d.nullCount > 0 && d.nullBitmap ? d.nullBitmap : null;
   const fam = familyOf(d.type);
+  if (fam === 'list') throw new ArgumentError('keys', 'key columns of scalar values (not a list column)', String(d.type));
   let words: Int32Array[];
   if (fam === 'dict') words = [dictWords(d, n)];
   else if (fam === 'utf8') words = [utf8Words(d, n)];

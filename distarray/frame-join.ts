@@ -48,11 +48,11 @@ export let lastJoinPlan: JoinPlan | undefined;
 
 const kHows: readonly JoinHow[] = ['inner', 'left', 'right', 'full', 'outer', 'semi', 'anti', 'cross'];
 /** Used when `superstep probe` never ran here: about the sab backend's figures on this class of machine. */
-const kDefaultG = 1e-9;
-const kDefaultL = 2e-5;
+export const kDefaultG = 1e-9;
+export const kDefaultL = 2e-5;
 
 /** The kind of a key type, for deciding whether two keys can match. */
-function keyKind(t: DataType, name: string): string {
+export function keyKind(t: DataType, name: string): string {
   const fam = familyOf(t, name);
   if (fam === 'utf8' || fam === 'dict') return 'string';
   if (fam === 'bool') return 'bool';
@@ -80,8 +80,45 @@ function bytesOf(cols: readonly Data[]): number {
   return b;
 }
 
+/** What one way to join moves: the most bytes one rank sends or receives, in how many supersteps. */
+export interface JoinShape {
+  bytes: number;
+  supersteps: number;
+}
+
+/**
+ * What each way to join moves, from every rank's byte sizes of the two sides
+ * (`sizes[r] = [left, right]`); undefined where the join kind rules a way out. Its predicted
+ * time is g·bytes + supersteps·l (g per byte).
+ */
+export function joinShapes(sizes: readonly (readonly [number, number])[], how: Exclude<JoinHow, 'outer'>): Record<'shuffle' | 'broadcastLeft' | 'broadcastRight', JoinShape | undefined> {
+  const p = sizes.length;
+  let totL = 0;
+  let totR = 0;
+  let maxShuffle = 0;
+  let maxBL = 0;
+  let maxBR = 0;
+  for (const [a, b] of sizes) {
+    totL += a;
+    totR += b;
+  }
+  for (const [a, b] of sizes) {
+    maxShuffle = Math.max(maxShuffle, ((a + b) * (p - 1)) / p, ((totL + totR) / p) * ((p - 1) / p));
+    maxBL = Math.max(maxBL, a * (p - 1), totL - a);
+    maxBR = Math.max(maxBR, b * (p - 1), totR - b);
+  }
+  const rounds = Math.ceil(Math.log2(Math.max(p, 2)));
+  const canBL = how === 'inner' || how === 'right' || how === 'cross';
+  const canBR = how === 'inner' || how === 'left' || how === 'semi' || how === 'anti' || how === 'cross';
+  return {
+    shuffle: how === 'cross' ? undefined : { bytes: maxShuffle, supersteps: 2 },
+    broadcastLeft: canBL ? { bytes: maxBL, supersteps: rounds } : undefined,
+    broadcastRight: canBR ? { bytes: maxBR, supersteps: rounds } : undefined,
+  };
+}
+
 /** Canonical key of row i (a number or string for one key; a tagged string for several), or null. */
-function keyFn(cols: readonly Data[], ks: readonly number[]): (i: number) => KeyValue {
+export function keyFn(cols: readonly Data[], ks: readonly number[]): (i: number) => KeyValue {
   const gets = ks.map((k) => valueGetter(cols[k]!));
   if (gets.length === 1) {
     const g = gets[0]!;
@@ -116,7 +153,7 @@ function hashDest(cols: readonly Data[], ks: readonly number[], drop: boolean): 
 }
 
 /** Rows of `cols` whose dest is not -1 go to dest (shuffle with dropped rows). */
-async function shuffleSide(schema: Schema, cols: readonly Data[], dest: Int32Array): Promise<Data[]> {
+export async function shuffleSide(schema: Schema, cols: readonly Data[], dest: Int32Array): Promise<Data[]> {
   let keep = 0;
   for (let i = 0; i < dest.length; i++) if (dest[i]! >= 0) keep++;
   if (keep === dest.length) return shuffle(schema, cols, dest);
@@ -221,30 +258,9 @@ export async function joinFrames(left: DistFrame, right: DistFrame, on: string |
   const g = all[2]! / 8; // per byte
   const l = all[3]!;
   const paramsSource = all[4] === 1 ? 'measured' : all[4] === 2 ? 'extrapolated' : 'default';
-  let totL = 0;
-  let totR = 0;
-  let maxShuffle = 0;
-  let maxBL = 0;
-  let maxBR = 0;
-  for (let r = 0; r < p; r++) {
-    totL += all[5 * r]!;
-    totR += all[5 * r + 1]!;
-  }
-  for (let r = 0; r < p; r++) {
-    const a = all[5 * r]!;
-    const b = all[5 * r + 1]!;
-    maxShuffle = Math.max(maxShuffle, ((a + b) * (p - 1)) / p, ((totL + totR) / p) * ((p - 1) / p));
-    maxBL = Math.max(maxBL, a * (p - 1), totL - a);
-    maxBR = Math.max(maxBR, b * (p - 1), totR - b);
-  }
-  const rounds = Math.ceil(Math.log2(Math.max(p, 2)));
-  const canBL = how === 'inner' || how === 'right' || how === 'cross';
-  const canBR = how === 'inner' || how === 'left' || how === 'semi' || how === 'anti' || how === 'cross';
-  const predicted = {
-    shuffle: how === 'cross' ? Infinity : g * maxShuffle + 2 * l,
-    broadcastLeft: canBL ? g * maxBL + rounds * l : Infinity,
-    broadcastRight: canBR ? g * maxBR + rounds * l : Infinity,
-  };
+  const shapes = joinShapes(Array.from({ length: p }, (_, r) => [all[5 * r]!, all[5 * r + 1]!] as const), how);
+  const secs = (x: JoinShape | undefined) => (x ? g * x.bytes + x.supersteps * l : Infinity);
+  const predicted = { shuffle: secs(shapes.shuffle), broadcastLeft: secs(shapes.broadcastLeft), broadcastRight: secs(shapes.broadcastRight) };
   let plan: JoinPlan['strategy'];
   if (strategy === 'shuffle' && how !== 'cross') plan = 'shuffle';
   else if (strategy === 'broadcast' || how === 'cross') plan = predicted.broadcastRight <= predicted.broadcastLeft ? 'broadcast-right' : 'broadcast-left';
@@ -300,13 +316,13 @@ export async function joinFrames(left: DistFrame, right: DistFrame, on: string |
   return new DistFrame(new Schema(fields), cols);
 }
 
-function keyIndex(f: DistFrame, name: string, side: string): number {
+export function keyIndex(f: DistFrame, name: string, side: string): number {
   const k = f.schema.fields.findIndex((x) => x.name === name);
   if (k < 0) throw new ArgumentError(`join key '${name}' of the ${side} frame`, `one of ${f.names.join(', ') || '(no columns)'}`, name, world.rank);
   return k;
 }
 
-function safeParams(): ReturnType<typeof resolveParams> {
+export function safeParams(): ReturnType<typeof resolveParams> {
   try {
     return resolveParams(world.size, world.backend);
   } catch {

@@ -8,7 +8,7 @@ import { Bool, Data, Dictionary, Type, Utf8, makeData, makeVector, vectorFromArr
 import { ArgumentError } from '../util/errors.js';
 
 /** How a column's values are stored. */
-export type Family = 'fixed' | 'bool' | 'utf8' | 'dict';
+export type Family = 'fixed' | 'bool' | 'utf8' | 'dict' | 'list';
 
 /** A key value: numbers, bigints (64-bit ints, timestamps), strings, or null. */
 export type KeyValue = number | bigint | string | null;
@@ -23,7 +23,12 @@ export function familyOf(type: DataType, name = 'column'): Family {
   if (type.typeId === Type.Bool) return 'bool';
   if (type.typeId === Type.Utf8 || type.typeId === Type.Binary) return 'utf8'; // Binary: the same layout
   if (type.typeId === Type.Dictionary && (type as Dictionary).dictionary.typeId === Type.Utf8) return 'dict';
-  throw new ArgumentError(name, 'a column of int, float, bool, utf8, binary, dictionary<utf8>, timestamp or date type', String(type));
+  // A list of any of the above (groupBy's 'list' aggregate makes them): carried, never a key.
+  if (type.typeId === Type.List) {
+    familyOf((type as unknown as { valueType: DataType }).valueType, name);
+    return 'list';
+  }
+  throw new ArgumentError(name, 'a column of int, float, bool, utf8, binary, dictionary<utf8>, timestamp or date type (or a list of one)', String(type));
 }
 
 const isValidAt = (bm: Uint8Array | null | undefined, i: number): boolean => !bm || ((bm[i >> 3]! >> (i & 7)) & 1) === 1;
@@ -89,6 +94,7 @@ export function valueGetter(d: Data): (i: number) => KeyValue {
       const v = d.values as unknown as { [i: number]: number };
       return (i) => (ok(i) ? s[v[i]!]! : null);
     }
+    case 'list': throw new ArgumentError('column', 'a column of scalar values (a list column cannot be a key, compared or read row by row here)', String(d.type));
   }
 }
 
@@ -160,6 +166,14 @@ export function take(d: Data, idx: Int32Array): Data {
       }
       return makeData({ type: d.type as Utf8, length: n, nullCount, nullBitmap: bitmap, valueOffsets: offs, data: bytes });
     }
+    case 'list': {
+      const o = d.valueOffsets as Int32Array;
+      const offs = new Int32Array(n + 1);
+      for (let i = 0; i < n; i++) offs[i + 1] = offs[i]! + (idx[i]! >= 0 ? o[idx[i]! + 1]! - o[idx[i]!]! : 0);
+      const items = new Int32Array(offs[n]!);
+      for (let i = 0, at = 0; i < n; i++) for (let j = idx[i]! >= 0 ? o[idx[i]!]! : 0, e = idx[i]! >= 0 ? o[idx[i]! + 1]! : 0; j < e; j++) items[at++] = j;
+      return makeData({ type: d.type as never, length: n, nullCount, nullBitmap: bitmap, valueOffsets: offs, child: take(normalize(d.children[0]!), items) } as never);
+    }
   }
 }
 
@@ -218,6 +232,20 @@ export function concat(type: DataType, parts: readonly Data[]): Data {
       at += p.length;
     }
     return makeData({ type: type as Utf8, length: n, nullCount, nullBitmap: bitmap, valueOffsets: offs, data: bytes });
+  }
+  if (fam === 'list') {
+    // Each part's items, in order, under offsets shifted by the items before it.
+    const offs = new Int32Array(n + 1);
+    const items: Data[] = [];
+    let at = 0;
+    for (const p of ps) {
+      const o = p.valueOffsets as Int32Array;
+      for (let i = 1; i <= p.length; i++) offs[at + i] = offs[at]! + o[i]! - o[0]!;
+      items.push(take(normalize(p.children[0]!), Int32Array.from({ length: o[p.length]! - o[0]! }, (_, j) => o[0]! + j)));
+      at += p.length;
+    }
+    const itemType = (type as unknown as { valueType: DataType }).valueType;
+    return makeData({ type: type as never, length: n, nullCount, nullBitmap: bitmap, valueOffsets: offs, child: items.length > 0 ? concat(itemType, items) : emptyData(itemType) } as never);
   }
   // Dictionary: one union dictionary (first occurrence order), indices remapped.
   const union: string[] = [];

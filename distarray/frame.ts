@@ -31,6 +31,8 @@ import { adoptTable, type ArrowLike } from './frame-adopt.js';
 import { GroupTable, aggregateLocal, emptyPartial, groupIds, mergePartial } from './frame-groupby.js';
 import { Expr, evaluate, maskIndices, vecToData } from './frame-expr.js';
 import { joinFrames, type JoinOptions } from './frame-join.js';
+import { LazyFrame } from './frame-lazy.js';
+import { joinAsofFrames, type AsofOptions } from './frame-asof.js';
 import { windowFrame, type WindowFn, type WindowSpec } from './frame-window.js';
 import { concatFrames, dropDuplicates, dropna, fillna } from './frame-tidy.js';
 import { aggregateRows, kHolisticOps, type HolisticOp } from './frame-agg.js';
@@ -229,6 +231,15 @@ export class DistFrame {
     return toTable(this.schema, this.columns);
   }
 
+  /**
+   * A lazy plan starting from this frame: the same verbs recorded, run by `collect()` after
+   * pushing filters and projections down; `explain()` shows the plan with predicted times.
+   * @example const out = await frame.lazy().filter(col('x').gt(0)).groupBy('g').agg({ x: 'sum' }).collect();
+   */
+  lazy(): LazyFrame {
+    return new LazyFrame({ kind: 'frame', frame: this });
+  }
+
   /** Local: the frame with only `names` (in that order). */
   select(...names: (string | string[])[]): DistFrame {
     const flat = names.flat();
@@ -395,6 +406,24 @@ export class DistFrame {
   async join(other: DistFrame, on?: string | string[] | JoinOptions, options: JoinOptions = {}): Promise<DistFrame> {
     if (typeof on === 'object' && on !== null && !Array.isArray(on)) return joinFrames(this, other, undefined, on);
     return joinFrames(this, other, on, options);
+  }
+
+  /**
+   * Collective: an as-of join (polars' `join_asof`, DuckDB's `ASOF JOIN`): each left row with
+   * the right row whose `on` value is the largest at most the left's (strategy 'backward'),
+   * among the right rows with equal `by` values; null `on` or `by` values never match (the
+   * right columns are null there); of right rows with equal `on`, the last in the right
+   * frame's order. Columns: the left's, then the right's other than `on` and `by` (clashes get
+   * `suffix`). The result has the left's rows in the left's order, which must be sorted by
+   * `on` over the ranks: a left frame that is not is sorted first (sortBy(on)); the right
+   * frame may be in any order. Moves the right rows once (to the rank whose left rows reach
+   * them) and allgathers each rank's last right row per key.
+   * @example await trades.joinAsof(quotes, { on: 't', by: 'sym' })
+   * @throws {ArgumentError} on every rank: a column missing, `on` not numeric/timestamp/date, another strategy
+   * @throws {SchemaMismatchError} on every rank: `on` or `by` of different kinds in the two frames
+   */
+  async joinAsof(other: DistFrame, options: AsofOptions): Promise<DistFrame> {
+    return joinAsofFrames(this, other, options);
   }
 
   /**
@@ -592,6 +621,8 @@ export class GroupedFrame {
    * - `{ x: 'sum' }`: column x = sum of x (likewise mean, min, max, count)
    * - `{ x: ['sum', 'max'] }`: columns x_sum, x_max
    * - `{ n: { op: 'count' } }`: n = rows in the group; `{ t: { col: 'x', op: 'mean' } }`: t = mean of x
+   * - `{ xs: { col: 'x', op: 'list' } }`: xs = a List column of each group's x values in input
+   *   order, nulls kept as null items (polars' `agg(pl.col('x'))`, DuckDB's `list(x)`)
    * sum, mean, min, max are float64 and null when a group has no non-null value; count
    * (non-null values, or rows) is int32. Groups are spread over the ranks by key hash.
    */

@@ -1,4 +1,4 @@
-/** Distributed arrays: distributions, DistArray, halos, matvec, matmul, sorting, stencils; DistFrame's window functions. */
+/** Distributed arrays: distributions, DistArray, halos, matvec, matmul, sorting, stencils; DistFrame's window functions and lazy plans. */
 export { AxisMap, Distribution, block, irregularBlock, cyclic, blockCyclic, grid, dimsCreate, fromSpec, distributions } from './distribution.js';
 export type { AxisKind, AxisRule, DistributionSpec, Region } from './distribution.js';
 export { DistArray } from './distarray.js';
@@ -24,3 +24,5 @@ export { norm, outer, cg } from './linalg.js';
 export type { CgOptions, CgResult } from './linalg.js';
 export { WindowSpec, WindowFn, partitionBy, orderBy, rowNumber, rank, denseRank, lag, lead, cumSum, cumMax, rollingSum, rollingMean } from './frame-window.js';
 export type { WindowKind } from './frame-window.js';
+export { LazyFrame, LazyGroupBy } from './frame-lazy.js';
+export type { PlanNode, ScanSource, StepPrediction } from './frame-lazy.js';

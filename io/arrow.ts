@@ -513,20 +513,58 @@ export async function readArrow(path: string, options: ReadArrowOptions = {}): P
   }
 }
 
+/**
+ * Collective: the schema and row count of an Arrow IPC file or dataset from its footers and
+ * the record batches' metadata alone (no column buffer is read): what a lazy scan plans with.
+ */
+export async function arrowMeta(path: string): Promise<{ schema: Schema; rows: number }> {
+  await loadArrow();
+  const handles: FileHandle[] = [];
+  try {
+    return await agree(path, async () => {
+      const files = await filesOfArrow(path);
+      let rows = 0;
+      let schema: Schema | undefined;
+      for (const f of files) {
+        const fh = await open(f, 'r');
+        handles.push(fh);
+        const info = fileInfo(fh, f);
+        schema ??= plainSchema(info.schema);
+        for (const b of info.batches) rows += batchRows(fh, b, f);
+      }
+      return { schema: schema!, rows };
+    }, { samePath: true });
+  } finally {
+    await Promise.all(handles.map((fh) => fh.close()));
+  }
+}
+
+/** The row count in a record batch's metadata (a small read). */
+function batchRows(fh: FileHandle, b: FileBlock, path: string): number {
+  const meta = new Uint8Array(b.metaDataLength);
+  readSmallAt(fh, meta, b.offset, path);
+  const dv = new DataView(meta.buffer);
+  const pre = dv.getInt32(0, true) === -1 ? 8 : 4;
+  const len = pre === 8 ? dv.getInt32(4, true) : dv.getInt32(0, true);
+  return Number((Message.decode(meta.subarray(pre, pre + len)).header() as unknown as { length: number | bigint }).length);
+}
+
+/** The files of an Arrow file or dataset directory (its manifest's parts). */
+async function filesOfArrow(path: string): Promise<string[]> {
+  if (!(await stat(path)).isDirectory()) return [path];
+  let manifest: { format?: string; parts?: { file: string }[] };
+  try {
+    manifest = JSON.parse(await readFile(join(path, kManifest), 'utf8'));
+  } catch (err) {
+    throw new FileFormatError(path, `not a dataset directory: ${kManifest} is missing or unreadable (${(err as Error).message})`, world.rank);
+  }
+  if (manifest.format !== 'superstep-arrow-dataset' || !Array.isArray(manifest.parts)) throw new FileFormatError(path, `${kManifest} is not a superstep dataset manifest`, world.rank);
+  return manifest.parts.map((p) => join(path, p.file));
+}
+
 /** Local: this rank's share of the record batches of the file or dataset at `path`, as columns. */
 async function readShare(path: string, handles: FileHandle[]): Promise<{ schema: Schema; columns: Data[] }> {
-  const st = await stat(path);
-  let files = [path];
-  if (st.isDirectory()) {
-    let manifest: { format?: string; parts?: { file: string }[] };
-    try {
-      manifest = JSON.parse(await readFile(join(path, kManifest), 'utf8'));
-    } catch (err) {
-      throw new FileFormatError(path, `not a dataset directory: ${kManifest} is missing or unreadable (${(err as Error).message})`, world.rank);
-    }
-    if (manifest.format !== 'superstep-arrow-dataset' || !Array.isArray(manifest.parts)) throw new FileFormatError(path, `${kManifest} is not a superstep dataset manifest`, world.rank);
-    files = manifest.parts.map((p) => join(path, p.file));
-  }
+  const files = await filesOfArrow(path);
   for (const f of files) handles.push(await open(f, 'r'));
   const infos = files.map((f, k) => fileInfo(handles[k]!, f));
   const k0 = schemaKey(infos[0]!.schema);

@@ -169,6 +169,25 @@ function withoutUnreadableHint(meta: TStruct, end: Uint8Array, footer: Uint8Arra
   }
 }
 
+/**
+ * Collective: the schema and row count of a Parquet file or directory from its footers alone
+ * (no data page is read): what a lazy scan plans with (io/scan.ts).
+ */
+export async function parquetMeta(path: string): Promise<{ schema: Schema; rows: number }> {
+  await loadArrow();
+  await checkSamePath(path);
+  const infos = await agree(path, async () => Promise.all((await filesOf(path)).map(async (f) => {
+    const fh = await open(f, 'r');
+    try {
+      return await readFooter(fh, f);
+    } finally {
+      await fh.close();
+    }
+  })));
+  const schema = (await agree(path, () => readRowGroups(infos[0]!, [], undefined))).schema;
+  return { schema, rows: infos.reduce((s, info) => s + num(field(info.meta, FMD.numRows)), 0) };
+}
+
 /** Bytes read from Parquet files by this rank (data pages; footers not counted). @internal for tests */
 export let parquetBytesRead = 0;
 

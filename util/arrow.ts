@@ -47,6 +47,8 @@ export let LargeBinary: typeof A.LargeBinary;
 export type LargeBinary = A.LargeBinary;
 export let LargeUtf8: typeof A.LargeUtf8;
 export type LargeUtf8 = A.LargeUtf8;
+export let List: typeof A.List;
+export type List = A.List;
 export let Message: typeof A.Message;
 export type Message = A.Message;
 export let RecordBatch: typeof A.RecordBatch;
@@ -101,7 +103,7 @@ export function loadArrow(): Promise<void> {
     ({ FileBlock, Footer } = f);
     ({
       Binary, Bool, Data, DataType, Date_, Dictionary, Duration, Field, Float, Float32, Float64, Int, Int8,
-      Int16, Int32, Int64, LargeBinary, LargeUtf8, Message, RecordBatch, RecordBatchFileWriter,
+      Int16, Int32, Int64, LargeBinary, LargeUtf8, List, Message, RecordBatch, RecordBatchFileWriter,
       RecordBatchStreamWriter, Schema, Struct, Table, Time, Timestamp, Uint8, Uint16, Uint32, Uint64, Utf8,
       Type, MessageHeader, MetadataVersion, compressionRegistry, makeData, makeVector, tableFromIPC,
       tableToIPC, vectorFromArray,

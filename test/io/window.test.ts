@@ -2,18 +2,15 @@
 // skewed and empty ranks) through every function, on both backends at P in 1..5 (sab) and
 // 2..3 (tcp); one partition spread over 5 ranks with lag/lead/rolling reaching past a rank's
 // rows; the docs' example; a missing column named on every rank.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { useDuck } from '../duck.js';
 import { backends, callAll } from '../harness.js';
+import { docsExample } from '../docs-example.js';
 import type { Row } from '../fixtures/io.js';
 import type { WindowCase } from '../fixtures/window.js';
 
 const duck = useDuck();
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const kTypes = "{rid: 'INTEGER', g: 'VARCHAR', s: 'VARCHAR', i32: 'INTEGER', i64: 'BIGINT', f64: 'DOUBLE', b: 'BOOLEAN'}";
 
 /** DuckDB's answer for a case: SQL's window functions, ties in input order (rid), rows in the order window() gives. */
@@ -84,11 +81,7 @@ describe.each(backends())('window functions on %s', (backend) => {
   }, 60_000);
 
   it("docs/io.md's example: its code is the fixture's and its table is what the ranks compute", async () => {
-    const doc = readFileSync(join(root, 'docs/io.md'), 'utf8');
-    const at = doc.indexOf('## Window functions');
-    const section = doc.slice(at, doc.indexOf('\n## ', at + 1));
-    const fixture = readFileSync(join(root, 'test/fixtures/window.ts'), 'utf8');
-    const code = fixture.slice(fixture.indexOf('// docs:begin\n') + 14, fixture.indexOf('  // docs:end')).replace(/^ {2}/gm, '');
+    const { section, code } = docsExample('docs/io.md', 'Window functions', 'window.ts');
     expect(section.slice(0, 600)).toContain(code);
     const table = [...section.matchAll(/^\| (?!-|g \|)(.*) \|$/gm)].map((m) => m[1]!.split(' | ').map((c) => (c === 'null' ? null : /^\d+$/.test(c) ? Number(c) : c)));
     const names = ['g', 't', 'x', 'rn', 'prev', 's', 'm'];
