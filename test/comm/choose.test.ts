@@ -8,7 +8,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { backends, callAll, closeWorlds } from '../harness.js';
 import { encodeResult, expected, type Case } from './cases.js';
 import { algorithmCost, choose, forceCollectiveAlgorithms, kAlgorithms, kDefaultSwitch, parseModel, predictCollective, type CollectiveModel } from '../../comm/collectives/choose.js';
@@ -16,6 +18,7 @@ import { collectiveModelFor, hostName } from '../../core/cost/params.js';
 import { mergeCollectiveRecords, type CollectiveRecord, type CollectiveRow } from '../../core/cost/profile.js';
 import { collectivesMarkdown } from '../../core/cost/report.js';
 import { startWorld } from '../../core/launch/world.js';
+import { main } from '../../core/launch/cli.js';
 import { ArgumentError } from '../../util/errors.js';
 
 afterAll(closeWorlds);
@@ -187,6 +190,40 @@ describe.each(backends())('every algorithm is right whichever is chosen, on %s',
       rmSync(dir, { recursive: true, force: true });
     }
     expect(collectiveModelFor(3, backend, 'no-such-host', file)).toBeUndefined();
+  }, kTimeout);
+});
+
+describe('superstep run --profile', () => {
+  it('lists each collective call with the algorithm that ran and the model\'s time, merged over ranks', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'superstep-choose-'));
+    const saved = { params: process.env.SUPERSTEP_PARAMS, profile: process.env.SUPERSTEP_PROFILE };
+    const entry = { host: hostName(), backend: 'sab', p: 2, g: 8e-9, l: 1e-5, r: 1e9, b: 1e9, measuredAt: '2026-12-07T00:00:00.000Z' };
+    writeFileSync(join(dir, 'params.json'), JSON.stringify({ version: 1, entries: { a: entry } }));
+    process.env.SUPERSTEP_PARAMS = join(dir, 'params.json');
+    const err: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+    try {
+      const script = fileURLToPath(new URL('../fixtures/choose-script.ts', import.meta.url));
+      expect(await main(['run', '-n', '2', '--profile', '--report', join(dir, 'report'), script])).toBe(0);
+      const md = readFileSync(join(dir, 'report', 'profile.md'), 'utf8');
+      // 80 000 bytes at P = 2 with b: the ring (2(L + N/2·G) + N/2·3C = 220 µs against L + N·G + 3N·C = 330 µs).
+      const m = { p: 2, g: 8e-9, l: 1e-5, b: 1e9 };
+      expect(choose('allreduce', 2, 80_000, { entries: [m] })).toBe('ring');
+      const ring = algorithmCost('allreduce', 'ring', 2, 80_000, m);
+      expect(md).toContain(`| allreduce | 2 | 80000 | ring | 2 | `);
+      expect(md).toMatch(new RegExp(`\\| bcast \\| 2 \\| 8 \\| binomial \\| 1 \\| [^|]+ \\| ${(1e-5 * 1e6).toPrecision(3)} µs \\|`));
+      expect(err.join('\n')).toContain('Collectives on messages (3 calls;');
+      const json = JSON.parse(readFileSync(join(dir, 'report', 'profile.json'), 'utf8')) as { collectives: CollectiveRow[] };
+      expect(json.collectives.map((c) => [c.collective, c.algorithm, c.bytes])).toEqual([['allreduce', 'ring', 80_000], ['allreduce', 'ring', 80_000], ['bcast', 'binomial', 8]]);
+      expect(json.collectives[0]!.predicted).toBeCloseTo(ring, 12);
+    } finally {
+      vi.restoreAllMocks();
+      for (const [k, v] of [['SUPERSTEP_PARAMS', saved.params], ['SUPERSTEP_PROFILE', saved.profile]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, kTimeout);
 });
 
