@@ -61,20 +61,12 @@ export interface CollectiveRecord extends CollectiveCall {
   superstep: number;
 }
 
-/** One collective call in the profile: the algorithm chosen, measured against the model. */
-export interface CollectiveRow {
-  superstep: number;
-  collective: string;
-  /** The algorithm that ran (comm/collectives/choose.ts; docs/comm.md). */
-  algorithm: string;
-  p: number;
-  /** Bytes of the call (allreduce, bcast: the array; allgather(v): this rank's part, max over ranks). */
-  bytes: number;
-  /** Measured, seconds: max over ranks when merged, this rank's own in bsp.collectiveProfile(). */
-  t: number;
-  /** The model's time for the algorithm, seconds; null without probed parameters. */
-  predicted: number | null;
-}
+/**
+ * One collective call in the profile: the algorithm chosen, measured against the model. t is
+ * the max over ranks when merged, this rank's own in bsp.collectiveProfile(); bytes (allgather(v):
+ * a rank's part) the max over ranks when merged.
+ */
+export type CollectiveRow = Omit<CollectiveRecord, 'key'>;
 
 /** What a rank hands the launcher when profiling (`superstep run --profile`): its own records. */
 export interface ProfileRecords {
@@ -224,7 +216,7 @@ export function mergeRecords(perRank: readonly (readonly SuperstepRecord[] | und
 
 /** The rows of one rank's collective records (its own times). */
 export function collectiveRows(records: readonly CollectiveRecord[]): CollectiveRow[] {
-  return records.map((c) => ({ superstep: c.superstep, collective: c.collective, algorithm: c.algorithm, p: c.p, bytes: c.bytes, t: c.t, predicted: c.predicted }));
+  return records.map(({ key: _, ...row }) => row);
 }
 
 /**
