@@ -202,10 +202,10 @@ function byDefault(collective: ChoosableCollective, p: number, bytes: number): A
 
 /**
  * The algorithm `collective` runs for `bytes` (allreduce, bcast: the array; allgather(v): one
- * part) on `p` ranks: a forced one, else the cheapest by the model (ties: the first listed),
- * else the default switch points.
+ * part) on `p` ranks: a forced one, else the cheapest by `m` (default: the model in use; ties:
+ * the first listed), else (null) the default switch points.
  */
-export function choose<C extends ChoosableCollective>(collective: C, p: number, bytes: number, m: CollectiveModel | undefined = collectiveModel()): Algorithm<C> {
+export function choose<C extends ChoosableCollective>(collective: C, p: number, bytes: number, m: CollectiveModel | null = collectiveModel() ?? null): Algorithm<C> {
   const f = forcedFor(collective);
   if (f) return f as Algorithm<C>;
   if (!m) return byDefault(collective, p, bytes) as Algorithm<C>;
@@ -219,8 +219,8 @@ export function choose<C extends ChoosableCollective>(collective: C, p: number, 
   return best as Algorithm<C>;
 }
 
-/** The model's time for `algorithm` (seconds), or null without a model. */
-export function predictCollective(collective: ChoosableCollective, algorithm: string, p: number, bytes: number, m: CollectiveModel | undefined = collectiveModel()): number | null {
+/** The model's time for `algorithm` (seconds), or null without a model (`m` null, or none in use). */
+export function predictCollective(collective: ChoosableCollective, algorithm: string, p: number, bytes: number, m: CollectiveModel | null = collectiveModel() ?? null): number | null {
   return m ? algorithmCost(collective, algorithm, p, bytes, paramsFor(m, p)) : null;
 }
 

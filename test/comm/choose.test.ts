@@ -71,7 +71,7 @@ describe('the cost formulas', () => {
     expect(predictCollective('bcast', 'binomial', 4, 0, two)).toBeCloseTo(2e-3, 12);
     expect(predictCollective('bcast', 'binomial', 5, 0, two)).toBeCloseTo(3e-3, 12);
     expect(predictCollective('bcast', 'binomial', 2, 0, two)).toBeCloseTo(1e-5, 12);
-    expect(predictCollective('bcast', 'binomial', 2, 0, undefined)).toBeNull();
+    expect(predictCollective('bcast', 'binomial', 2, 0, null)).toBeNull();
   });
 });
 
@@ -80,18 +80,18 @@ describe('without a model', () => {
     const { allreduceRing: ar, bcastChain: bc, allgatherDirect: ag } = kDefaultSwitch;
     expect([ar, bc, ag]).toEqual([64 << 10, 64 << 10, 16 << 10]);
     for (let p = 1; p <= 8; p++) {
-      for (const n of [0, 8, ar - 1, ar, ar + 1, 8 << 20]) expect(choose('allreduce', p, n, undefined)).toBe(n >= 64 << 10 ? 'ring' : 'recursive-doubling');
-      for (const n of [0, 8, bc - 1, bc, bc + 1, 8 << 20]) expect(choose('bcast', p, n, undefined)).toBe(p >= 3 && n > 64 << 10 ? 'chain' : 'binomial');
-      for (const n of [0, 8, ag - 1, ag, ag + 1, 8 << 20]) expect(choose('allgather', p, n, undefined)).toBe(n <= 16 << 10 ? 'direct' : 'ring');
+      for (const n of [0, 8, ar - 1, ar, ar + 1, 8 << 20]) expect(choose('allreduce', p, n, null)).toBe(n >= 64 << 10 ? 'ring' : 'recursive-doubling');
+      for (const n of [0, 8, bc - 1, bc, bc + 1, 8 << 20]) expect(choose('bcast', p, n, null)).toBe(p >= 3 && n > 64 << 10 ? 'chain' : 'binomial');
+      for (const n of [0, 8, ag - 1, ag, ag + 1, 8 << 20]) expect(choose('allgather', p, n, null)).toBe(n <= 16 << 10 ? 'direct' : 'ring');
     }
   });
 
   it('a forced algorithm wins over both; a wrong one is an ArgumentError naming the choices', () => {
     try {
       forceCollectiveAlgorithms('allreduce:ring,allgather:direct');
-      expect(choose('allreduce', 4, 8, undefined)).toBe('ring');
+      expect(choose('allreduce', 4, 8, null)).toBe('ring');
       expect(choose('allgather', 4, 8 << 20, model(4, 1e-9, 1e-3))).toBe('direct');
-      expect(choose('bcast', 4, 8 << 20, undefined)).toBe('chain');
+      expect(choose('bcast', 4, 8 << 20, null)).toBe('chain');
     } finally {
       forceCollectiveAlgorithms(undefined);
     }
@@ -135,6 +135,10 @@ describe.each(backends())('every algorithm is right whichever is chosen, on %s',
       }
       expect(runs[1]).toEqual(runs[0]);
     }
+    // Without a model or a force the engine runs what the switch points of before say.
+    const none = await callAll<{ result: unknown[]; ran: string[] }>(backend, 4, 'choose.ts', 'runForced', ['', 4, cases], kTimeout);
+    expect(none.map((o) => o.result)).toEqual(none.map((_, w) => cases.map((c) => encodeResult(expected(c, 4, w)))));
+    expect(none[0]!.ran).toEqual(['allgather:direct', 'allgather:ring', 'allgatherv:direct+ring', 'allreduce:pairwise', 'allreduce:recursive-doubling', 'allreduce:ring', 'bcast:binomial', 'bcast:chain']);
   }, 4 * kTimeout);
 
   it('the bcast root\'s choice travels with the data (ranks that would choose otherwise follow it)', async () => {
@@ -164,7 +168,7 @@ describe.each(backends())('every algorithm is right whichever is chosen, on %s',
     expect(md).toContain('| allgather | 4 | 32 | direct | 1 |');
   }, kTimeout);
 
-  it('the launcher hands every rank the model from the params file (none without one)', async () => {
+  it('the launcher hands every rank the model from the params file (none for a host it does not know)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'superstep-choose-'));
     const file = join(dir, 'params.json');
     const entry = (p: number, l: number) => ({ host: hostName(), backend, p, g: 2e-9, l, r: 1e9, b: 4e9, measuredAt: '2026-12-07T00:00:00.000Z' });
