@@ -26,6 +26,9 @@ export { Request, Status, waitAll, waitAny, testAll, PROC_NULL, UNDEFINED } from
 export { Op, ops, SUM, PROD, MIN, MAX, LAND, LOR, LXOR, BAND, BOR, BXOR, MINLOC, MAXLOC } from './comm/ops.js';
 export { PoolExecutor, registerTask } from './comm/pool.js';
 export type { TaskRef, MapOptions } from './comm/pool.js';
+// Which algorithm a collective on messages runs: chosen by the cost model (docs/comm.md)
+export { choose, algorithmCost, predictCollective, setCollectiveModel, collectiveModel, forceCollectiveAlgorithms, kAlgorithms } from './comm/collectives/choose.js';
+export type { ChoosableCollective, Algorithm, CollectiveModel, ModelParams, CollectiveCall } from './comm/collectives/choose.js';
 
 // Distributed arrays (distarray/)
 export { DistArray, Distribution, AxisMap, distributions, block, irregularBlock, cyclic, blockCyclic, grid, dimsCreate, fromSpec, matvec, jacobiStep, jacobi7, jacobi9, mapOverlap, gemv, jacobi5 } from './distarray/index.js';
@@ -75,7 +78,7 @@ export { probe } from './core/cost/probe.js';
 export type { ProbeOptions, ProbeResult } from './core/cost/probe.js';
 export { fitLinear } from './core/cost/fit.js';
 export type { FitSample, FitResidual, LinearFit } from './core/cost/fit.js';
-export { paramsPath, readParamsFile, saveParams, resolveParams } from './core/cost/params.js';
+export { paramsPath, readParamsFile, saveParams, resolveParams, collectiveModelFor } from './core/cost/params.js';
 export type { BspParams, ParamsEntry, ResolvedParams } from './core/cost/params.js';
 export { predictWith } from './core/cost/predict.js';
 export type { PredictInput, Prediction, SuperstepCounts } from './core/cost/predict.js';
@@ -86,9 +89,9 @@ export type { HeldOut, LogModel, PPoint } from './core/cost/extrapolate.js';
 export { scaling, scalingProblem } from './core/cost/scaling.js';
 export type { ScalingOptions, ScalingPoint, ScalingReport } from './core/cost/scaling.js';
 export { scalingMarkdown, scalingSvg, writeScalingReport } from './core/cost/scaling-report.js';
-export { mergeRecords } from './core/cost/profile.js';
-export type { ProfileRow, SuperstepRecord } from './core/cost/profile.js';
-export { profileMarkdown, profileSvg, writeProfileReport } from './core/cost/report.js';
+export { mergeRecords, mergeCollectiveRecords } from './core/cost/profile.js';
+export type { ProfileRow, SuperstepRecord, CollectiveRow, CollectiveRecord, ProfileRecords } from './core/cost/profile.js';
+export { profileMarkdown, profileSvg, writeProfileReport, collectivesMarkdown } from './core/cost/report.js';
 
 // Transport (for backends and advanced use)
 export { ANY_SOURCE, ANY_TAG } from './comm/transport.js';

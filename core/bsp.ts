@@ -34,7 +34,8 @@ import { kBspContext } from '../comm/contexts.js';
 import { isNdarrayLike, ndarrayView, type NDArray } from './ndarray.js';
 import { allocBytes, checkName, Package, packr, underPrefix } from './package.js';
 import { HeaderWriter, phraseBytes, phraseText, readHeader, samePhrase } from './sync-wire.js';
-import { Profiler, profilingRequested, type ProfileRow } from './cost/profile.js';
+import { collectiveRows, Profiler, profilingRequested, type CollectiveRow, type ProfileRow } from './cost/profile.js';
+import { setCollectiveRecorder } from '../comm/collectives/choose.js';
 import { resolveParams, type BspParams } from './cost/params.js';
 import { world } from '../comm/comm.js';
 import { predictFromFile, type PredictInput, type Prediction } from './cost/predict.js';
@@ -81,11 +82,13 @@ export class BspState {
   /** Starts (with a fresh record) or stops profiling on this rank. */
   setProfiling(on: boolean): void {
     if (on && !this.profiler) {
-      const p = new Profiler(this.transport.size);
+      const p = new Profiler(this.transport.size, performance.now(), this.superstep);
       this.profiler = p;
       this.syncObservers.push(this.profilerObserver = (e) => p.after(e));
+      setCollectiveRecorder((c) => p.collective(c));
     } else if (!on && this.profiler) {
       this.profiler = undefined;
+      setCollectiveRecorder(undefined);
       const i = this.syncObservers.indexOf(this.profilerObserver!);
       if (i >= 0) this.syncObservers.splice(i, 1);
     }
@@ -588,9 +591,7 @@ export function profiling(on: boolean): void {
  */
 export function profile(options: { params?: BspParams } = {}): ProfileRow[] {
   const st = state();
-  if (!st.profiler) {
-    throw new ArgumentError('profiling', 'on (set SUPERSTEP_PROFILE=1, run with `superstep run --profile`, or call bsp.profiling(true) on every rank)', 'off', rank());
-  }
+  const profiler = profilerOn(st);
   const t = st.transport;
   let params = options.params;
   if (!params) {
@@ -600,7 +601,25 @@ export function profile(options: { params?: BspParams } = {}): ProfileRow[] {
       params = undefined;
     }
   }
-  return st.profiler.table(params);
+  return profiler.table(params);
+}
+
+/** The profiler, or an ArgumentError saying how to turn profiling on. */
+function profilerOn(st: BspState): Profiler {
+  if (!st.profiler) {
+    throw new ArgumentError('profiling', 'on (set SUPERSTEP_PROFILE=1, run with `superstep run --profile`, or call bsp.profiling(true) on every rank)', 'off', rank());
+  }
+  return st.profiler;
+}
+
+/**
+ * The collective calls on messages since profiling began, on this rank: per call the
+ * superstep, collective, algorithm chosen (comm/collectives/choose.ts), P, bytes, this rank's
+ * measured time and the model's prediction (null without probed parameters).
+ * @throws {ArgumentError} if profiling is off
+ */
+export function collectiveProfile(): CollectiveRow[] {
+  return collectiveRows(profilerOn(state()).collectives);
 }
 
 /**
@@ -666,6 +685,7 @@ export const bsp = {
   getPackage: getPackageByName,
   profiling,
   profile,
+  collectiveProfile,
   reuseReceiveBuffers,
   predict,
   /** The world communicator (mpi4py-style point-to-point and collectives). */

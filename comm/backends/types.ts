@@ -20,7 +20,7 @@ export interface WorldOptions {
   graceMs?: number;
   /** Spin iterations before a waiting rank sleeps (sab); default scales with ranks per core. */
   spin?: number;
-  /** Extra environment for rank processes (tcp, mpi). */
+  /** Extra environment for the ranks (threads on sab, processes on tcp and mpi). */
   env?: Record<string, string>;
 }
 

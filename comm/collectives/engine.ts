@@ -28,6 +28,7 @@ import { copyElems, longAllreduce, objectCombiner, reduceScatterInto, typedCombi
 import { chainBcast, kSegmentBytes, ringAllgather, ringAllreduce, segmentsOf } from './ring.js';
 import { blockCounts } from './chan.js';
 import type { CollOp } from './guard.js';
+import { choose, kAlgorithms, kBcastTreeBytes, kChainSegmentBytes, recorded } from './choose.js';
 
 /** Typed-array results of the v-collectives: the data and where each rank's part lies. */
 export interface VResult<T extends TypedArray = TypedArray> {
@@ -51,16 +52,6 @@ export const kObjectHeader = kHeaders[kHeaders.length - 1]!;
 export function headerOf(dtype: DType): Uint8Array {
   return kHeaders[DTYPES.indexOf(dtype)]!;
 }
-
-// Algorithm switch points on messages (docs/comm.md has the table).
-/** Allreduce from this many bytes: reduce-scatter + allgather (a ring for commutative ops). */
-const kLongAllreduce = 64 << 10;
-/** Bcast (P >= 3): the first this many bytes go down a binomial tree (with the length), the rest down a pipelined chain. */
-const kBcastTreeBytes = 64 << 10;
-/** Segments of the bcast chain. */
-const kChainSegmentBytes = 128 << 10;
-/** Allgather(v): parts up to this size go to every rank directly, longer ones round a ring. */
-const kRingPartBytes = 16 << 10;
 
 type T = TypedArray;
 
@@ -263,32 +254,45 @@ export class MessageEngine implements CollEngine {
   }
 
   /**
-   * Binomial tree for the first kBcastTreeBytes (with the dtype and the whole length, which
-   * only the root knows), then, for longer data, a pipelined chain for the rest; at P = 2
-   * the tree's one message carries everything. Every non-root rank receives straight into
-   * `out` when it has one (the tree's message lands wherever it fits in `out`).
+   * The root chooses (collectives/choose.ts): a binomial tree for everything, or the tree for
+   * the first kBcastTreeBytes (with the dtype, the whole length and the choice, which only
+   * the root knows) and a pipelined chain for the rest. Every non-root rank receives straight
+   * into `out` when it has one (the tree's message lands wherever it fits in `out`).
    */
-  async bcast(ch: CollChan, data: T | undefined, root: number, out: T | undefined): Promise<T> {
-    const treeBytes = ch.size > 2 ? kBcastTreeBytes : Infinity;
-    if (ch.rank === root) {
-      const dt = dtypeOf(data!)!;
-      const bytes = bytesOf(data!);
-      const meta = new Uint8Array(16);
-      meta[0] = DTYPES.indexOf(dt);
-      new DataView(meta.buffer).setFloat64(8, bytes.byteLength, true);
-      const first = Math.min(bytes.byteLength, treeBytes);
-      await binomialBcast(ch, root, [meta, bytes.subarray(0, first)]);
-      if (bytes.byteLength > first) await chainBcast(ch, root, segmentsOf(bytes.subarray(first), kChainSegmentBytes));
-      if (out && out !== data) return copyOut(ch, out, bytes, dt);
-      return data!;
-    }
+  bcast(ch: CollChan, data: T | undefined, root: number, out: T | undefined): Promise<T> {
+    let algo = '';
+    let n = 0;
+    const set = (a: string, bytes: number) => void ((algo = a), (n = bytes));
+    return recorded(ch, 'bcast', () => (ch.rank === root ? this.bcastRoot(ch, data!, root, out, set) : this.bcastLeaf(ch, root, out, set)), () => ({ algorithm: algo, choice: algo, bytes: n }));
+  }
+
+  private async bcastRoot(ch: CollChan, data: T, root: number, out: T | undefined, set: (algo: string, bytes: number) => void): Promise<T> {
+    const dt = dtypeOf(data)!;
+    const bytes = bytesOf(data);
+    const algo = choose('bcast', ch.size, bytes.byteLength);
+    set(algo, bytes.byteLength);
+    const meta = new Uint8Array(16);
+    meta[0] = DTYPES.indexOf(dt);
+    meta[1] = kAlgorithms.bcast.indexOf(algo);
+    new DataView(meta.buffer).setFloat64(8, bytes.byteLength, true);
+    const first = Math.min(bytes.byteLength, algo === 'chain' ? kBcastTreeBytes : Infinity);
+    await binomialBcast(ch, root, [meta, bytes.subarray(0, first)]);
+    if (bytes.byteLength > first) await chainBcast(ch, root, segmentsOf(bytes.subarray(first), kChainSegmentBytes));
+    if (out && out !== data) return copyOut(ch, out, bytes, dt);
+    return data;
+  }
+
+  private async bcastLeaf(ch: CollChan, root: number, out: T | undefined, set: (algo: string, bytes: number) => void): Promise<T> {
     const head = new Uint8Array(24);
     const got = (await binomialBcast(ch, root, undefined, { head, into: out ? bytesOf(out) : undefined }))!;
     const dtype = DTYPES[head[8]!];
-    if (!dtype) throw new ArgumentError('message', `a typed-array message for bcast from root ${root}`, `code ${head[8]}`, ch.rank);
+    const algo = kAlgorithms.bcast[head[9]!];
+    if (!dtype || !algo) throw new ArgumentError('message', `a typed-array message for bcast from root ${root}`, `code ${head[8]}, algorithm ${head[9]}`, ch.rank);
     const total = new DataView(head.buffer).getFloat64(16, true);
+    set(algo, total);
     const bpe = kDTypes[dtype].bytes;
-    const first = Math.min(total, treeBytes);
+    // The root's choice: the first bytes came down the tree, the rest come down the chain.
+    const first = Math.min(total, algo === 'chain' ? kBcastTreeBytes : Infinity);
     // The destination: `out` if it fits, else a new array (and an error once the chain has passed on).
     let err: unknown;
     let res: T | undefined;
@@ -326,9 +330,20 @@ export class MessageEngine implements CollEngine {
     return binomialReduce(ch, root, value, objectCombiner(op), op.commutative);
   }
 
-  async allreduce(ch: CollChan, data: T, op: Op, kernel: Kernel, into: T | undefined): Promise<T> {
+  /**
+   * Recursive doubling, or (collectives/choose.ts) reduce-scatter + allgather: a ring for
+   * commutative ops, pairwise in rank order for the others. The ring needs a block per rank.
+   */
+  allreduce(ch: CollChan, data: T, op: Op, kernel: Kernel, into: T | undefined): Promise<T> {
     const unit = unitOf(op);
-    if (data.byteLength >= kLongAllreduce && data.length >= ch.size * unit && ch.size > 1) {
+    const ring = data.length >= ch.size * unit && ch.size > 1 && choose('allreduce', ch.size, data.byteLength) === 'ring';
+    const algo = !ring ? 'recursive-doubling' : op.commutative ? 'ring' : 'pairwise';
+    return recorded(ch, 'allreduce', () => this.allreduceWith(ring, ch, data, op, kernel, into), () => ({ algorithm: algo, choice: ring ? 'ring' : algo, bytes: data.byteLength }));
+  }
+
+  private async allreduceWith(ring: boolean, ch: CollChan, data: T, op: Op, kernel: Kernel, into: T | undefined): Promise<T> {
+    const unit = unitOf(op);
+    if (ring) {
       const dt = dtypeOf(data)!;
       const out = into ?? new kDTypes[dt].ctor(data.length);
       checkOut(ch, out, data.length, dt);
@@ -393,9 +408,14 @@ export class MessageEngine implements CollEngine {
     return scatterFromRoot(ch, root, parts);
   }
 
-  /** Short parts: to every rank directly; long ones (every rank's length is the same): a ring, straight into place. */
-  async allgather(ch: CollChan, data: T, out: T | undefined): Promise<T> {
-    if (data.byteLength <= kRingPartBytes || ch.size === 1) {
+  /** To every rank directly, or (collectives/choose.ts; every rank's length is the same) a ring, straight into place. */
+  allgather(ch: CollChan, data: T, out: T | undefined): Promise<T> {
+    const algo = ch.size === 1 ? 'direct' : choose('allgather', ch.size, data.byteLength);
+    return recorded(ch, 'allgather', () => this.allgatherWith(algo, ch, data, out), () => ({ algorithm: algo, choice: algo, bytes: data.byteLength }));
+  }
+
+  private async allgatherWith(algo: string, ch: CollChan, data: T, out: T | undefined): Promise<T> {
+    if (algo === 'direct') {
       const got = await directAllgather(ch, bytesOf(data));
       return concatEqual(ch, 'allgather', data, got, out);
     }
@@ -411,13 +431,20 @@ export class MessageEngine implements CollEngine {
   }
 
   /**
-   * One direct exchange of every rank's length, with its part when that is short; the long
-   * parts then go round a ring, straight into place (every rank knows every length by then).
+   * One direct exchange of every rank's length, with its part when the direct algorithm is
+   * chosen for that length (collectives/choose.ts); the other parts then go round a ring,
+   * straight into place (every rank knows every length, so every choice, by then).
    */
-  async allgatherv(ch: CollChan, data: T, out: T | undefined, displs: readonly number[] | undefined): Promise<VResult> {
+  allgatherv(ch: CollChan, data: T, out: T | undefined, displs: readonly number[] | undefined): Promise<VResult> {
+    let ringed = false;
+    return recorded(ch, 'allgatherv', () => this.allgathervWith(ch, data, out, displs, (r) => (ringed = r)), () => ({ algorithm: ringed ? 'direct+ring' : 'direct', bytes: data.byteLength }));
+  }
+
+  private async allgathervWith(ch: CollChan, data: T, out: T | undefined, displs: readonly number[] | undefined, ringed: (any: boolean) => void): Promise<VResult> {
     const mine = bytesOf(data);
     const len = new Float64Array([mine.byteLength]);
-    const inline = mine.byteLength <= kRingPartBytes;
+    const direct = (n: number) => ch.size === 1 || choose('allgather', ch.size, n) === 'direct';
+    const inline = direct(mine.byteLength);
     const got = await directAllgather(ch, inline ? [bytesOf(len), mine] : bytesOf(len));
     const lens = got.map((m, r) => (r === ch.rank ? mine.byteLength : new DataView(m!.buffer, m!.byteOffset, 8).getFloat64(0, true)));
     const dt = dtypeOf(data)!;
@@ -426,11 +453,12 @@ export class MessageEngine implements CollEngine {
     const blocks: Uint8Array[][] = [];
     for (let r = 0; r < ch.size; r++) {
       const dst = into[r]!;
-      const long = lens[r]! > kRingPartBytes;
+      const long = !direct(lens[r]!);
       blocks.push(long ? segmentsOf(dst, kSegmentBytes) : []);
       if (r === ch.rank) dst.set(mine);
       else if (!long) dst.set(got[r]!.subarray(8));
     }
+    ringed(blocks.some((b) => b.length > 0));
     if (!(await ringAllgather(ch, blocks, ch.rank))) throw countMismatch(ch, 'allgatherv', ch.rank, -1, data.length);
     if (err) throw err;
     return res;

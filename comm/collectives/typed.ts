@@ -30,7 +30,8 @@ export class CollChan implements Chan {
     private readonly t: Transport,
     /** World ranks of the members (null: identity). */
     private readonly ranks: readonly number[] | null,
-    private readonly context: number,
+    /** The communicator's collective context. */
+    readonly context: number,
     /** The call's sequence number: its messages' tag. */
     readonly seq: number,
     readonly rank: number,

@@ -16,7 +16,7 @@ import { kWorkloads, type WorkloadName } from './counts.js';
 import { paramsPath, resolveParams, saveParams, type BspParams, type ResolvedParams } from './params.js';
 import { predictWith } from './predict.js';
 import { positiveInt, positiveIntList } from './args.js';
-import { mergeRecords, type SuperstepRecord } from './profile.js';
+import { mergeCollectiveRecords, mergeRecords, type ProfileRecords } from './profile.js';
 import { profileMarkdown, writeProfileReport, formatSeconds } from './report.js';
 
 export const kProbeUsage = `usage: superstep probe [-n P[,P...]] [--backend NAME] [--reps N] [--max-h WORDS] [--no-save] [--json]
@@ -234,9 +234,11 @@ export async function predictCommand(argv: string[]): Promise<number> {
  * prints the table on stderr and writes the report into `dir`.
  */
 export function finishProfile(outcome: JobOutcome, procs: number, backend: string, dir: string): void {
-  const perRank = outcome.results.map((r) => (Array.isArray(r) ? (r as SuperstepRecord[]) : undefined));
-  if (perRank.every((r) => r === undefined)) {
-    console.error('superstep: --profile: no superstep was recorded (does the script call bsp.sync, and await its work at top level?)');
+  const mine = outcome.results.map((r) => r as ProfileRecords | undefined);
+  const perRank = mine.map((r) => (Array.isArray(r?.supersteps) ? r.supersteps : undefined));
+  const collectives = mergeCollectiveRecords(mine.map((r) => r?.collectives));
+  if (perRank.every((r) => r === undefined || r.length === 0) && collectives.length === 0) {
+    console.error('superstep: --profile: no superstep or collective was recorded (does the script call bsp.sync or a collective, and await its work at top level?)');
     return;
   }
   let params: ResolvedParams | undefined;
@@ -247,7 +249,7 @@ export function finishProfile(outcome: JobOutcome, procs: number, backend: strin
   }
   const rows = mergeRecords(perRank, params);
   console.error(`\nsuperstep profile (${rows.length} supersteps, P = ${procs}, ${backend}):\n`);
-  console.error(profileMarkdown(rows, params));
-  const files = writeProfileReport(dir, rows, params);
+  console.error(profileMarkdown(rows, params, collectives));
+  const files = writeProfileReport(dir, rows, params, collectives);
   console.error(`report: ${files.markdown}, ${files.svg}`);
 }

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { ArgumentError } from '../../util/errors.js';
 import { evalLog, fitLog } from './extrapolate.js';
 import type { FitResidual } from './fit.js';
+import type { CollectiveModel, ModelParams } from '../../comm/collectives/choose.js';
 
 /** The BSP parameters of one machine, backend and P. Times in seconds. */
 export interface BspParams {
@@ -157,4 +158,20 @@ export function resolveFrom(entries: readonly ParamsEntry[], p: number, backend:
   const g = p === 1 ? 0 : evalLog(fitLog((withG.length ? withG : use).map((e) => ({ p: e.p, v: e.g })), 'flat'), p);
   const b = nearest.b !== undefined ? { b: nearest.b } : {};
   return { g, l, r: nearest.r, ...b, host, backend, p, source: 'extrapolated', from: [...new Set(use.map((e) => e.p))].sort((x, y) => x - y), ...flag };
+}
+
+/**
+ * The collective model (comm/collectives/choose.ts) for a World of `procs` ranks: the
+ * parameters of every P from 2 to `procs` (communicators of any size in it), resolved as
+ * resolveParams does; undefined when the file has nothing for this host and backend.
+ */
+export function collectiveModelFor(procs: number, backend: string, host = hostName(), path = paramsPath()): CollectiveModel | undefined {
+  const all = Object.values(readParamsFile(path));
+  const entries: ModelParams[] = [];
+  for (let p = 2; p <= procs; p++) {
+    const r = resolveFrom(all, p, backend, host);
+    if (!r) return undefined;
+    entries.push({ p, g: r.g, l: r.l, ...(r.b !== undefined ? { b: r.b } : {}) });
+  }
+  return entries.length ? { backend, entries } : undefined;
 }

@@ -12,6 +12,7 @@
  * in an in-program bsp.profile() table.
  */
 import { context } from '../../comm/context.js';
+import type { CollectiveCall } from '../../comm/collectives/choose.js';
 import type { SyncEvent } from '../bsp.js';
 import type { BspParams, ResolvedParams } from './params.js';
 
@@ -54,6 +55,25 @@ export interface ProfileRow {
   complete: boolean;
 }
 
+/** One collective call on one rank (comm/collectives/choose.ts records it), in the superstep it ran in. */
+export interface CollectiveRecord extends CollectiveCall {
+  /** The superstep it ran in (the number of the next sync). */
+  superstep: number;
+}
+
+/**
+ * One collective call in the profile: the algorithm chosen, measured against the model. t is
+ * the max over ranks when merged, this rank's own in bsp.collectiveProfile(); bytes (allgather(v):
+ * a rank's part) the max over ranks when merged.
+ */
+export type CollectiveRow = Omit<CollectiveRecord, 'key'>;
+
+/** What a rank hands the launcher when profiling (`superstep run --profile`): its own records. */
+export interface ProfileRecords {
+  supersteps: SuperstepRecord[];
+  collectives: CollectiveRecord[];
+}
+
 /** Whether the environment asks for profiling (SUPERSTEP_PROFILE=1). */
 export function profilingRequested(): boolean {
   const v = process.env.SUPERSTEP_PROFILE;
@@ -74,12 +94,20 @@ interface Maxima {
 /** Per-rank recorder, driven by bsp.sync (see core/bsp.ts). @internal */
 export class Profiler {
   readonly records: SuperstepRecord[] = [];
+  /** The collective calls on messages, in the order this rank made them. */
+  readonly collectives: CollectiveRecord[] = [];
   private readonly maxima = new Map<number, Maxima>();
   private lastExit: number;
   private pending: { step: number; w: number; out: number; ph: string | null; in: number } | undefined;
 
-  constructor(private readonly size: number, now = performance.now()) {
+  /** `step`: the superstep running when profiling began. */
+  constructor(private readonly size: number, now = performance.now(), private step = 0) {
     this.lastExit = now;
+  }
+
+  /** Records a collective call (the recorder comm/collectives/choose.ts calls). */
+  collective(c: CollectiveCall): void {
+    this.collectives.push({ ...c, superstep: this.step });
   }
 
   /**
@@ -129,6 +157,7 @@ export class Profiler {
     const p = this.pending;
     if (!p || p.step !== e.superstep) return;
     this.pending = undefined;
+    this.step = e.superstep + 1;
     const t = (e.exit - this.lastExit) / 1000;
     this.lastExit = e.exit;
     this.records.push({ superstep: p.step, passPhrase: p.ph, w: p.w, bytesOut: p.out, bytesIn: p.in, t, ...(this.records.length === 0 ? { first: true } : {}) });
@@ -185,14 +214,47 @@ export function mergeRecords(perRank: readonly (readonly SuperstepRecord[] | und
     .map(([s, m]) => row(s, m.ph, m.w, Math.max(m.out, m.in) / kWordBytes, m.t, params, true));
 }
 
+/** The rows of one rank's collective records (its own times). */
+export function collectiveRows(records: readonly CollectiveRecord[]): CollectiveRow[] {
+  return records.map(({ key: _, ...row }) => row);
+}
+
+/**
+ * Merges every rank's collective records into one row per call (the same communicator
+ * context and sequence number on every member): the max of bytes and time over ranks, in
+ * the order the lowest rank made them.
+ */
+export function mergeCollectiveRecords(perRank: readonly (readonly CollectiveRecord[] | undefined)[]): CollectiveRow[] {
+  const by = new Map<string, CollectiveRow>();
+  for (const recs of perRank) {
+    for (const c of recs ?? []) {
+      const k = `${c.key}/${c.collective}/${c.p}`;
+      const m = by.get(k);
+      if (!m) by.set(k, collectiveRows([c])[0]!);
+      else {
+        m.t = Math.max(m.t, c.t);
+        m.bytes = Math.max(m.bytes, c.bytes);
+        m.superstep = Math.min(m.superstep, c.superstep);
+      }
+    }
+  }
+  return [...by.values()];
+}
+
 /** This rank's profiler in the current job, if profiling is on. @internal */
 export function currentProfiler(): Profiler | undefined {
   return (context().slots.get('bsp') as { profiler?: Profiler } | undefined)?.profiler;
 }
 
-/** This rank's own records of the current job (what a rank hands to the launcher). */
+/** This rank's own records of the current job. */
 export function localRecords(): SuperstepRecord[] | undefined {
   return currentProfiler()?.records;
+}
+
+/** This rank's own superstep and collective records of the current job (what a rank hands to the launcher). */
+export function localProfile(): ProfileRecords | undefined {
+  const p = currentProfiler();
+  return p && { supersteps: p.records, collectives: p.collectives };
 }
 
 /** Sums of a table: total measured and predicted time. */

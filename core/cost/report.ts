@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { BspParams } from './params.js';
-import { profileTotals, type ProfileRow } from './profile.js';
+import { profileTotals, type CollectiveRow, type ProfileRow } from './profile.js';
 
 /** Formats seconds with a unit that suits them (ns, µs, ms, s). */
 export function formatSeconds(s: number | null): string {
@@ -22,8 +22,12 @@ function ratio(r: ProfileRow): string {
   return r.predicted ? (r.t / r.predicted).toFixed(2) : '-';
 }
 
-/** The profile as a markdown table (one row per superstep, then the totals). */
-export function profileMarkdown(rows: readonly ProfileRow[], params?: BspParams & { p?: number; backend?: string; source?: string }): string {
+/**
+ * The profile as a markdown table (one row per superstep, then the totals), and with
+ * `collectives` a second table: the collective calls on messages grouped by collective,
+ * algorithm, P and bytes.
+ */
+export function profileMarkdown(rows: readonly ProfileRow[], params?: BspParams & { p?: number; backend?: string; source?: string }, collectives: readonly CollectiveRow[] = []): string {
   const lines: string[] = [];
   if (params) {
     const where = params.backend ? ` (${params.backend}${params.p ? `, P = ${params.p}` : ''}${params.source ? `, ${params.source}` : ''})` : '';
@@ -41,7 +45,32 @@ export function profileMarkdown(rows: readonly ProfileRow[], params?: BspParams 
   const tr = tot.predicted ? (tot.measured / tot.predicted).toFixed(2) : '-';
   lines.push(`| total (${tot.supersteps}) | | ${formatSeconds(tot.w)} | ${Math.round(tot.h)} | ${formatSeconds(tot.measured)} | ${formatSeconds(tot.predicted)} | ${tr} |`);
   if (rows.some((r) => !r.complete)) lines.push('', '\\* h and t of this superstep include only this rank\'s received bytes and time.');
+  if (collectives.length) lines.push('', collectivesMarkdown(collectives));
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The collective calls as a markdown table: one row per (collective, algorithm, P, bytes),
+ * with the calls' mean measured time (max over ranks per call) against the model's time for
+ * the algorithm chosen.
+ */
+export function collectivesMarkdown(calls: readonly CollectiveRow[]): string {
+  const groups = new Map<string, { c: CollectiveRow; n: number; t: number }>();
+  for (const c of calls) {
+    const k = `${c.collective}/${c.algorithm}/${c.p}/${c.bytes}`;
+    const g = groups.get(k) ?? { c, n: 0, t: 0 };
+    g.n++;
+    g.t += c.t;
+    groups.set(k, g);
+  }
+  const lines = [`Collectives on messages (${calls.length} calls; the algorithm the model chose, comm/collectives/choose.ts):`, ''];
+  lines.push('| collective | P | bytes | algorithm | calls | measured t (mean) | predicted | measured / predicted |');
+  lines.push('| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |');
+  for (const { c, n, t } of groups.values()) {
+    const mean = t / n;
+    lines.push(`| ${c.collective} | ${c.p} | ${c.bytes} | ${c.algorithm} | ${n} | ${formatSeconds(mean)} | ${formatSeconds(c.predicted)} | ${c.predicted ? (mean / c.predicted).toFixed(2) : '-'} |`);
+  }
+  return lines.join('\n');
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -121,14 +150,15 @@ export function writeProfileReport(
   dir: string,
   rows: readonly ProfileRow[],
   params?: BspParams & { p?: number; backend?: string; source?: string },
+  collectives: readonly CollectiveRow[] = [],
 ): { markdown: string; svg: string; json: string } {
   const d = resolve(dir);
   mkdirSync(d, { recursive: true });
   const markdown = join(d, 'profile.md');
   const svg = join(d, 'profile.svg');
   const json = join(d, 'profile.json');
-  writeFileSync(markdown, `# superstep profile\n\n![measured vs predicted](profile.svg)\n\n${profileMarkdown(rows, params)}`);
+  writeFileSync(markdown, `# superstep profile\n\n![measured vs predicted](profile.svg)\n\n${profileMarkdown(rows, params, collectives)}`);
   writeFileSync(svg, profileSvg(rows));
-  writeFileSync(json, JSON.stringify({ params: params ?? null, rows }, null, 2) + '\n');
+  writeFileSync(json, JSON.stringify({ params: params ?? null, rows, collectives }, null, 2) + '\n');
   return { markdown, svg, json };
 }

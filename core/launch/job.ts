@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Transport } from '../../comm/transport.js';
 import type { JobSpec } from '../../comm/backends/protocol.js';
-import { localRecords } from '../cost/profile.js';
+import { localProfile, profilingRequested } from '../cost/profile.js';
 import { markEvaluating } from '../../comm/pool.js';
 import { isSourceUrl, isTypeScriptUrl } from '../../util/module-url.js';
 
@@ -45,6 +45,8 @@ export async function runJob(spec: JobSpec, transport: Transport): Promise<unkno
     process.argv[1] = spec.url.startsWith('file:') ? new URL(spec.url).pathname : spec.url;
     // While it runs, a pool task naming this script as its module resolves to its registered task (comm/pool.ts).
     const done = markEvaluating(spec.url);
+    // Profiling from the start: collectives before the first sync (or in a script without one) are recorded too.
+    if (profilingRequested()) (await import('../bsp.js')).state();
     try {
       await importJobModule(spec.url).catch((err: unknown) => {
         throw located(err, spec.url);
@@ -52,8 +54,8 @@ export async function runJob(spec: JobSpec, transport: Transport): Promise<unkno
     } finally {
       done();
     }
-    // With profiling on, a script's result is this rank's superstep records (run --profile).
-    result = localRecords();
+    // With profiling on, a script's result is this rank's superstep and collective records (run --profile).
+    result = localProfile();
   } else {
     const mod = await importJobModule(spec.url);
     const fn = mod[spec.fn];

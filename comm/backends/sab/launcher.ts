@@ -73,7 +73,7 @@ class SabLauncher implements World {
     const { code, tsLoader } = bootstrap();
     for (let rank = 0; rank < this.size; rank++) {
       const compiler = compilerPort();
-      const w = new Worker(code, { eval: true, workerData: { world: shm, rank, spin: options.spin, compiler, hooks: kHooksUrl, tsLoader, jobRunner: options.jobRunner }, transferList: [compiler], env: process.env });
+      const w = new Worker(code, { eval: true, workerData: { world: shm, rank, spin: options.spin, compiler, hooks: kHooksUrl, tsLoader, jobRunner: options.jobRunner }, transferList: [compiler], env: options.env ? { ...process.env, ...options.env } : process.env });
       this.workers.push(w);
       this.exited.push(false);
       ready.push(rankReady(rank, w));
