@@ -64,10 +64,8 @@ export class MpiEngine extends MessageEngine implements CollEngine {
    * the native calls before it. A mismatch raises here, before MPI is entered.
    */
   private native(ch: CollChan, call: () => Promise<void>): Promise<void> {
-    const run = this.tail.then(
-      () => disseminationBarrier(ch).then(call),
-      () => disseminationBarrier(ch).then(call),
-    );
+    // `tail` never rejects (a failed call is caught below), so one continuation is enough.
+    const run = this.tail.then(() => disseminationBarrier(ch)).then(call);
     this.tail = run.catch(() => {});
     return run;
   }
